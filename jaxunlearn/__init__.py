@@ -1,0 +1,13 @@
+"""jaxunlearn: machine unlearning by information-theoretic regularization.
+
+Feature unlearning maps each group ``X | Z = z`` to the Wasserstein-2
+barycenter of the groups; data-point unlearning fine-tunes a model with
+``task loss + gamma * I(Y_hat; Z)``. See Xu & Strohmer, "Machine Unlearning
+via Information Theoretic Regularization", arXiv:2502.05684.
+"""
+
+from jaxunlearn import numerics
+
+__version__ = "0.1.0"
+
+__all__ = ["numerics", "__version__"]
