@@ -25,7 +25,9 @@ RESULTS = pathlib.Path(__file__).parent / "results"
 
 def _block(x: Any) -> Any:
     return jax.tree.map(
-        lambda a: a.block_until_ready() if hasattr(a, "block_until_ready") else a,
+        lambda a: (
+            a.block_until_ready() if hasattr(a, "block_until_ready") else a
+        ),
         x,
     )
 
@@ -57,7 +59,9 @@ def time_jax(fn: Callable, *args: Any, reps: int = 10, warmup: int = 2) -> dict:
     return out
 
 
-def time_call(fn: Callable, *args: Any, reps: int = 10, warmup: int = 1) -> dict:
+def time_call(
+    fn: Callable, *args: Any, reps: int = 10, warmup: int = 1
+) -> dict:
     """Times any Python callable (results blocked if they are JAX arrays)."""
     for _ in range(warmup):
         _block(fn(*args))

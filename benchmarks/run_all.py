@@ -23,7 +23,9 @@ def main() -> int:
         scripts = [s for s in scripts if s.stem in args.names]
     failed = []
     for script in scripts:
-        cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, str(script)] + (
+            ["--quick"] if args.quick else []
+        )
         t0 = time.perf_counter()
         rc = subprocess.run(cmd, check=False).returncode
         print(f"[{script.stem}] rc={rc} in {time.perf_counter() - t0:.1f}s")
