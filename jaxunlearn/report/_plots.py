@@ -34,6 +34,12 @@ def _pyplot():
     return plt
 
 
+def _ticker():
+    import matplotlib.ticker  # noqa: PLC0415
+
+    return matplotlib.ticker
+
+
 def _save(fig: Any, path: str | os.PathLike) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
@@ -92,6 +98,7 @@ def plot_training_curves(
                     label=f"{split} (retrain)",
                 )
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.02, 1.02)
     handles, labels = ax.get_legend_handles_labels()
