@@ -7,6 +7,11 @@ directory; a missing package raises :class:`MissingDataError` naming the
 install command.
 """
 
+from jaxunlearn.datasets._attributes import (
+    ink_mass,
+    stroke_thickness,
+    thickness_attribute,
+)
 from jaxunlearn.datasets._images import (
     load_digits,
     load_fashion_mnist,
@@ -20,6 +25,7 @@ from jaxunlearn.datasets._splits import (
     forget_random,
     train_test_split,
 )
+from jaxunlearn.datasets._synthetic import gmm_toy
 from jaxunlearn.datasets._tabular import (
     load_adult,
     load_compas,
@@ -48,6 +54,8 @@ __all__ = [
     "forget_class_fraction",
     "forget_indices",
     "forget_random",
+    "gmm_toy",
+    "ink_mass",
     "load_adult",
     "load_compas",
     "load_digits",
@@ -55,6 +63,8 @@ __all__ = [
     "load_german",
     "load_mnist5k",
     "read_idx",
+    "stroke_thickness",
     "tabular_design",
+    "thickness_attribute",
     "train_test_split",
 ]

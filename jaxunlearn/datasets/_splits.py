@@ -3,7 +3,8 @@
 Every builder takes a PRNG ``key`` (except :func:`forget_indices`, which is
 given the rows), returns sorted index arrays into the training set together
 with the gathered rows, and validates its inputs eagerly (splits are built
-once, outside ``jit``). The same key and inputs always give the same split.
+once, outside ``jit``, on the host; the outputs are JAX arrays on the default
+device). The same key and inputs always give the same split.
 """
 
 from typing import Any
@@ -30,9 +31,22 @@ def _check_key(key: Any) -> jax.Array:
     )
 
 
+def _rows(name: str, x: Any) -> np.ndarray:
+    """Host copy of the rows (splits are built once, on the host)."""
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"{name}: expected a numeric array, got objects")
+    return arr
+
+
+def _gather(x: np.ndarray, idx: np.ndarray) -> jax.Array:
+    # Gathering on the host avoids one XLA compilation per split shape.
+    return jnp.asarray(np.take(x, idx, axis=0))
+
+
 def _rows_and_labels(xname: str, x: Any, yname: str, y: Any):
-    x = _checks.as_array(xname, x)
-    y = _checks.as_array(yname, y)
+    x = _rows(xname, x)
+    y = np.asarray(y)
     if x.ndim < 1:
         raise ValueError(f"{xname}: expected an array of rows, got a scalar")
     _checks.check_rank(yname, y, 1)
@@ -42,9 +56,9 @@ def _rows_and_labels(xname: str, x: Any, yname: str, y: Any):
             f"{yname}: expected {x.shape[0]} labels (one per row of {xname}),"
             f" got {y.shape[0]}"
         )
-    if y.size and int(jnp.min(y)) < 0:
+    if y.size and int(y.min()) < 0:
         raise ValueError(f"{yname}: expected labels >= 0, got {int(y.min())}")
-    return x, y.astype(jnp.int32)
+    return x, y.astype(np.int32)
 
 
 def _train_and_test(x, y, x_test, y_test, num_classes):
@@ -55,17 +69,17 @@ def _train_and_test(x, y, x_test, y_test, num_classes):
             "x_test, y_test: expected both or neither, got only one"
         )
     if x_test is None:
-        x_test = jnp.zeros((0,) + x.shape[1:], x.dtype)
-        y_test = jnp.zeros((0,), jnp.int32)
+        x_test = np.zeros((0,) + x.shape[1:], x.dtype)
+        y_test = np.zeros((0,), np.int32)
     x_test, y_test = _rows_and_labels("x_test", x_test, "y_test", y_test)
     if x_test.shape[1:] != x.shape[1:]:
         raise ValueError(
             f"x_test: expected rows of shape {x.shape[1:]} (as in x), got"
             f" {x_test.shape[1:]}"
         )
-    seen = int(jnp.max(y)) + 1
+    seen = int(y.max()) + 1
     if y_test.size:
-        seen = max(seen, int(jnp.max(y_test)) + 1)
+        seen = max(seen, int(y_test.max()) + 1)
     if num_classes is None:
         num_classes = seen
     _checks.check_positive_int("num_classes", num_classes)
@@ -74,25 +88,25 @@ def _train_and_test(x, y, x_test, y_test, num_classes):
             f"num_classes: expected more than the largest label ({seen - 1}),"
             f" got {num_classes}"
         )
-    return x, y, x_test, y_test, int(num_classes)
+    return x, y, jnp.asarray(x_test), jnp.asarray(y_test), int(num_classes)
 
 
 def _split(x, y, x_test, y_test, num_classes, forget: np.ndarray):
     n = x.shape[0]
     mask = np.zeros(n, bool)
     mask[forget] = True
-    forget_idx = jnp.asarray(np.flatnonzero(mask), jnp.int32)
-    retain_idx = jnp.asarray(np.flatnonzero(~mask), jnp.int32)
+    forget_idx = np.flatnonzero(mask).astype(np.int32)
+    retain_idx = np.flatnonzero(~mask).astype(np.int32)
     return UnlearningSplit(
-        x_retain=x[retain_idx],
-        y_retain=y[retain_idx],
-        x_forget=x[forget_idx],
-        y_forget=y[forget_idx],
+        x_retain=_gather(x, retain_idx),
+        y_retain=jnp.asarray(y[retain_idx]),
+        x_forget=_gather(x, forget_idx),
+        y_forget=jnp.asarray(y[forget_idx]),
         x_test=x_test,
         y_test=y_test,
         num_classes=num_classes,
-        retain_indices=retain_idx,
-        forget_indices=forget_idx,
+        retain_indices=jnp.asarray(retain_idx),
+        forget_indices=jnp.asarray(forget_idx),
     )
 
 
@@ -262,7 +276,7 @@ def forget_class_fraction(
     )
     if isinstance(cls, bool) or not isinstance(cls, int | np.integer):
         raise TypeError(f"cls: expected an integer class, got {cls!r}")
-    members = np.flatnonzero(np.asarray(y) == cls)
+    members = np.flatnonzero(y == cls)
     if members.size == 0:
         raise ValueError(f"cls: class {cls} has no training rows")
     frac = float(fraction)
@@ -325,20 +339,20 @@ def train_test_split(
             f"test_fraction: expected a value in (0, 1), got {frac}"
         )
     n = x.shape[0]
+    perm = np.asarray(jax.random.permutation(key, n))
     if stratify:
-        labels = np.asarray(y)
-        test = []
-        classes = np.unique(labels)
-        keys = jax.random.split(key, classes.size)
-        for k_c, c in zip(keys, classes, strict=True):
-            members = np.flatnonzero(labels == c)
-            m = int(np.floor(frac * members.size + 0.5))
-            perm = np.asarray(jax.random.permutation(k_c, members.size))
-            test.append(members[perm[:m]])
-        test = np.concatenate(test)
+        # The first round(frac * n_c) rows of each class in one random order.
+        ordered = y[perm]
+        test = np.concatenate(
+            [
+                perm[ordered == c][: int(np.floor(frac * count + 0.5))]
+                for c, count in zip(
+                    *np.unique(y, return_counts=True), strict=True
+                )
+            ]
+        )
     else:
-        m = int(np.floor(frac * n + 0.5))
-        test = np.asarray(jax.random.permutation(key, n))[:m]
+        test = perm[: int(np.floor(frac * n + 0.5))]
     if test.size == 0 or test.size == n:
         raise ValueError(
             f"test_fraction: {frac} of {n} rows leaves an empty train or test"
@@ -346,13 +360,13 @@ def train_test_split(
         )
     mask = np.zeros(n, bool)
     mask[test] = True
-    test_idx = jnp.asarray(np.flatnonzero(mask), jnp.int32)
-    train_idx = jnp.asarray(np.flatnonzero(~mask), jnp.int32)
+    test_idx = np.flatnonzero(mask).astype(np.int32)
+    train_idx = np.flatnonzero(~mask).astype(np.int32)
     return TrainTestSplit(
-        x_train=x[train_idx],
-        y_train=y[train_idx],
-        x_test=x[test_idx],
-        y_test=y[test_idx],
-        train_indices=train_idx,
-        test_indices=test_idx,
+        x_train=_gather(x, train_idx),
+        y_train=jnp.asarray(y[train_idx]),
+        x_test=_gather(x, test_idx),
+        y_test=jnp.asarray(y[test_idx]),
+        train_indices=jnp.asarray(train_idx),
+        test_indices=jnp.asarray(test_idx),
     )
