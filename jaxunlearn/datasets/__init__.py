@@ -29,6 +29,7 @@ from jaxunlearn.datasets._synthetic import gmm_toy
 from jaxunlearn.datasets._tabular import (
     load_adult,
     load_compas,
+    load_cps1988,
     load_german,
     tabular_design,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ink_mass",
     "load_adult",
     "load_compas",
+    "load_cps1988",
     "load_digits",
     "load_fashion_mnist",
     "load_german",

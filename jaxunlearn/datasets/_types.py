@@ -28,7 +28,8 @@ class TabularData(NamedTuple):
 
     Attributes:
       x: ``[n, p]`` float32 feature table (read-only NumPy array).
-      y: ``[n]`` int32 target codes (names in ``target_names``).
+      y: ``[n]`` int32 target codes (names in ``target_names``), or float32
+        values for a regression target (``target_names`` empty).
       columns: the ``p`` feature names.
       kinds: the kind of each column: ``"categorical"``, ``"integer"`` or
         ``"continuous"``.

