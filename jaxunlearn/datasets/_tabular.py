@@ -100,7 +100,7 @@ def _encode(values: Sequence[str], order: Sequence[str] | None = None):
     """Integer codes of string values, categories sorted (or in ``order``)."""
     names = tuple(sorted(set(values))) if order is None else tuple(order)
     index = {name: i for i, name in enumerate(names)}
-    codes = np.fromiter((index[v] for v in values), np.int32, len(values))
+    codes = np.fromiter(map(index.__getitem__, values), np.int32, len(values))
     return codes, names
 
 
@@ -147,17 +147,18 @@ def _adult(subset: str) -> TabularData:
         ),
     }
     names = [c for c, _ in _ADULT_COLUMNS] + ["income"]
-    rows: dict[str, list[str]] = {n: [] for n in names}
+    records = []
     parts = ("train", "test") if subset == "all" else (subset,)
     for part in parts:
         with open(files[part], newline="") as f:
-            for record in csv.reader(f, skipinitialspace=True):
-                if len(record) != len(names):
-                    continue  # blank lines and the test file's header line
-                if "?" in record:
-                    continue  # rows with missing values are dropped
-                for n, v in zip(names, record, strict=True):
-                    rows[n].append(v)
+            # Skips blank lines and the test file's header line (wrong
+            # length) and rows with missing values ("?").
+            records.extend(
+                r
+                for r in csv.reader(f, skipinitialspace=True)
+                if len(r) == len(names) and "?" not in r
+            )
+    rows = dict(zip(names, map(list, zip(*records, strict=True)), strict=True))
     rows["income"] = [v.rstrip(".") for v in rows["income"]]
     x, categories, codes = _table(rows, _ADULT_COLUMNS)
     y, target_names = _encode(rows["income"], ("<=50K", ">50K"))
