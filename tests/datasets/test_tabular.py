@@ -10,7 +10,7 @@ def adult():
     return datasets.load_adult()
 
 
-def _check_table(data: TabularData):
+def _check_table(data: TabularData, full=True):
     n, p = data.x.shape
     assert data.x.dtype == np.float32
     assert data.y.dtype == np.int32
@@ -29,6 +29,8 @@ def _check_table(data: TabularData):
             codes = col.astype(np.int64)
             np.testing.assert_array_equal(codes, col)
             assert codes.min() >= 0 and codes.max() < len(cats)
+            if full:  # no unused category
+                assert len(np.unique(codes)) == len(cats), name
         if kind == "integer":
             np.testing.assert_array_equal(np.round(col), col)
     for name, attr in data.sensitive.items():
@@ -42,8 +44,20 @@ def _check_table(data: TabularData):
 def test_adult_counts(adult):
     _check_table(adult)
     assert adult.x.shape == (45222, 14)
-    assert datasets.load_adult(subset="train").x.shape[0] == 30162
-    assert datasets.load_adult(subset="test").x.shape[0] == 15060
+    train = datasets.load_adult(subset="train")
+    test = datasets.load_adult(subset="test")
+    assert train.x.shape[0] == 30162 and test.x.shape[0] == 15060
+    _check_table(train, full=False)
+    _check_table(test, full=False)
+    # The subsets are the two halves of the full table, with one encoding.
+    np.testing.assert_array_equal(np.concatenate([train.x, test.x]), adult.x)
+    assert train.categories == adult.categories == test.categories
+    np.testing.assert_array_equal(
+        np.concatenate(
+            [train.sensitive["sex"].codes, test.sensitive["sex"].codes]
+        ),
+        adult.sensitive["sex"].codes,
+    )
     assert adult.target_names == ("<=50K", ">50K")
     # Published: 11,208 of 45,222 earn >50K; 14,695 women.
     assert int(adult.y.sum()) == 11208
@@ -63,6 +77,8 @@ def test_adult_counts(adult):
 
 def test_adult_cached(adult):
     assert datasets.load_adult() is adult
+    with pytest.raises(ValueError, match="read-only"):
+        adult.x[0, 0] = 1.0
 
 
 def test_compas_counts():
