@@ -54,7 +54,7 @@ def _infer_groups(z: Array, num_groups: int | None) -> int:
     if num_groups is not None:
         _checks.check_positive_int("num_groups", num_groups, minimum=1)
         if _checks.is_concrete(z) and z.size:
-            zmax, zmin = int(jnp.max(z)), int(jnp.min(z))
+            zmax, zmin = int(np.max(np.asarray(z))), int(np.min(np.asarray(z)))
             if zmin < 0 or zmax >= num_groups:
                 raise ValueError(
                     f"z: expected codes in [0, {num_groups}), got values in"
@@ -65,10 +65,10 @@ def _infer_groups(z: Array, num_groups: int | None) -> int:
         raise ValueError(
             "num_groups: required under jit (z is traced), got None"
         )
-    zmin = int(jnp.min(z))
+    zmin = int(np.min(np.asarray(z)))
     if zmin < 0:
         raise ValueError(f"z: expected non-negative codes, got minimum {zmin}")
-    return max(int(jnp.max(z)) + 1, 2)
+    return max(int(np.max(np.asarray(z))) + 1, 2)
 
 
 def _validate(
