@@ -33,6 +33,7 @@ from jaxunlearn.datasets._tabular import (
     load_cps1988,
     load_german,
     tabular_design,
+    tabular_from_frame,
 )
 from jaxunlearn.datasets._types import (
     Attribute,
@@ -69,6 +70,7 @@ __all__ = [
     "read_idx",
     "stroke_thickness",
     "tabular_design",
+    "tabular_from_frame",
     "thickness_attribute",
     "train_test_split",
 ]

@@ -559,3 +559,130 @@ def tabular_design(
         x = (x - mean) / np.where(std > 0, std, 1.0)
     x = x.astype(np.float32)
     return TabularDesign(x, tuple(columns), tuple(kinds), groups)
+
+
+def tabular_from_frame(
+    frame,
+    *,
+    target: str,
+    sensitive: Sequence[str] = (),
+    name: str = "frame",
+) -> TabularData:
+    """Builds a :class:`TabularData` from a pandas DataFrame.
+
+    Column kinds come from the dtypes: bool, object, string and category
+    columns are categorical (codes in sorted order, or the category order of
+    an ordered ``category`` column), integer columns integer, float columns
+    continuous. The target is encoded the same way (categorical or integer:
+    int32 codes; float: a float32 regression target). The sensitive columns
+    stay in ``x`` and are also returned as :class:`Attribute` codes.
+
+    Args:
+      frame: a ``pandas.DataFrame`` with no missing values.
+      target: the target column.
+      sensitive: columns to return as sensitive attributes (categorical or
+        integer columns).
+      name: the data set's name.
+
+    Returns:
+      A :class:`TabularData` (float32 ``x``; read-only arrays).
+
+    Raises:
+      ValueError: for a missing column, missing values, or a continuous
+        sensitive column.
+      TypeError: when ``frame`` is not a DataFrame.
+
+    Examples:
+      >>> import pandas as pd
+      >>> df = pd.DataFrame({"a": [1.5, 2.0, 0.5], "g": ["x", "y", "x"],
+      ...                    "t": [0, 1, 1]})
+      >>> d = tabular_from_frame(df, target="t", sensitive=["g"])
+      >>> d.kinds, d.sensitive["g"].codes.tolist()
+      (('continuous', 'categorical'), [0, 1, 0])
+    """
+    if not (hasattr(frame, "columns") and hasattr(frame, "dtypes")):
+        raise TypeError(
+            f"frame: expected a pandas DataFrame, got {type(frame).__name__}"
+        )
+    if isinstance(sensitive, str):
+        sensitive = (sensitive,)
+    columns = [str(c) for c in frame.columns]
+    for label, wanted in [("target", [target]), ("sensitive", sensitive)]:
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise ValueError(
+                f"{label}: expected column names among {columns}, got {missing}"
+            )
+    nulls = [c for c in columns if bool(frame[c].isna().any())]
+    if nulls:
+        raise ValueError(
+            f"frame: expected no missing values, got some in columns {nulls}"
+            " (drop or impute them first)"
+        )
+
+    def kind_of(series) -> str:
+        kind = series.dtype.kind
+        if kind in "iu":
+            return "integer"
+        if kind == "f":
+            return "continuous"
+        return "categorical"
+
+    def encode(series):
+        dtype = series.dtype
+        if dtype.kind in "iu":  # numeric order, not string order
+            values, inverse = np.unique(series.to_numpy(), return_inverse=True)
+            return inverse.astype(np.int32), tuple(str(v) for v in values)
+        if getattr(dtype, "ordered", False):
+            order = [str(c) for c in dtype.categories]
+            return _encode(series.astype(str).tolist(), order)
+        return _encode(series.astype(str).tolist())
+
+    features = [c for c in columns if c != target]
+    spec = [(c, kind_of(frame[c])) for c in features]
+    rows = {
+        c: (
+            frame[c].astype(str).tolist()
+            if k == "categorical"
+            else frame[c].to_numpy(np.float64)
+        )
+        for c, k in spec
+        if not getattr(frame[c].dtype, "ordered", False)
+    }
+    orders = {
+        c: [str(v) for v in frame[c].dtype.categories]
+        for c, _ in spec
+        if getattr(frame[c].dtype, "ordered", False)
+    }
+    for c in orders:
+        rows[c] = frame[c].astype(str).tolist()
+    x, categories, codes = _table(rows, spec, orders)
+    attrs = {}
+    for c in sensitive:
+        kind = dict(spec)[c] if c != target else kind_of(frame[c])
+        if kind == "continuous":
+            raise ValueError(
+                f"sensitive: column {c!r} is continuous; pass a discrete"
+                " (categorical or integer) column"
+            )
+        if kind == "categorical":
+            attrs[c] = Attribute(readonly(codes[c].copy()), categories[c])
+        else:
+            c_codes, c_names = encode(frame[c])
+            attrs[c] = Attribute(readonly(c_codes), c_names)
+    target_kind = kind_of(frame[target])
+    if target_kind == "continuous":
+        y = frame[target].to_numpy(np.float32)
+        target_names: tuple[str, ...] = ()
+    else:
+        y, target_names = encode(frame[target])
+    return TabularData(
+        x=readonly(x),
+        y=readonly(np.asarray(y)),
+        columns=tuple(features),
+        kinds=tuple(k for _, k in spec),
+        categories=categories,
+        sensitive=attrs,
+        target_names=target_names,
+        name=name,
+    )
