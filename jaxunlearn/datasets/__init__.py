@@ -12,6 +12,7 @@ from jaxunlearn.datasets._attributes import (
     stroke_thickness,
     thickness_attribute,
 )
+from jaxunlearn.datasets._design import tabular_design, tabular_from_frame
 from jaxunlearn.datasets._images import (
     load_digits,
     load_fashion_mnist,
@@ -32,7 +33,6 @@ from jaxunlearn.datasets._tabular import (
     load_compas,
     load_cps1988,
     load_german,
-    tabular_design,
 )
 from jaxunlearn.datasets._types import (
     Attribute,
@@ -69,6 +69,7 @@ __all__ = [
     "read_idx",
     "stroke_thickness",
     "tabular_design",
+    "tabular_from_frame",
     "thickness_attribute",
     "train_test_split",
 ]

