@@ -5,6 +5,7 @@ For d in {8, 32, 128} and k in {2, 4, 16} with non-uniform weights:
   * POT ot.gaussian.bures_wasserstein_barycenter (NumPy; timed with its
     default settings, and run to convergence as the accuracy reference),
   * OTT-JAX costs.Bures(dimension=d).barycenter (jitted, default tolerance).
+Single-threaded CPU for every library (see the environment settings below).
 Compile time is reported apart. The max error of each against POT's
 converged answer (relative to max |S_bar|) is printed with the ratios, and
 a vmapped batch of 256 problems is timed against a Python loop of single
@@ -17,6 +18,15 @@ import sys
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# One thread for every library (NumPy/OpenBLAS for POT, XLA for JAX): on a
+# shared machine, multi-threaded BLAS oversubscribes the cores and POT's
+# timings blow up 40x; single-threaded runs compare the algorithms.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+)
 
 import jax  # noqa: E402
 
@@ -83,7 +93,7 @@ def main():
         sizes, batch_sizes, batch, reps = [(8, 2), (8, 4)], [(8, 2)], 16, 3
     else:
         sizes = [(d, k) for d in (8, 32, 128) for k in (2, 4, 16)]
-        batch_sizes, batch, reps = [(8, 4), (32, 4), (8, 16)], 256, 5
+        batch_sizes, batch, reps = [(8, 4), (32, 4), (8, 16)], 256, 15
     rs = np.random.RandomState(0)
     print(
         f"{'d':>4} {'k':>3} | {'ours ms':>9} {'OTT ms':>9} {'POT ms':>9} |"
