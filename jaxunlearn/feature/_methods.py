@@ -1,7 +1,9 @@
 r"""The built-in repair methods: ``"gaussian"`` and ``"quantile"``.
 
-``"gaussian"`` models each group by its mean and (unbiased) covariance and
-moves it to the Gaussian barycenter with the affine maps
+``"gaussian"`` models each group by its mean and (unbiased) covariance
+(options: ``tol``, ``max_iter`` of the barycenter and ``ridge``, a multiple of
+the average variance added to each covariance, 0 by default) and moves it
+to the Gaussian barycenter with the affine maps
 ``T_z(x) = m_bar + A_z (x - m_z)`` (SPEC 2.1). On non-Gaussian data this is
 the pseudo-barycenter: the repaired groups share their first two moments.
 
@@ -22,11 +24,13 @@ References:
   https://arxiv.org/abs/1412.3756
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
 from jaxunlearn.feature._repair import RepairMethod, register_method
-from jaxunlearn.transport import gaussian_barycenter
+from jaxunlearn.transport._gaussian import _barycenter as _gauss_barycenter
 from jaxunlearn.transport._gaussian import _transport_matrix
 from jaxunlearn.transport._quantile import (
     QuantileFunction,
@@ -38,7 +42,28 @@ from jaxunlearn.transport._quantile import (
 # ---------------------------------------------------------------- gaussian
 
 
-def _gaussian_fit(x, index, num_groups, weights, *, tol=None, max_iter=200):
+def _gaussian_fit(
+    x, index, num_groups, weights, *, tol=None, max_iter=200, ridge=0.0
+):
+    if tol is None:
+        tol = -1.0  # gaussian_barycenter's default
+    if not isinstance(ridge, int | float) or not ridge >= 0:
+        raise ValueError(
+            f"options['ridge']: expected a float >= 0, got {ridge!r}"
+        )
+    return _gaussian_fit_core(
+        x,
+        index,
+        weights,
+        jnp.asarray(tol, x.dtype),
+        jnp.asarray(ridge, x.dtype),
+        num_groups,
+        max_iter,
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(5, 6))
+def _gaussian_fit_core(x, index, weights, tol, ridge, num_groups, max_iter):
     dtype = x.dtype
     counts = jax.ops.segment_sum(
         jnp.ones(x.shape[:1], dtype), index, num_segments=num_groups
@@ -49,7 +74,12 @@ def _gaussian_fit(x, index, num_groups, weights, *, tol=None, max_iter=200):
     outer = centered[:, :, None] * centered[:, None, :]
     covs = jax.ops.segment_sum(outer, index, num_segments=num_groups)
     covs = covs / (counts - 1)[:, None, None]
-    bary = gaussian_barycenter(means, covs, weights, tol=tol, max_iter=max_iter)
+    # Optional ridge, relative to the average variance: keeps the maps
+    # bounded when a group is (near) constant along some direction.
+    level = jnp.mean(jnp.trace(covs, axis1=-2, axis2=-1)) / x.shape[1]
+    eye = jnp.eye(x.shape[1], dtype=dtype)
+    covs = covs + (ridge * level) * eye[None]
+    bary = _gauss_barycenter(means, covs, weights, tol, max_iter)
     maps = jax.vmap(_transport_matrix, in_axes=(0, None))(covs, bary.cov)
     # The optimal map from the barycenter back to group z is A_z^{-1}.
     inv_maps = jax.vmap(_transport_matrix, in_axes=(None, 0))(bary.cov, covs)
@@ -72,13 +102,13 @@ def _gaussian_transform(stats, weights, x, index, key, options):
     del weights, key, options
     a = stats["maps"][index]
     centered = x - stats["means"][index]
-    return stats["bary_mean"] + jnp.einsum("nij,nj->ni", a, centered)
+    return stats["bary_mean"][None, :] + jnp.einsum("nij,nj->ni", a, centered)
 
 
 def _gaussian_inverse(stats, weights, x_hat, index, key, options):
     del weights, key, options
     a_inv = stats["inv_maps"][index]
-    centered = x_hat - stats["bary_mean"]
+    centered = x_hat - stats["bary_mean"][None, :]
     return stats["means"][index] + jnp.einsum("nij,nj->ni", a_inv, centered)
 
 
@@ -87,7 +117,12 @@ def _gaussian_inverse(stats, weights, x_hat, index, key, options):
 
 def _quantile_fit(x, index, num_groups, weights):
     n_max = int(jnp.max(jnp.bincount(index, length=num_groups)))
-    groups = jnp.arange(num_groups)
+    return _quantile_fit_core(x, index, weights, num_groups, n_max)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _quantile_fit_core(x, index, weights, num_groups, n_max):
+    groups = jnp.arange(num_groups, dtype=index.dtype)
 
     def per_column(col):
         masks = index[None, :] == groups[:, None]  # [k, n]
