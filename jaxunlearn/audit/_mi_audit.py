@@ -40,16 +40,20 @@ import jax
 import jax.numpy as jnp
 
 from jaxunlearn import _checks
-from jaxunlearn.info import prediction_mi
-from jaxunlearn.numerics import xlogx
+from jaxunlearn.info import (
+    fano_bound,
+    membership_advantage_bound,
+    prediction_mi,
+    tv_bound,
+)
 
 
 class MIBounds(NamedTuple):
     """Guarantees implied by a value of ``I(Y_hat; Z)`` (SPEC 3.4).
 
     Attributes:
-      tv_bound: ``sqrt(I / (2 pi_0 pi_1))``, bound on the total variation
-        between the two groups' prediction laws (may exceed 1).
+      tv_bound: ``min(1, sqrt(I / (2 pi_0 pi_1)))``, bound on the total
+        variation between the two groups' prediction laws.
       advantage_bound: ``min(1, tv_bound)``, bound on any membership test's
         ``TPR - FPR`` from ``Y_hat``.
       fano_error_bound: lower bound on the error probability of any guess of
@@ -86,33 +90,13 @@ class MIAuditOutput(NamedTuple):
     bootstrap: Array
 
 
-def _binary_entropy(p: Array) -> Array:
-    return -(xlogx(p) + xlogx(1 - p))
-
-
-def _inverse_binary_entropy(h: Array, iters: int = 60) -> Array:
-    """The ``p`` in ``[0, 1/2]`` with ``h_b(p) = h`` (bisection, nats)."""
-    h = jnp.clip(h, 0, jnp.log(2.0).astype(h.dtype))
-
-    def body(_, lo_hi):
-        lo, hi = lo_hi
-        mid = 0.5 * (lo + hi)
-        below = _binary_entropy(mid) < h
-        return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-    lo, hi = jax.lax.fori_loop(
-        0, iters, body, (jnp.zeros_like(h), jnp.full_like(h, 0.5))
-    )
-    return 0.5 * (lo + hi)
-
-
 def mi_bounds(
     mi: Float[ArrayLike, "..."], pi: Float[ArrayLike, "..."]
 ) -> MIBounds:
     r"""TV, membership-advantage and Fano bounds implied by ``I(Y_hat; Z)``.
 
     .. math::
-       \mathrm{TV} \le \sqrt{\frac{I}{2 \pi_0 \pi_1}}, \quad
+       \mathrm{TV} \le \min\Big(1, \sqrt{\frac{I}{2 \pi_0 \pi_1}}\Big), \quad
        \mathrm{Adv} \le \min(1, \mathrm{TV}), \quad
        P_{err} \ge h_b^{-1}\big(\max(h_b(\pi) - I, 0)\big).
 
@@ -121,12 +105,15 @@ def mi_bounds(
       pi: ``P(Z = 1)`` in ``(0, 1)``, broadcastable with ``mi``.
 
     Returns:
-      An :class:`MIBounds` with arrays shaped like ``mi``.
+      An :class:`MIBounds` with arrays shaped like ``mi``; thin wrappers of
+      :func:`jaxunlearn.info.tv_bound`,
+      :func:`jaxunlearn.info.membership_advantage_bound` and
+      :func:`jaxunlearn.info.fano_bound` with ``pi_0 = 1 - pi``.
 
     Raises:
       TypeError: when ``mi`` is not floating.
       ValueError: when a concrete ``mi`` is negative or ``pi`` outside
-        ``[0, 1]``.
+        ``(0, 1)``.
 
     References:
       Cover & Thomas, "Elements of Information Theory", 2nd ed., 2006,
@@ -143,13 +130,14 @@ def mi_bounds(
     _checks.check_floating("mi", mi)
     _checks.check_nonnegative("mi", mi)
     pi = jnp.asarray(pi, mi.dtype)
-    _checks.check_unit_interval("pi", pi)
-    tv = jnp.sqrt(mi / jnp.maximum(2 * pi * (1 - pi), jnp.finfo(mi.dtype).tiny))
-    fano = _inverse_binary_entropy(jnp.maximum(_binary_entropy(pi) - mi, 0))
+    if _checks.is_concrete(pi) and not bool(jnp.all((pi > 0) & (pi < 1))):
+        raise ValueError(f"pi: expected values in (0, 1), got {pi.tolist()!r}")
+    tv = tv_bound(mi, 1 - pi)
+    group_probs = jnp.stack(jnp.broadcast_arrays(1 - pi, pi), axis=-1)
     return MIBounds(
         tv_bound=tv,
-        advantage_bound=jnp.minimum(tv, jnp.ones_like(tv)),
-        fano_error_bound=fano,
+        advantage_bound=membership_advantage_bound(mi, 1 - pi),
+        fano_error_bound=fano_bound(mi, group_probs),
     )
 
 

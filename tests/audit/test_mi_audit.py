@@ -15,6 +15,7 @@ def _hb(p):
 def test_bounds_known_values():
     b = mi_bounds(jnp.float32(0.1), jnp.float32(0.25))
     assert float(b.tv_bound) == pytest.approx(np.sqrt(0.1 / (2 * 0.25 * 0.75)))
+    assert float(mi_bounds(jnp.float32(2.0), 0.5).tv_bound) == 1.0
     target = _hb(0.25) - 0.1
     ref = brentq(lambda p: _hb(p) - target, 1e-12, 0.5)
     assert float(b.fano_error_bound) == pytest.approx(ref, rel=1e-4)
