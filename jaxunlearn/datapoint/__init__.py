@@ -5,6 +5,11 @@ from jaxunlearn.datapoint._core import (
     UnlearnHistory,
     UnlearnOutput,
 )
+from jaxunlearn.datapoint._many import (
+    ForgetRequests,
+    pad_forget_sets,
+    unlearn_many,
+)
 from jaxunlearn.datapoint._membership import (
     LossAux,
     MembershipBatch,
@@ -29,6 +34,7 @@ __all__ = [
     "AdamState",
     "AutoGamma",
     "FitOutput",
+    "ForgetRequests",
     "LossAux",
     "MembershipBatch",
     "TrainState",
@@ -41,8 +47,10 @@ __all__ = [
     "make_unlearn_fn",
     "masked_permutation",
     "membership_mi",
+    "pad_forget_sets",
     "pooled_membership",
     "unlearn",
+    "unlearn_many",
     "unlearning_loss",
     "weighted_cross_entropy",
 ]
