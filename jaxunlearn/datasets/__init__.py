@@ -15,6 +15,7 @@ from jaxunlearn.datasets._attributes import (
 from jaxunlearn.datasets._images import (
     load_digits,
     load_fashion_mnist,
+    load_images,
     load_mnist5k,
     read_idx,
 )
@@ -32,6 +33,7 @@ from jaxunlearn.datasets._tabular import (
     load_cps1988,
     load_german,
     tabular_design,
+    tabular_from_frame,
 )
 from jaxunlearn.datasets._types import (
     Attribute,
@@ -63,10 +65,12 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_german",
+    "load_images",
     "load_mnist5k",
     "read_idx",
     "stroke_thickness",
     "tabular_design",
+    "tabular_from_frame",
     "thickness_attribute",
     "train_test_split",
 ]

