@@ -78,6 +78,8 @@ def prepare(apply_fn: ApplyFn, params: Any, split: Any) -> tuple[_Data, int]:
         )
     c = int(out.shape[1])
     for n in names:
+        if not _checks.is_concrete(arrays[n][1]):
+            continue  # traced (vmapped over seeds): a precondition
         y = np.asarray(arrays[n][1])
         if y.min() < 0 or y.max() >= c:
             raise ValueError(
@@ -85,8 +87,9 @@ def prepare(apply_fn: ApplyFn, params: Any, split: Any) -> tuple[_Data, int]:
                 f" [{y.min()}, {y.max()}]"
             )
     dtype = xr.dtype
-    forget_classes = np.unique(np.asarray(arrays["forget"][1]))
-    hold = np.isin(np.asarray(arrays["test"][1]), forget_classes)
+    # Test rows whose class occurs in the forget set (works on tracers).
+    yf, yt = arrays["forget"][1], arrays["test"][1]
+    hold = jnp.any(yt[:, None] == yf[None, :], axis=1)
     data = _Data(
         x_retain=xr,
         y_retain=arrays["retain"][1],
