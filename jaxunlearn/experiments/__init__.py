@@ -1,12 +1,42 @@
-"""End-to-end reproductions shared by the CLI, notebooks and benchmarks."""
+"""End-to-end experiments shared by the CLI, notebooks and benchmarks."""
 
 from jaxunlearn.experiments._common import ReproductionResult, format_table
 from jaxunlearn.experiments._gmm import gmm_reproduction
 from jaxunlearn.experiments._mnist import mnist_reproduction
+from jaxunlearn.experiments._unified import (
+    DiscreteOutcome,
+    GaussianObjectives,
+    GaussianProblem,
+    Objectives,
+    coarsened_outcome,
+    constant_outcome,
+    discrete_examples,
+    discrete_objectives,
+    discrete_outcomes,
+    gaussian_example,
+    gaussian_outcomes,
+    noisy_outcome,
+    quantile_barycenter_outcome,
+    rearrangement_outcome,
+)
 
 __all__ = [
+    "DiscreteOutcome",
+    "GaussianObjectives",
+    "GaussianProblem",
+    "Objectives",
     "ReproductionResult",
+    "coarsened_outcome",
+    "constant_outcome",
+    "discrete_examples",
+    "discrete_objectives",
+    "discrete_outcomes",
     "format_table",
+    "gaussian_example",
+    "gaussian_outcomes",
     "gmm_reproduction",
     "mnist_reproduction",
+    "noisy_outcome",
+    "quantile_barycenter_outcome",
+    "rearrangement_outcome",
 ]

@@ -44,17 +44,19 @@ def _joint_table(
 ) -> Array:
     m = jnp.ones(probs.shape[:1], probs.dtype) if where is None else where
     m = m.astype(probs.dtype)
-    onehot = jax.nn.one_hot(z, num_groups, dtype=probs.dtype)
+    # Row weights folded into the one-hot codes: one [c, n] x [n, k] matmul
+    # (slightly faster on CPU than a three-operand einsum).
+    onehot = jax.nn.one_hot(z, num_groups, dtype=probs.dtype) * m[:, None]
     total = jnp.sum(m)
     total = jnp.where(total > 0, total, jnp.ones_like(total))
-    return jnp.einsum("n,nc,nk->ck", m, probs, onehot) / total
+    return probs.T @ onehot / total
 
 
 def _infer_groups(z: Array, num_groups: int | None) -> int:
     if num_groups is not None:
         _checks.check_positive_int("num_groups", num_groups, minimum=1)
         if _checks.is_concrete(z) and z.size:
-            zmax, zmin = int(jnp.max(z)), int(jnp.min(z))
+            zmax, zmin = int(np.max(np.asarray(z))), int(np.min(np.asarray(z)))
             if zmin < 0 or zmax >= num_groups:
                 raise ValueError(
                     f"z: expected codes in [0, {num_groups}), got values in"
@@ -65,10 +67,10 @@ def _infer_groups(z: Array, num_groups: int | None) -> int:
         raise ValueError(
             "num_groups: required under jit (z is traced), got None"
         )
-    zmin = int(jnp.min(z))
+    zmin = int(np.min(np.asarray(z)))
     if zmin < 0:
         raise ValueError(f"z: expected non-negative codes, got minimum {zmin}")
-    return max(int(jnp.max(z)) + 1, 2)
+    return max(int(np.max(np.asarray(z))) + 1, 2)
 
 
 def _validate(
