@@ -12,6 +12,7 @@ from jaxunlearn.datasets._attributes import (
     stroke_thickness,
     thickness_attribute,
 )
+from jaxunlearn.datasets._design import tabular_design, tabular_from_frame
 from jaxunlearn.datasets._images import (
     load_digits,
     load_fashion_mnist,
@@ -32,8 +33,6 @@ from jaxunlearn.datasets._tabular import (
     load_compas,
     load_cps1988,
     load_german,
-    tabular_design,
-    tabular_from_frame,
 )
 from jaxunlearn.datasets._types import (
     Attribute,
