@@ -82,7 +82,7 @@ class AutoGamma(NamedTuple):
         (``gamma <- max(0, gamma + dual_lr * (I_f - (1 + slack) I_h))``).
       slack: relative slack of the constraint ``I_f <= (1 + slack) I_h``.
       lr_decay: learning rate at epoch ``e`` is ``lr / (1 + lr_decay e)``.
-      stop_margin: stop once ``forget_acc <= holdout_acc + stop_margin``.
+      stop_margin: stop once ``forget_acc < holdout_acc + stop_margin``.
     """
 
     gamma_init: float = 1.0
@@ -129,6 +129,7 @@ class _Static:
     gamma_schedule: Schedule | None
     lr_schedule: Schedule | None
     remat: bool
+    stop_each_step: bool = False
 
 
 def _masked_acc(correct: Array, w: Array) -> Array:
@@ -251,6 +252,22 @@ def _unlearn_core(
             violation = aux.mi - (1 + hyper.slack) * mi_hold
             new_gamma = jnp.maximum(gamma_dual + hyper.dual_lr * violation, 0)
             gamma_dual = jnp.where(active, new_gamma, gamma_dual)
+        if static.stop_each_step and static.stop in ("holdout", "forget_acc"):
+            p = state.params
+            f_acc = _masked_acc(
+                correct(
+                    p, data.x_pool[req.forget_idx], data.y_pool[req.forget_idx]
+                ),
+                forget_mask,
+            )
+            if static.stop == "holdout":
+                h_acc = _masked_acc(
+                    correct(p, data.x_hold, data.y_hold), w_hold
+                )
+                fire = f_acc < h_acc + hyper.stop_margin
+            else:
+                fire = f_acc <= hyper.stop_value
+            stopped = stopped | (fire & active)
         act = active.astype(dtype)
         out = (aux.task_loss * act, aux.mi * act, gamma_t * act, act)
         return (state, gamma_dual, stopped), out
@@ -278,7 +295,7 @@ def _unlearn_core(
         )
         r_acc, f_acc, t_acc, h_acc = evaluate(state.params)
         if static.stop == "holdout":
-            fire = f_acc <= h_acc + hyper.stop_margin
+            fire = f_acc < h_acc + hyper.stop_margin
         elif static.stop == "forget_acc":
             fire = f_acc <= hyper.stop_value
         elif static.stop == "mi":

@@ -38,6 +38,7 @@ def _static(
     gamma_schedule: Schedule | None,
     lr_schedule: Schedule | None,
     remat: bool,
+    stop_each_step: bool = False,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -59,6 +60,7 @@ def _static(
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
         remat=remat,
+        stop_each_step=stop_each_step,
     )
 
 
@@ -202,6 +204,7 @@ def unlearn(
     stop_value: float = 0.0,
     auto: AutoGamma | None = None,
     holdout: tuple[Any, Any] | None = None,
+    stop_each_step: bool = False,
     key: jax.Array,
 ) -> UnlearnOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
@@ -232,8 +235,8 @@ def unlearn(
         optax schedule); ignored by ``"auto"``.
       lr_schedule: optional ``step -> multiplier`` of the learning rate.
       stop: None (run every epoch), ``"holdout"`` (stop once the forget
-        accuracy falls to the held-out accuracy of the forget classes plus
-        ``auto.stop_margin``), ``"forget_acc"`` (stop once it is
+        accuracy falls below the held-out accuracy of the forget classes
+        plus ``auto.stop_margin``), ``"forget_acc"`` (stop once it is
         ``<= stop_value``) or ``"mi"`` (stop once the epoch's mean ``I`` is
         ``<= stop_value``). Checked after every epoch.
       stop_value: the threshold of ``"forget_acc"`` / ``"mi"``.
@@ -241,6 +244,9 @@ def unlearn(
       holdout: optional ``(x, y)`` rows never trained on, standing in for the
         forget set (the controller and ``"holdout"`` use the rows of the
         forget set's classes); the test set by default.
+      stop_each_step: check the ``"holdout"`` / ``"forget_acc"`` rule after
+        every step (one forward pass on the whole forget set and the
+        held-out rows per step) instead of after every epoch.
       key: PRNG key for the batch order.
 
     Returns:
@@ -281,6 +287,7 @@ def unlearn(
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
         remat=False,
+        stop_each_step=stop_each_step,
     )
     data, req = _prepare(apply_fn, params, split, holdout)
     dtype = jax.tree.leaves(params)[0].dtype
