@@ -26,28 +26,53 @@ from jaxunlearn.models import MLP, functional
 
 def candidates(quick):
     e = 3 if quick else 20
-    out = {
-        "fixed g=4, 5 ep": dict(gamma=4.0, epochs=5 if not quick else 2),
-        "fixed g=1, 20 ep": dict(gamma=1.0, epochs=e),
-        "fixed g=4 + stop(holdout, step)": dict(
-            gamma=4.0, epochs=e, stop="holdout", stop_each_step=True
-        ),
-        "fixed g=1 + stop(holdout, step)": dict(
-            gamma=1.0, epochs=e, stop="holdout", stop_each_step=True
-        ),
-        "auto (dual, stop epoch)": dict(gamma="auto", epochs=e),
-        "auto (dual, stop step)": dict(
-            gamma="auto", epochs=e, stop_each_step=True
-        ),
-        "auto (dual, no stop, lr decay)": dict(
-            gamma="auto",
-            epochs=e,
-            stop="mi",
-            stop_value=-1.0,
-            auto=AutoGamma(lr_decay=0.5),
-        ),
+    return {
+        "fixed g=4, 5 ep": {"gamma": 4.0, "epochs": 5 if not quick else 2},
+        "fixed g=1, 20 ep": {"gamma": 1.0, "epochs": e},
+        "fixed g=4 + stop(holdout, step)": {
+            "gamma": 4.0,
+            "epochs": e,
+            "stop": "holdout",
+            "stop_each_step": True,
+        },
+        "fixed g=1 + stop(holdout, step)": {
+            "gamma": 1.0,
+            "epochs": e,
+            "stop": "holdout",
+            "stop_each_step": True,
+        },
+        "fixed g=1 + stop(holdout_initial, step)": {
+            "gamma": 1.0,
+            "epochs": e,
+            "stop": "holdout_initial",
+            "stop_each_step": True,
+        },
+        "fixed g=4 + stop(holdout_initial, step)": {
+            "gamma": 4.0,
+            "epochs": e,
+            "stop": "holdout_initial",
+            "stop_each_step": True,
+        },
+        "auto (dual, stop holdout_initial, step)": {
+            "gamma": "auto",
+            "epochs": e,
+            "stop": "holdout_initial",
+            "stop_each_step": True,
+        },
+        "auto (dual, stop epoch)": {"gamma": "auto", "epochs": e},
+        "auto (dual, stop step)": {
+            "gamma": "auto",
+            "epochs": e,
+            "stop_each_step": True,
+        },
+        "auto (dual, no stop, lr decay)": {
+            "gamma": "auto",
+            "epochs": e,
+            "stop": "mi",
+            "stop_value": -1.0,
+            "auto": AutoGamma(lr_decay=0.5),
+        },
     }
-    return out
 
 
 def load(name):
@@ -90,13 +115,13 @@ def run_seed(seed, x, y, c, args, cands):
     apply_fn, p0 = functional(model)
     x_train = jnp.concatenate([split.x_retain, split.x_forget])
     y_train = jnp.concatenate([split.y_retain, split.y_forget])
-    fit = dict(epochs=args.orig_epochs, batch_size=64, learning_rate=1e-3)
+    fit = {"epochs": args.orig_epochs, "batch_size": 64, "learning_rate": 1e-3}
     t0 = time.perf_counter()
     orig = fit_classifier(
         apply_fn, p0, x_train, y_train, key=k_fit, **fit
     ).params
     jax.block_until_ready(orig)
-    t_orig = time.perf_counter() - t0
+    time.perf_counter() - t0
     t0 = time.perf_counter()
     retr = fit_classifier(
         apply_fn, p0, split.x_retain, split.y_retain, key=k_fit, **fit
@@ -167,11 +192,14 @@ def main():
         tr = np.array([r["retrain"]["test"] for r in results])
         df, dt = f - fr, t - tr
         hits = int(np.sum((np.abs(df) <= 0.05) & (dt >= -0.01)))
-        print(
-            f"| {n} | {f.mean():.3f} ± {f.std():.3f} | {t.mean():.3f} ± {t.std():.3f}"
-            f" | {df.mean():+.3f} ± {df.std():.3f} | {dt.mean():+.3f} ± {dt.std():.3f}"
-            f" | {hits}/{len(f)} |"
-        )
+        cells = [
+            f"{f.mean():.3f} ± {f.std():.3f}",
+            f"{t.mean():.3f} ± {t.std():.3f}",
+            f"{df.mean():+.3f} ± {df.std():.3f}",
+            f"{dt.mean():+.3f} ± {dt.std():.3f}",
+            f"{hits}/{len(f)}",
+        ]
+        print(f"| {n} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

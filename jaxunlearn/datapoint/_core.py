@@ -125,7 +125,7 @@ class _Static:
     forget_batch_size: int
     utility: str
     auto: bool
-    stop: str  # "none" | "holdout" | "forget_acc" | "mi"
+    stop: str  # "none" | "holdout" | "holdout_initial" | "forget_acc" | "mi"
     gamma_schedule: Schedule | None
     lr_schedule: Schedule | None
     remat: bool
@@ -198,6 +198,8 @@ def _unlearn_core(
             _masked_acc(correct_hold, w_hold),
         )
 
+    # Held-out accuracy of the forget classes under the starting model.
+    h_acc0 = evaluate(params)[3]
     gamma_sched = static.gamma_schedule or (lambda s: 1.0)
     lr_sched = static.lr_schedule or (lambda s: 1.0)
 
@@ -252,7 +254,11 @@ def _unlearn_core(
             violation = aux.mi - (1 + hyper.slack) * mi_hold
             new_gamma = jnp.maximum(gamma_dual + hyper.dual_lr * violation, 0)
             gamma_dual = jnp.where(active, new_gamma, gamma_dual)
-        if static.stop_each_step and static.stop in ("holdout", "forget_acc"):
+        if static.stop_each_step and static.stop in (
+            "holdout",
+            "holdout_initial",
+            "forget_acc",
+        ):
             p = state.params
             f_acc = _masked_acc(
                 correct(
@@ -265,6 +271,8 @@ def _unlearn_core(
                     correct(p, data.x_hold, data.y_hold), w_hold
                 )
                 fire = f_acc < h_acc + hyper.stop_margin
+            elif static.stop == "holdout_initial":
+                fire = f_acc <= h_acc0 + hyper.stop_margin
             else:
                 fire = f_acc <= hyper.stop_value
             stopped = stopped | (fire & active)
@@ -296,6 +304,8 @@ def _unlearn_core(
         r_acc, f_acc, t_acc, h_acc = evaluate(state.params)
         if static.stop == "holdout":
             fire = f_acc < h_acc + hyper.stop_margin
+        elif static.stop == "holdout_initial":
+            fire = f_acc <= h_acc0 + hyper.stop_margin
         elif static.stop == "forget_acc":
             fire = f_acc <= hyper.stop_value
         elif static.stop == "mi":

@@ -24,7 +24,7 @@ from jaxunlearn.datapoint._core import (
 from jaxunlearn.datapoint._membership import ApplyFn
 from jaxunlearn.datapoint._train import _check_labels, _num_outputs
 
-_STOPS = (None, "holdout", "forget_acc", "mi")
+_STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi")
 
 
 def _static(
@@ -236,7 +236,9 @@ def unlearn(
       lr_schedule: optional ``step -> multiplier`` of the learning rate.
       stop: None (run every epoch), ``"holdout"`` (stop once the forget
         accuracy falls below the held-out accuracy of the forget classes
-        plus ``auto.stop_margin``), ``"forget_acc"`` (stop once it is
+        plus ``auto.stop_margin``), ``"holdout_initial"`` (stop once it is
+        ``<=`` the held-out accuracy under the starting model plus
+        ``auto.stop_margin``), ``"forget_acc"`` (stop once it is
         ``<= stop_value``) or ``"mi"`` (stop once the epoch's mean ``I`` is
         ``<= stop_value``). Checked after every epoch.
       stop_value: the threshold of ``"forget_acc"`` / ``"mi"``.
@@ -244,7 +246,7 @@ def unlearn(
       holdout: optional ``(x, y)`` rows never trained on, standing in for the
         forget set (the controller and ``"holdout"`` use the rows of the
         forget set's classes); the test set by default.
-      stop_each_step: check the ``"holdout"`` / ``"forget_acc"`` rule after
+      stop_each_step: check the ``"holdout*"`` / ``"forget_acc"`` rule after
         every step (one forward pass on the whole forget set and the
         held-out rows per step) instead of after every epoch.
       key: PRNG key for the batch order.
