@@ -13,7 +13,10 @@ compilation serves every forget-set size up to the static bound, and
 ``gamma`` as its Lagrange multiplier (projected dual ascent), where
 ``B_h`` are held-out rows of the forget set's classes standing in for the
 forget set (at retraining the forget rows are exactly such unseen rows), a
-learning-rate decay, and a stopping rule on the held-out accuracy.
+learning-rate decay, and a stopping rule on the held-out accuracy (by
+default: stop once the forget accuracy reaches the starting model's accuracy
+on held-out rows of the forget classes). docs/datapoint.md reports how far
+from retraining this lands.
 
 References:
   Xu & Strohmer, "Machine Unlearning via Information Theoretic

@@ -38,7 +38,7 @@ def _static(
     gamma_schedule: Schedule | None,
     lr_schedule: Schedule | None,
     remat: bool,
-    stop_each_step: bool = False,
+    stop_each_step: bool | None = None,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -49,7 +49,9 @@ def _static(
     if auto:
         _checks.check_choice("gamma", gamma, ("auto",))
     if auto and stop is None:
-        stop = "holdout"
+        stop = "holdout_initial"
+    if stop_each_step is None:
+        stop_each_step = auto
     return _Static(
         epochs=epochs,
         batch_size=batch_size,
@@ -204,7 +206,7 @@ def unlearn(
     stop_value: float = 0.0,
     auto: AutoGamma | None = None,
     holdout: tuple[Any, Any] | None = None,
-    stop_each_step: bool = False,
+    stop_each_step: bool | None = None,
     key: jax.Array,
 ) -> UnlearnOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
@@ -224,7 +226,8 @@ def unlearn(
         ``jaxunlearn.datasets.UnlearningSplit``.
       gamma: the MI weight ``>= 0``, or ``"auto"`` for the controller of
         :class:`AutoGamma` (dual ascent on ``I_f <= (1 + slack) I_h`` with
-        held-out rows, learning-rate decay, stop rule ``"holdout"``).
+        held-out rows, learning-rate decay, and by default the stop rule
+        ``"holdout_initial"`` checked after every step).
       epochs: the maximal number of epochs (static).
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
@@ -248,7 +251,8 @@ def unlearn(
         forget set's classes); the test set by default.
       stop_each_step: check the ``"holdout*"`` / ``"forget_acc"`` rule after
         every step (one forward pass on the whole forget set and the
-        held-out rows per step) instead of after every epoch.
+        held-out rows per step) instead of after every epoch; None means
+        True for ``gamma="auto"`` and False otherwise.
       key: PRNG key for the batch order.
 
     Returns:
