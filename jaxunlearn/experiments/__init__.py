@@ -1,5 +1,8 @@
 """End-to-end experiments shared by the CLI, notebooks and benchmarks."""
 
+from jaxunlearn.experiments._common import ReproductionResult, format_table
+from jaxunlearn.experiments._gmm import gmm_reproduction
+from jaxunlearn.experiments._mnist import mnist_reproduction
 from jaxunlearn.experiments._unified import (
     DiscreteOutcome,
     GaussianObjectives,
@@ -22,13 +25,17 @@ __all__ = [
     "GaussianObjectives",
     "GaussianProblem",
     "Objectives",
+    "ReproductionResult",
     "coarsened_outcome",
     "constant_outcome",
     "discrete_examples",
     "discrete_objectives",
     "discrete_outcomes",
+    "format_table",
     "gaussian_example",
     "gaussian_outcomes",
+    "gmm_reproduction",
+    "mnist_reproduction",
     "noisy_outcome",
     "quantile_barycenter_outcome",
     "rearrangement_outcome",
