@@ -87,7 +87,7 @@ def fit_pca_gaussian_barycenter(
     z: Int[ArrayLike, " n"],
     *,
     num_groups: int | None = None,
-    num_components: int = 32,
+    num_components: int | None = None,
     weights: Float[ArrayLike, " k"] | None = None,
     ridge: float = 1e-4,
     max_iter: int = 200,
@@ -99,7 +99,8 @@ def fit_pca_gaussian_barycenter(
       z: group codes ``[n]`` in ``0 .. num_groups - 1``; at least two groups
         must be present.
       num_groups: number of groups ``K``; default ``max(z) + 1``.
-      num_components: latent dimension ``k`` (at most ``min(n, D)``).
+      num_components: latent dimension ``k`` (at most ``min(n, D)``);
+        default ``min(32, n, D)``.
       weights: group weights ``[K]``; default the group proportions.
       ridge: added to each latent covariance's diagonal, relative to the
         mean latent variance (keeps small groups well posed).
@@ -134,8 +135,13 @@ def fit_pca_gaussian_barycenter(
     _checks.check_integer("z", z)
     _checks.check_shape("z", z, (x.shape[0],))
     zn = np.asarray(z).astype(np.int64)
+    if np.unique(zn).size < 2:
+        raise ValueError(
+            "z: expected at least two groups, got a single group"
+            f" {np.unique(zn).tolist()}"
+        )
     if num_groups is None:
-        num_groups = int(zn.max()) + 1 if zn.size else 0
+        num_groups = int(zn.max()) + 1
     _checks.check_positive_int("num_groups", num_groups, minimum=2)
     if zn.min() < 0 or zn.max() >= num_groups:
         raise ValueError(
@@ -143,16 +149,13 @@ def fit_pca_gaussian_barycenter(
             f" {np.unique(zn).tolist()}"
         )
     counts = np.bincount(zn, minlength=num_groups)
-    if np.count_nonzero(counts) < 2:
-        raise ValueError(
-            "z: expected at least two groups, got a single group"
-            f" {np.unique(zn).tolist()}"
-        )
     if np.any(counts == 0):
         raise ValueError(f"z: group sizes {counts.tolist()} include an empty")
     n = x.shape[0]
     flat = x.reshape(n, -1)
     d = flat.shape[1]
+    if num_components is None:
+        num_components = min(32, n, d)
     _checks.check_positive_int("num_components", num_components)
     if num_components > min(n, d):
         raise ValueError(
@@ -180,7 +183,9 @@ def _fit(flat, z, w, k, num_groups, ridge, max_iter, sample_shape):
     _, _, vt = jnp.linalg.svd(centred, full_matrices=False)
     comps = vt[:k].T
     lat = centred @ comps
-    onehot = (z[:, None] == jnp.arange(num_groups)[None, :]).astype(dtype)
+    onehot = (
+        z[:, None] == jnp.arange(num_groups, dtype=jnp.int32)[None, :]
+    ).astype(dtype)
     cnt = jnp.sum(onehot, axis=0)
     means = (onehot.T @ lat) / cnt[:, None]
     dev = lat[None, :, :] - means[:, None, :]
