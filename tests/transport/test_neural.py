@@ -20,7 +20,7 @@ from jaxunlearn.transport import (
     save_neural_ot_state,
 )
 
-TINY_VEC = NeuralOTConfig(num_iterations=6, k_t=2, batch_size=8, width=8)
+TINY_VEC = NeuralOTConfig(num_iterations=6, k_t=2, batch_size=8, hidden=8)
 TINY_IMG = NeuralOTConfig(num_iterations=4, k_t=2, batch_size=4, width=2)
 
 
@@ -39,7 +39,7 @@ def test_not_recovers_gaussian_monge_map(rng):
         num_iterations=150,
         k_t=5,
         batch_size=256,
-        width=32,
+        hidden=32,
         learning_rate_t=3e-3,
         learning_rate_f=3e-3,
     )
@@ -97,6 +97,8 @@ def test_save_load_roundtrip_and_config_check(rng, tmp_path):
     _equal_trees(state, back)
     with pytest.raises(ValueError, match="config"):
         load_neural_ot_state(path, state, config=TINY_VEC._replace(k_t=3))
+    longer = TINY_VEC._replace(num_iterations=60)  # a run may be extended
+    _equal_trees(state, load_neural_ot_state(path, state, config=longer))
     other = init_neural_ot(jnp.zeros((4, 5)), key=rng, config=TINY_VEC)
     with pytest.raises(ValueError, match="leaf"):
         load_neural_ot_state(path, other, config=TINY_VEC)
