@@ -67,7 +67,11 @@ def _equal_trees(a, b):
 
 
 @pytest.mark.parametrize(
-    ("shape", "cfg"), [((3,), TINY_VEC), ((6, 5), TINY_IMG)]
+    ("shape", "cfg"),
+    [
+        ((3,), TINY_VEC),
+        pytest.param((6, 5), TINY_IMG, marks=pytest.mark.slow),
+    ],
 )
 def test_checkpoint_resume_equals_uninterrupted(rng, tmp_path, shape, cfg):
     k1, k2, k3 = jax.random.split(rng, 3)
