@@ -12,9 +12,11 @@ from jaxunlearn.datasets._attributes import (
     stroke_thickness,
     thickness_attribute,
 )
+from jaxunlearn.datasets._design import tabular_design, tabular_from_frame
 from jaxunlearn.datasets._images import (
     load_digits,
     load_fashion_mnist,
+    load_images,
     load_mnist5k,
     read_idx,
 )
@@ -31,7 +33,6 @@ from jaxunlearn.datasets._tabular import (
     load_compas,
     load_cps1988,
     load_german,
-    tabular_design,
 )
 from jaxunlearn.datasets._types import (
     Attribute,
@@ -63,10 +64,12 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_german",
+    "load_images",
     "load_mnist5k",
     "read_idx",
     "stroke_thickness",
     "tabular_design",
+    "tabular_from_frame",
     "thickness_attribute",
     "train_test_split",
 ]

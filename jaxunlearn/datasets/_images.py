@@ -270,3 +270,48 @@ def load_fashion_mnist(
         FASHION_MNIST_DIR if path is None else os.fspath(path)
     )
     return _fashion(directory, subset)
+
+
+IMAGE_DATASETS = ("digits", "mnist5k", "fashion_mnist")
+
+
+def load_images(
+    name: str,
+    *,
+    path: str | os.PathLike | None = None,
+    subset: str = "train",
+) -> ImageData:
+    """Loads an image data set by name (for command lines and configs).
+
+    Args:
+      name: ``"digits"``, ``"mnist5k"`` or ``"fashion_mnist"``.
+      path: the IDX directory for ``"fashion_mnist"`` (see
+        :func:`load_fashion_mnist`); must be ``None`` otherwise.
+      subset: ``"train"`` or ``"test"`` for ``"fashion_mnist"``; the other
+        sets have no official split (use ``train_test_split``) and accept
+        only ``"train"``, meaning the whole set.
+
+    Returns:
+      The :class:`ImageData` of the named loader.
+
+    Raises:
+      ValueError: for an unknown ``name`` or an option the set lacks.
+      MissingDataError: when the data package is missing.
+
+    Examples:
+      >>> load_images("digits").images.shape
+      (1797, 8, 8)
+    """
+    _checks.check_choice("name", name, IMAGE_DATASETS)
+    if name == "fashion_mnist":
+        return load_fashion_mnist(path, subset=subset)
+    if path is not None:
+        raise ValueError(
+            f"path: only 'fashion_mnist' takes a path, not {name!r}"
+        )
+    if subset != "train":
+        raise ValueError(
+            f"subset: {name!r} has no official test split; got {subset!r}"
+            " (load it whole and use train_test_split)"
+        )
+    return load_digits() if name == "digits" else load_mnist5k()

