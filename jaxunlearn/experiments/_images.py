@@ -51,7 +51,7 @@ from jaxunlearn.transport import (
     pca_gaussian_transform,
 )
 
-_METHODS = ("neural", "pca_gaussian")
+_METHODS = ("neural", "pca_gaussian", "pca_gaussian_decoded")
 
 
 class ImageAuditConfig(NamedTuple):
@@ -69,7 +69,7 @@ class ImageAuditConfig(NamedTuple):
     """
 
     test_fraction: float = 0.2
-    ot: NeuralOTConfig = NeuralOTConfig()
+    ot: NeuralOTConfig = NeuralOTConfig(num_iterations=600)
     num_components: int = 32
     partial_t: float = 0.5
     cnn_width: int = 8
@@ -203,6 +203,18 @@ def _split(key, n, test_fraction):
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
+def _examples(y, z, group, count):
+    """Up to ``count`` indices of ``group``, one per class in turn."""
+    out = []
+    for c in np.unique(y):
+        hit = np.flatnonzero((z == group) & (y == c))
+        if hit.size:
+            out.append(int(hit[0]))
+        if len(out) == count:
+            break
+    return np.asarray(out, dtype=np.int64)
+
+
 def _fit_repair(method, key, x, z, cfg, checkpoint_dir):
     if method == "neural":
         model = fit_neural_barycenter(
@@ -211,7 +223,10 @@ def _fit_repair(method, key, x, z, cfg, checkpoint_dir):
         return lambda xs, zs, t: neural_barycenter_transform(model, xs, zs, t=t)
     k = min(cfg.num_components, x.shape[0], x[0].size)
     model = fit_pca_gaussian_barycenter(x, z, num_components=k)
-    return lambda xs, zs, t: pca_gaussian_transform(model, xs, zs, t=t)
+    keep = method == "pca_gaussian"
+    return lambda xs, zs, t: pca_gaussian_transform(
+        model, xs, zs, t=t, keep_residual=keep
+    )
 
 
 def _batched(fn, x, z, t, size=500):
@@ -231,7 +246,7 @@ def image_feature_audit(
     methods: tuple[str, ...] = _METHODS,
     config: ImageAuditConfig = DEFAULT_AUDIT_CONFIG,
     checkpoint_dir: str | os.PathLike | None = None,
-    num_examples: int = 8,
+    num_examples: int = 10,
 ) -> ImageAuditResult:
     """Repairs images so that ``Z`` is removed and audits the result.
 
@@ -245,7 +260,9 @@ def image_feature_audit(
       labels: class labels ``[n]`` (the ``Y`` to keep).
       z: binary attribute codes ``[n]`` in ``{0, 1}`` (the ``Z`` to remove).
       key: PRNG key (split, repair and CNN training).
-      methods: any of ``"neural"`` and ``"pca_gaussian"``.
+      methods: any of ``"neural"``, ``"pca_gaussian"`` (keeps the
+        out-of-latent residual of each image) and ``"pca_gaussian_decoded"``
+        (the decoded repaired latent code alone).
       config: sizes and training settings.
       checkpoint_dir: folder for the neural maps' checkpoints (resumable).
       num_examples: test images per group in the image grid.
@@ -287,7 +304,7 @@ def image_feature_audit(
         ky, x_tr, y_tr, [(x_te, y_te)], num_classes, config
     )[0]
     pick = np.concatenate(
-        [np.flatnonzero(z_te == g)[:num_examples] for g in (0, 1)]
+        [_examples(y_te, z_te, g, num_examples) for g in (0, 1)]
     )
     repaired = {}
     seconds = {}

@@ -208,16 +208,24 @@ def pca_gaussian_transform(
     z: Int[ArrayLike, " n"],
     *,
     t: float | Float[ArrayLike, ""] = 1.0,
+    keep_residual: bool = True,
 ) -> Float[Array, "n ..."]:
     r"""Moves each sample toward the latent Gaussian barycenter.
 
     .. math:: x_t = x + t\,(T_z(l) - l) V^\top, \qquad l = (x - \bar x) V
+
+    With ``keep_residual=False`` the full repair is the decoded latent image
+    alone, ``x_1 = \bar x + T_z(l) V^T`` (the part of ``x`` orthogonal to
+    the latent space, and any ``Z`` information in it, is dropped), and
+    ``x_t = (1 - t) x + t x_1``.
 
     Args:
       model: from :func:`fit_pca_gaussian_barycenter`.
       x: samples ``[n, ...]`` of the fitted per-sample shape.
       z: group codes ``[n]``.
       t: repair strength in ``[0, 1]``.
+      keep_residual: keep the out-of-latent part of ``x`` (default) or
+        replace ``x`` by its decoded repaired latent code.
 
     Returns:
       Repaired samples, same shape and dtype as ``x``.
@@ -247,15 +255,20 @@ def pca_gaussian_transform(
         if zn.min() < 0 or zn.max() >= k:
             raise ValueError(f"z: expected codes in 0..{k - 1}")
     _checks.check_unit_interval("t", t)
-    return _transform(model, x, z, jnp.asarray(t, dtype=x.dtype))
+    return _transform(
+        model, x, z, jnp.asarray(t, dtype=x.dtype), bool(keep_residual)
+    )
 
 
-@jax.jit
-def _transform(model, x, z, t):
+@functools.partial(jax.jit, static_argnums=(4,))
+def _transform(model, x, z, t, keep_residual):
     n = x.shape[0]
     flat = x.reshape(n, -1)
     lat = (flat - model.mean[None, :]) @ model.components
     a = model.maps[z]
     moved = jnp.einsum("nij,nj->ni", a, lat) + model.offsets[z]
-    delta = (moved - lat) @ model.components.T
+    if keep_residual:
+        delta = (moved - lat) @ model.components.T
+    else:
+        delta = model.mean[None, :] + moved @ model.components.T - flat
     return (flat + t * delta).reshape(x.shape)

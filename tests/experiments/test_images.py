@@ -54,7 +54,7 @@ def test_pca_audit_rows_and_grid(rng, tmp_path):
     for r in res.rows:
         for v in r[1:8]:
             assert 0.0 <= v <= 1.0
-    assert res.examples["pca_gaussian"].shape == (3, 6, 8, 8)
+    assert res.examples["pca_gaussian"].shape == (3, 4, 8, 8)  # 2 classes
     table = audit_table(res.rows)
     assert "| pca_gaussian |" in table and "| none |" in table
     path = tmp_path / "grid.png"

@@ -98,3 +98,22 @@ def test_bad_input(rng):
         pca_gaussian_transform(model, jnp.zeros((3, 5)), jnp.zeros(3, int))
     with pytest.raises(ValueError, match="codes"):
         pca_gaussian_transform(model, x, jnp.full((60,), 3))
+
+
+def test_decoded_variant(rng):
+    x, z = _groups(rng, n=40)
+    full_rank = fit_pca_gaussian_barycenter(x, z, num_components=4)
+    np.testing.assert_allclose(
+        pca_gaussian_transform(full_rank, x, z, keep_residual=False),
+        pca_gaussian_transform(full_rank, x, z),
+        atol=1e-4,
+    )  # no residual when k = D
+    low = fit_pca_gaussian_barycenter(x, z, num_components=2)
+    dec = pca_gaussian_transform(low, x, z, keep_residual=False)
+    # Decoded images lie in mean + span(V).
+    resid = (dec - low.mean[None, :]) - (
+        (dec - low.mean[None, :]) @ low.components
+    ) @ low.components.T
+    np.testing.assert_allclose(resid, 0.0, atol=1e-4)
+    half = pca_gaussian_transform(low, x, z, t=0.5, keep_residual=False)
+    np.testing.assert_allclose(half, (x + dec) / 2, atol=1e-4)
