@@ -14,10 +14,6 @@ from jaxunlearn.transport._latent import (
     pca_gaussian_transform,
 )
 from jaxunlearn.transport._neural import (
-    ConvPotential,
-    ConvTransport,
-    MLPPotential,
-    MLPTransport,
     NeuralBarycenter,
     NeuralOTConfig,
     NeuralOTMap,
@@ -34,6 +30,12 @@ from jaxunlearn.transport._neural import (
     neural_ot_iteration,
     neural_ot_t_step,
     save_neural_ot_state,
+)
+from jaxunlearn.transport._neural_nets import (
+    ConvPotential,
+    ConvTransport,
+    MLPPotential,
+    MLPTransport,
 )
 from jaxunlearn.transport._pareto import (
     ParetoPoint,
