@@ -2,6 +2,15 @@
 
 from jaxunlearn.experiments._common import ReproductionResult, format_table
 from jaxunlearn.experiments._gmm import gmm_reproduction
+from jaxunlearn.experiments._images import (
+    ImageAuditConfig,
+    ImageAuditResult,
+    ImageAuditRow,
+    audit_table,
+    image_feature_audit,
+    mnist_thickness_audit,
+    save_image_grid,
+)
 from jaxunlearn.experiments._mnist import mnist_reproduction
 from jaxunlearn.experiments._unified import (
     DiscreteOutcome,
@@ -24,8 +33,12 @@ __all__ = [
     "DiscreteOutcome",
     "GaussianObjectives",
     "GaussianProblem",
+    "ImageAuditConfig",
+    "ImageAuditResult",
+    "ImageAuditRow",
     "Objectives",
     "ReproductionResult",
+    "audit_table",
     "coarsened_outcome",
     "constant_outcome",
     "discrete_examples",
@@ -35,8 +48,11 @@ __all__ = [
     "gaussian_example",
     "gaussian_outcomes",
     "gmm_reproduction",
+    "image_feature_audit",
     "mnist_reproduction",
+    "mnist_thickness_audit",
     "noisy_outcome",
     "quantile_barycenter_outcome",
     "rearrangement_outcome",
+    "save_image_grid",
 ]

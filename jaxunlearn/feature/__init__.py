@@ -5,6 +5,7 @@ modules add repair methods).
 """
 
 from jaxunlearn.feature import _methods  # registers the built-in methods
+from jaxunlearn.feature import _neural_method  # registers "neural"
 from jaxunlearn.feature._repair import (
     FittedRepair,
     RepairMethod,
