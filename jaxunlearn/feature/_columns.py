@@ -142,12 +142,11 @@ def fit_encoder(
         if kind == "categorical":
             _check_codes(f"x[:, {i}]", col, cats[i] or None)
             cats[i] = cats[i] or int(col.max()) + 1
-        elif kind == "integer":
-            if np.any(col != np.round(col)):
-                raise ValueError(
-                    f"x[:, {i}]: spec says 'integer' but the column holds"
-                    " non-integral values"
-                )
+        elif kind == "integer" and np.any(col != np.round(col)):
+            raise ValueError(
+                f"x[:, {i}]: spec says 'integer' but the column holds"
+                " non-integral values"
+            )
         if kind != "categorical" and standardize:
             mean[i] = col.mean()
             sd = col.std()

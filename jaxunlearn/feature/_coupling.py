@@ -49,7 +49,7 @@ from jaxunlearn import _checks
 from jaxunlearn.feature import _columns
 from jaxunlearn.transport import _empirical
 
-_static = functools.partial(dataclasses.field, metadata=dict(static=True))
+_static = functools.partial(dataclasses.field, metadata={"static": True})
 
 
 @functools.partial(jax.tree_util.register_dataclass)
@@ -260,7 +260,7 @@ def fit_coupling(
         partners = [atoms] * k
         partner_mass = [np.asarray(bary.atom_weights, np.float64)] * k
         alpha = np.zeros(k)
-    sizes = [s.shape[0] * p.shape[0] for s, p in zip(supports, partners)]
+    sizes = [s.shape[0] * p.shape[0] for s, p in zip(supports, partners, strict=False)]
     if coupling == "auto":
         coupling = "exact" if max(sizes) <= max_exact_size else "entropic"
 

@@ -53,7 +53,7 @@ from jaxunlearn import _checks
 
 
 class SparseCoupling(NamedTuple):
-    """A coupling stored by its non-zero entries.
+    r"""A coupling stored by its non-zero entries.
 
     Attributes:
       rows: source index of each entry. ``[e]`` int32.
@@ -69,7 +69,7 @@ class SparseCoupling(NamedTuple):
 
 
 class EntropicCoupling(NamedTuple):
-    """An entropic coupling stored by its Sinkhorn potentials.
+    r"""An entropic coupling stored by its Sinkhorn potentials.
 
     The coupling is :math:`\\pi_{ij} = \\exp((f_i + g_j - \\|x_i - y_j\\|^2)
     / \\varepsilon)` (OTT-JAX's convention); its rows are recomputed on
