@@ -260,7 +260,9 @@ def fit_coupling(
         partners = [atoms] * k
         partner_mass = [np.asarray(bary.atom_weights, np.float64)] * k
         alpha = np.zeros(k)
-    sizes = [s.shape[0] * p.shape[0] for s, p in zip(supports, partners, strict=False)]
+    sizes = [
+        s.shape[0] * q.shape[0] for s, q in zip(supports, partners, strict=True)
+    ]
     if coupling == "auto":
         coupling = "exact" if max(sizes) <= max_exact_size else "entropic"
 
