@@ -50,6 +50,7 @@ from jaxunlearn.feature import _columns
 from jaxunlearn.transport import _empirical
 
 _static = functools.partial(dataclasses.field, metadata={"static": True})
+_CHUNK = 4096
 
 
 @functools.partial(jax.tree_util.register_dataclass)
@@ -474,4 +475,19 @@ def transform_coupling(
     gidx = jnp.argmax(z[:, None] == codes[None, :], axis=1)
     key = jax.random.key(0) if key is None else key
     t = jnp.asarray(t, x.dtype)
-    return _transform_core(repair, x, gidx, t, key)
+    n = x.shape[0]
+    if not (_checks.is_concrete(x) and _checks.is_concrete(gidx)) or n == 0:
+        return _transform_core(repair, x, gidx, t, key)
+    # Eager call: fixed-size row chunks (padded), so every call with rows
+    # of this width reuses one compiled program whatever ``n`` is.
+    chunk = min(_CHUNK, max(256, 1 << (n - 1).bit_length()))
+    outs = []
+    for c, lo in enumerate(range(0, n, chunk)):
+        xs, gs = x[lo : lo + chunk], gidx[lo : lo + chunk]
+        pad = chunk - xs.shape[0]
+        if pad:
+            xs = jnp.concatenate([xs, jnp.repeat(xs[-1:], pad, axis=0)])
+            gs = jnp.concatenate([gs, jnp.repeat(gs[-1:], pad)])
+        out = _transform_core(repair, xs, gs, t, jax.random.fold_in(key, c))
+        outs.append(out[: chunk - pad])
+    return jnp.concatenate(outs, axis=0)
