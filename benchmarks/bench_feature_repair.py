@@ -172,8 +172,8 @@ def run_case(case, rows, seeds, methods, peers, eps_sweep=()):
         dte, _ = design(xte, spec, stats)
         runs = {"no repair": lambda: (dtr, dte)}
         if peers.get("fairlearn"):
-            runs["fairlearn CorrelationRemover"] = (
-                lambda: method_correlation_remover(dtr, ztr, dte, zte)
+            runs["fairlearn CorrelationRemover"] = lambda: (
+                method_correlation_remover(dtr, ztr, dte, zte)
             )
         if peers.get("aif360"):
             runs["AIF360 DisparateImpactRemover"] = lambda: method_dir(
@@ -196,8 +196,8 @@ def run_case(case, rows, seeds, methods, peers, eps_sweep=()):
         if "coupling-mode" in methods:
             runs["coupling (spec, mode decode)"] = spec_run(decode="mode")
         if "coupling-onehot" in methods:
-            runs["coupling (one-hot as continuous)"] = (
-                lambda: method_coupling_onehot(dtr, ztr, dte, zte, seed)
+            runs["coupling (one-hot as continuous)"] = lambda: (
+                method_coupling_onehot(dtr, ztr, dte, zte, seed)
             )
         for eps in eps_sweep:
             runs[f"coupling (spec, entropic, eps={eps})"] = spec_run(
@@ -287,19 +287,19 @@ def main() -> int:
         # joint repair lowers both auditors' AUC.
         assert base[0] > 0.6, base
         assert ours[0] < base[0] and ours[1] < base[1], (ours, base)
-        ok = (
-            ours[0] <= 0.55
-            and ours[1] <= 0.60
-            and ours[3] >= base[3] - 0.05
-        )
+        ok = ours[0] <= 0.55 and ours[1] <= 0.60 and ours[3] >= base[3] - 0.05
         targets.append((case, ok))
         if "AIF360 DisparateImpactRemover" in res:
             aif = np.asarray(res["AIF360 DisparateImpactRemover"]).mean(0)
-            print(f"# {case}: speed ratio AIF360 / coupling ="
-                  f" {aif[5] / ours[5]:.2f}")
+            print(
+                f"# {case}: speed ratio AIF360 / coupling ="
+                f" {aif[5] / ours[5]:.2f}"
+            )
     for case, ok in targets:
-        print(f"# target (AUC <= 0.55 / 0.60, accuracy within 5 points) on"
-              f" {case}: {'met' if ok else 'MISSED'}")
+        print(
+            f"# target (AUC <= 0.55 / 0.60, accuracy within 5 points) on"
+            f" {case}: {'met' if ok else 'MISSED'}"
+        )
     return 0
 
 
