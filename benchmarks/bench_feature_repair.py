@@ -167,52 +167,60 @@ def peers_available():
 def run_case(case, rows, seeds, methods, peers, eps_sweep=()):
     results = {}
     for seed in range(seeds):
-        xtr, ztr, ytr, xte, zte, yte, spec = load_case(case, rows, seed)
-        dtr, stats = design(xtr, spec)
-        dte, _ = design(xte, spec, stats)
-        runs = {"no repair": lambda: (dtr, dte)}
-        if peers.get("fairlearn"):
-            runs["fairlearn CorrelationRemover"] = lambda: (
-                method_correlation_remover(dtr, ztr, dte, zte)
-            )
-        if peers.get("aif360"):
-            runs["AIF360 DisparateImpactRemover"] = lambda: method_dir(
-                dtr, ztr, ytr, dte, zte, yte
-            )
+        for name, row in run_seed(
+            case, rows, seed, methods, peers, eps_sweep
+        ).items():
+            results.setdefault(name, []).append(row)
+    return results
 
-        def spec_run(**kw):
-            def fn():
-                tr, te = method_coupling(xtr, ztr, xte, zte, spec, seed, **kw)
-                return design(tr, spec, stats)[0], design(te, spec, stats)[0]
 
-            return fn
+def run_seed(case, rows, seed, methods, peers, eps_sweep):
+    results = {}
+    xtr, ztr, ytr, xte, zte, yte, spec = load_case(case, rows, seed)
+    dtr, stats = design(xtr, spec)
+    dte, _ = design(xte, spec, stats)
+    runs = {"no repair": lambda: (dtr, dte)}
+    if peers.get("fairlearn"):
+        runs["fairlearn CorrelationRemover"] = lambda: (
+            method_correlation_remover(dtr, ztr, dte, zte)
+        )
+    if peers.get("aif360"):
+        runs["AIF360 DisparateImpactRemover"] = lambda: method_dir(
+            dtr, ztr, ytr, dte, zte, yte
+        )
 
-        if "coupling" in methods:
-            runs["coupling (spec, nearest)"] = spec_run()
-        if "coupling-entropic-ext" in methods:
-            runs["coupling (spec, entropic ext.)"] = spec_run(
-                extension="entropic"
-            )
-        if "coupling-mode" in methods:
-            runs["coupling (spec, mode decode)"] = spec_run(decode="mode")
-        if "coupling-onehot" in methods:
-            runs["coupling (one-hot as continuous)"] = lambda: (
-                method_coupling_onehot(dtr, ztr, dte, zte, seed)
-            )
-        for eps in eps_sweep:
-            runs[f"coupling (spec, entropic, eps={eps})"] = spec_run(
-                coupling="entropic", relative_epsilon=eps
-            )
-        for name, fn in runs.items():
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tr, te = fn()
-            wall = time.perf_counter() - t0
-            a = audit.feature_audit(
-                tr, ztr, te, zte, y_train=ytr, y_test=yte, x_train=dtr
-            )
-            results.setdefault(name, []).append((*a, wall))
+    def spec_run(**kw):
+        def fn():
+            tr, te = method_coupling(xtr, ztr, xte, zte, spec, seed, **kw)
+            return design(tr, spec, stats)[0], design(te, spec, stats)[0]
+
+        return fn
+
+    if "coupling" in methods:
+        runs["coupling (spec, nearest)"] = spec_run()
+    if "coupling-entropic-ext" in methods:
+        runs["coupling (spec, entropic ext.)"] = spec_run(extension="entropic")
+    if "coupling-mode" in methods:
+        runs["coupling (spec, mode decode)"] = spec_run(decode="mode")
+    if "coupling-onehot" in methods:
+        runs["coupling (one-hot as continuous)"] = lambda: (
+            method_coupling_onehot(dtr, ztr, dte, zte, seed)
+        )
+    for eps in eps_sweep:
+        runs[f"coupling (spec, entropic, eps={eps})"] = spec_run(
+            coupling="entropic", relative_epsilon=eps
+        )
+    for name, fn in runs.items():
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tr, te = fn()
+        wall = time.perf_counter() - t0
+        a = audit.feature_audit(
+            tr, ztr, te, zte, y_train=ytr, y_test=yte, x_train=dtr
+        )
+        results[name] = (*a, wall)
+        print(f"# seed {seed} {case} {name}: {results[name]}", flush=True)
     return results
 
 
