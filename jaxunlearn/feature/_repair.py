@@ -1,0 +1,506 @@
+r"""Feature unlearning: fit a barycenter repair, apply it to any rows.
+
+``fit(x, z, method=...)`` estimates the law of ``X | Z = z`` for every group
+code, the weighted Wasserstein-2 barycenter of those laws and the maps
+``T_z`` onto it, and returns a frozen pytree :class:`FittedRepair`.
+``transform(repair, x, z, t=...)`` returns ``(1 - t) x + t T_z(x)``: ``t = 1``
+makes ``X_hat`` independent of ``Z`` (in law, for the fitted model of the
+groups) at the least squared distortion, smaller ``t`` trades the two along
+the Pareto frontier, and ``jax.vmap`` over ``t`` gives the whole path.
+
+Methods and how to add one
+--------------------------
+Methods live in a registry, ``name -> RepairMethod``. Built in:
+``"gaussian"`` (affine maps between the groups' Gaussian moments, the
+pseudo-barycenter of SPEC 2.1) and ``"quantile"`` (exact one-dimensional
+quantile barycenter per column, randomized at ties, SPEC 2.2). Another
+module adds a method without editing this one::
+
+    from jaxunlearn.feature import RepairMethod, register_method
+
+    def my_fit(x, index, num_groups, weights, **options):
+        # x [n, d], index [n] in [0, num_groups), weights [k] summing to 1.
+        return {"name": array, ...}          # flat dict of arrays
+
+    def my_transform(stats, weights, x, index, key, options):
+        return x_repaired                    # T_z(x), the full repair
+
+    register_method("mine", RepairMethod(fit=my_fit,
+                                         transform=my_transform,
+                                         inverse=None,
+                                         min_group_size=1))
+
+``stats`` must be a flat ``dict[str, Array]`` (that is what is saved);
+``options`` are the keyword options given to :func:`fit` (JSON-serializable,
+kept as a static field and passed back at transform time). ``transform``
+functions must be pure and traceable (``jit``/``vmap``); ``key`` is always a
+PRNG key (a fixed default when the user passes ``None``).
+
+References:
+  Xu & Strohmer, "Machine Unlearning via Information Theoretic
+  Regularization", arXiv:2502.05684, 2025.
+  https://arxiv.org/abs/2502.05684
+
+  Xu & Strohmer, "Fair data representation for machine learning at the
+  Pareto frontier", JMLR 24, 2023. https://arxiv.org/abs/2201.00292
+"""
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from jaxtyping import Array, ArrayLike, Float, Int
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxunlearn import _checks, _io
+
+_DEFAULT_SEED = 0
+_FILE_KIND = "feature.repair"
+
+
+class RepairMethod(NamedTuple):
+    """A feature-repair method for the registry (see the module docstring).
+
+    Attributes:
+      fit: ``fit(x, index, num_groups, weights, **options) -> dict`` of
+        arrays (the per-group statistics, barycenter and maps).
+      transform: ``transform(stats, weights, x, index, key, options)`` ->
+        the fully repaired rows ``T_z(x)`` ``[n, d]``; pure and traceable.
+      inverse: ``inverse(stats, weights, x_hat, index, key, options)`` ->
+        rows mapped back from the barycenter, or ``None`` if not invertible.
+      min_group_size: the fewest rows a group may have at fit time.
+    """
+
+    fit: Callable[..., dict[str, Array]]
+    transform: Callable[..., Array]
+    inverse: Callable[..., Array] | None = None
+    min_group_size: int = 1
+
+
+_METHODS: dict[str, RepairMethod] = {}
+
+
+def register_method(
+    name: str, method: RepairMethod, *, overwrite: bool = False
+) -> None:
+    """Adds a repair method to the registry used by :func:`fit`.
+
+    Args:
+      name: the method's name, as passed to ``fit(..., method=name)``.
+      method: a :class:`RepairMethod`.
+      overwrite: replace an existing method of that name.
+
+    Returns:
+      None.
+
+    Raises:
+      ValueError: when ``name`` is taken and ``overwrite`` is False.
+      TypeError: when ``method`` is not a :class:`RepairMethod`.
+    """
+    if not isinstance(method, RepairMethod):
+        raise TypeError(
+            f"method: expected a RepairMethod, got {type(method).__name__}"
+        )
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: expected a non-empty string, got {name!r}")
+    if name in _METHODS and not overwrite:
+        raise ValueError(
+            f"name: method {name!r} is already registered"
+            " (pass overwrite=True to replace it)"
+        )
+    _METHODS[name] = method
+
+
+def available_methods() -> tuple[str, ...]:
+    """The names of the registered repair methods.
+
+    Returns:
+      A sorted tuple of names.
+    """
+    return tuple(sorted(_METHODS))
+
+
+def _get_method(name: Any) -> RepairMethod:
+    _checks.check_choice("method", name, available_methods())
+    return _METHODS[name]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class FittedRepair:
+    """A fitted feature repair (a frozen pytree; pass it through ``jit``).
+
+    Attributes:
+      codes: the sorted distinct group codes seen at fit time ``[k]``.
+      weights: barycentric weights ``[k]`` (sum 1), in the order of
+        ``codes``.
+      counts: rows per group at fit time ``[k]``.
+      stats: the method's arrays (per-group statistics, barycenter, maps).
+      method: the method's name (static).
+      n_features: the number of features ``d`` at fit time (static).
+      options: the method's options as sorted ``(name, value)`` pairs
+        (static).
+    """
+
+    codes: Array
+    weights: Array
+    counts: Array
+    stats: dict[str, Array]
+    method: str = dataclasses.field(metadata={"static": True})
+    n_features: int = dataclasses.field(metadata={"static": True})
+    options: tuple[tuple[str, Any], ...] = dataclasses.field(
+        default=(), metadata={"static": True}
+    )
+
+
+def _freeze(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Options as sorted pairs with lists turned into tuples (hashable)."""
+
+    def frozen(v):
+        if isinstance(v, list | tuple):
+            return tuple(frozen(e) for e in v)
+        if isinstance(v, Mapping):
+            return tuple(sorted((k, frozen(e)) for k, e in v.items()))
+        return v
+
+    return tuple(sorted((k, frozen(v)) for k, v in options.items()))
+
+
+def _check_x(name: str, x: Any) -> Array:
+    x = _checks.as_array(name, x)
+    _checks.check_floating(name, x)
+    _checks.check_rank(name, x, 2)
+    _checks.check_nonempty(name, x)
+    _checks.check_finite(name, x)
+    return x
+
+
+def _check_z(z: Any, n: int) -> Array:
+    z = _checks.as_array("z", z)
+    _checks.check_integer("z", z)
+    _checks.check_rank("z", z, 1)
+    if z.shape[0] != n:
+        raise ValueError(
+            f"z: expected one code per row of x ({n}), got {z.shape[0]}"
+        )
+    return z
+
+
+def _fit_weights(weights: Any, codes: np.ndarray, counts: np.ndarray, dtype):
+    k = len(codes)
+    if weights is None:
+        w = counts / counts.sum()
+        return jnp.asarray(w.astype(np.dtype(dtype)))
+    if isinstance(weights, Mapping):
+        unknown = sorted(set(weights) - {int(c) for c in codes})
+        missing = [int(c) for c in codes if int(c) not in weights]
+        if unknown or missing:
+            raise ValueError(
+                f"weights: expected one weight per group code {codes.tolist()}"
+                f", got unknown codes {unknown} and missing codes {missing}"
+            )
+        weights = np.array([weights[int(c)] for c in codes], dtype=float)
+    weights = _checks.as_array("weights", weights)
+    _checks.check_weights("weights", weights, k)
+    weights = weights.astype(dtype)
+    return weights / jnp.sum(weights)
+
+
+def fit(
+    x: Float[ArrayLike, "n d"],
+    z: Int[ArrayLike, " n"],
+    *,
+    method: str = "gaussian",
+    weights: ArrayLike | Mapping[int, float] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> FittedRepair:
+    r"""Fits a barycenter repair that removes ``Z`` from ``X``.
+
+    .. math::
+       \bar\mu = \arg\min_\nu \sum_z w_z W_2^2(\mu_z, \nu), \qquad
+       \hat X = T_Z(X),
+
+    with ``mu_z`` the law of ``X | Z = z`` (as modelled by ``method``) and
+    ``T_z`` the optimal map from ``mu_z`` to ``mu_bar``.
+
+    Args:
+      x: features ``[n, d]``, floating, finite.
+      z: integer group codes ``[n]``; any values (e.g. ``[3, 7, 7, 10]``);
+        the distinct codes become the groups.
+      method: a registered method: ``"gaussian"`` (affine, first two
+        moments; needs 2 rows per group) or ``"quantile"`` (exact per-column
+        quantile barycenter; 1 row per group); see :func:`available_methods`.
+      weights: barycentric weights, ``[k]`` in the order of the sorted
+        distinct codes or a mapping ``code -> weight``; renormalized.
+        ``None`` uses the group proportions.
+      options: keyword options for the method's fitter (JSON-serializable).
+
+    Returns:
+      A :class:`FittedRepair`.
+
+    Raises:
+      ValueError: on mismatched shapes, empty input, NaN/Inf in ``x``, an
+        unknown method, bad weights, or a group with too few rows.
+      TypeError: on a non-floating ``x`` or non-integer ``z``.
+
+    References:
+      Xu & Strohmer, "Machine Unlearning via Information Theoretic
+      Regularization", arXiv:2502.05684, 2025.
+      https://arxiv.org/abs/2502.05684
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxunlearn import feature
+      >>> x = jnp.array([[0.0], [2.0], [10.0], [14.0]])
+      >>> rep = feature.fit(x, jnp.array([0, 0, 1, 1]))
+      >>> feature.transform(rep, x, jnp.array([0, 0, 1, 1])).ravel().tolist()
+      [5.0, 8.0, 5.0, 8.0]
+    """
+    spec = _get_method(method)
+    x = _check_x("x", x)
+    z = _check_z(z, x.shape[0])
+    if not _checks.is_concrete(z):
+        raise ValueError("z: fit needs concrete group codes, got a tracer")
+    codes, index, counts = np.unique(
+        np.asarray(z), return_inverse=True, return_counts=True
+    )
+    small = counts < spec.min_group_size
+    if np.any(small):
+        bad = {
+            int(c): int(n)
+            for c, n in zip(codes[small], counts[small], strict=True)
+        }
+        raise ValueError(
+            f"z: method {method!r} needs at least {spec.min_group_size} rows"
+            f" per group, got group sizes {bad}"
+        )
+    w = _fit_weights(weights, codes, counts, x.dtype)
+    options = dict(options or {})
+    try:
+        json.dumps(options)
+    except TypeError as err:
+        raise TypeError(
+            f"options: expected JSON-serializable values ({err})"
+        ) from err
+    index = jnp.asarray(index.reshape(-1), jnp.int32)
+    stats = spec.fit(x, index, len(codes), w, **options)
+    stats = dict(stats)
+    return FittedRepair(
+        codes=jnp.asarray(codes),
+        weights=w,
+        counts=jnp.asarray(counts.astype(np.int32)),
+        stats=stats,
+        method=method,
+        n_features=int(x.shape[1]),
+        options=_freeze(options),
+    )
+
+
+def _group_index(repair: FittedRepair, z: Array) -> Array:
+    codes = repair.codes
+    if _checks.is_concrete(z) and _checks.is_concrete(codes):
+        zc, cc = np.asarray(z), np.asarray(codes)
+        pos = np.clip(np.searchsorted(cc, zc), 0, len(cc) - 1)
+        unseen = np.unique(zc[cc[pos] != zc])
+        if unseen.size:
+            raise ValueError(
+                f"z: codes {unseen.tolist()[:10]} were not seen at fit time"
+                f" (known codes: {cc.tolist()[:20]})"
+            )
+        return jnp.asarray(pos, jnp.int32)
+    pos = jnp.searchsorted(codes, z.astype(codes.dtype))
+    return jnp.clip(pos, 0, codes.shape[0] - 1).astype(jnp.int32)
+
+
+def _check_apply(repair: FittedRepair, x: Any, z: Any, name: str):
+    if not isinstance(repair, FittedRepair):
+        raise TypeError(
+            f"repair: expected a FittedRepair, got {type(repair).__name__}"
+        )
+    x = _check_x(name, x)
+    d = repair.n_features
+    if x.shape[1] != d:
+        raise ValueError(
+            f"{name}: expected {d} features (as at fit time), got shape"
+            f" {tuple(x.shape)}"
+        )
+    _checks.check_same_dtype(**{name: x, "repair.weights": repair.weights})
+    z = _check_z(z, x.shape[0])
+    return x, _group_index(repair, z)
+
+
+def _key(key: jax.Array | None) -> jax.Array:
+    return jax.random.key(_DEFAULT_SEED) if key is None else key
+
+
+def transform(
+    repair: FittedRepair,
+    x: Float[ArrayLike, "n d"],
+    z: Int[ArrayLike, " n"],
+    *,
+    t: ArrayLike = 1.0,
+    key: jax.Array | None = None,
+) -> Float[Array, "n d"]:
+    r"""Repairs rows (seen or unseen): ``(1 - t) x + t T_z(x)``.
+
+    ``t = 1`` is the full repair (the barycenter), ``t = 0`` the identity;
+    in between, distortion ``t^2 V`` and disparity ``(1 - t)^2 V`` (SPEC
+    2.5). ``jax.vmap(lambda t: transform(repair, x, z, t=t))(ts)`` gives the
+    Pareto path in one call.
+
+    Args:
+      repair: a :class:`FittedRepair` from :func:`fit`.
+      x: rows ``[n, d]`` (same dtype as at fit time).
+      z: their group codes ``[n]``; every code must have been seen at fit.
+      t: repair amount in ``[0, 1]`` (scalar).
+      key: PRNG key for randomized methods (``"quantile"`` at ties);
+        ``None`` uses a fixed default key, so results are reproducible.
+
+    Returns:
+      The repaired rows ``[n, d]``.
+
+    Raises:
+      ValueError: on shape mismatches, NaN/Inf, unseen codes, ``t`` outside
+        ``[0, 1]``.
+      TypeError: on wrong dtypes or a non-:class:`FittedRepair`.
+
+    References:
+      McCann, "A convexity principle for interacting gases", Advances in
+      Mathematics 128, 1997. https://doi.org/10.1006/aima.1997.1634
+    """
+    x, index = _check_apply(repair, x, z, "x")
+    _checks.check_unit_interval("t", t)
+    t = jnp.asarray(t, dtype=x.dtype)
+    _checks.check_rank("t", t, 0)
+    spec = _get_method(repair.method)
+    full = spec.transform(
+        repair.stats,
+        repair.weights,
+        x,
+        index,
+        _key(key),
+        dict(repair.options),
+    )
+    return (1 - t) * x + t * full
+
+
+def inverse_transform(
+    repair: FittedRepair,
+    x_hat: Float[ArrayLike, "n d"],
+    z: Int[ArrayLike, " n"],
+    *,
+    key: jax.Array | None = None,
+) -> Float[Array, "n d"]:
+    """Maps fully repaired rows back to their group: ``T_z^{-1}(x_hat)``.
+
+    Exact for ``"gaussian"`` (affine, invertible maps). For ``"quantile"``
+    it applies the optimal map from the barycenter back to group ``z``
+    (randomized at the barycenter's atoms), which inverts ``T_z`` up to the
+    spread of ties.
+
+    Args:
+      repair: a :class:`FittedRepair`.
+      x_hat: repaired rows ``[n, d]`` (``t = 1``).
+      z: their group codes ``[n]``.
+      key: PRNG key for randomized methods; ``None`` = fixed default.
+
+    Returns:
+      Rows in the groups' original coordinates ``[n, d]``.
+
+    Raises:
+      ValueError: on bad input (as :func:`transform`) or a method without
+        an inverse.
+      TypeError: on wrong dtypes.
+    """
+    x_hat, index = _check_apply(repair, x_hat, z, "x_hat")
+    spec = _get_method(repair.method)
+    if spec.inverse is None:
+        raise ValueError(
+            f"repair: method {repair.method!r} has no inverse_transform"
+        )
+    return spec.inverse(
+        repair.stats,
+        repair.weights,
+        x_hat,
+        index,
+        _key(key),
+        dict(repair.options),
+    )
+
+
+def save(repair: FittedRepair, path: str | os.PathLike) -> None:
+    """Saves a fitted repair to a versioned ``.npz`` file (atomic, no pickle).
+
+    Args:
+      repair: a :class:`FittedRepair`.
+      path: destination file.
+
+    Returns:
+      None.
+
+    Raises:
+      TypeError: when ``repair`` is not a :class:`FittedRepair`.
+    """
+    if not isinstance(repair, FittedRepair):
+        raise TypeError(
+            f"repair: expected a FittedRepair, got {type(repair).__name__}"
+        )
+    arrays = {
+        "codes": np.asarray(repair.codes),
+        "weights": np.asarray(repair.weights),
+        "counts": np.asarray(repair.counts),
+    }
+    for name, value in repair.stats.items():
+        arrays["stats/" + name] = np.asarray(value)
+    meta = {
+        "method": repair.method,
+        "n_features": repair.n_features,
+        "options": dict(repair.options),
+    }
+    _io.save_arrays(path, arrays, kind=_FILE_KIND, meta=meta)
+
+
+def load(path: str | os.PathLike) -> FittedRepair:
+    """Loads a repair written by :func:`save`.
+
+    Args:
+      path: the file.
+
+    Returns:
+      The :class:`FittedRepair` (float64 arrays load as float64 only with
+      ``jax_enable_x64``).
+
+    Raises:
+      ValueError: on a missing, corrupt or foreign file, or a method that is
+        not registered in this session.
+    """
+    arrays, meta = _io.load_arrays(path, kind=_FILE_KIND)
+    method = meta.get("method")
+    if method not in _METHODS:
+        raise ValueError(
+            f"path: the repair uses method {method!r}, which is not"
+            f" registered (known: {list(available_methods())}); import the"
+            " module that registers it first"
+        )
+    try:
+        stats = {
+            k.removeprefix("stats/"): jnp.asarray(v)
+            for k, v in arrays.items()
+            if k.startswith("stats/")
+        }
+        return FittedRepair(
+            codes=jnp.asarray(arrays["codes"]),
+            weights=jnp.asarray(arrays["weights"]),
+            counts=jnp.asarray(arrays["counts"]),
+            stats=stats,
+            method=method,
+            n_features=int(meta["n_features"]),
+            options=_freeze(meta.get("options", {})),
+        )
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"path: {path!r} lacks the array {err}") from err
