@@ -9,31 +9,22 @@ import pytest
 from jaxunlearn import feature
 
 
-def _law(repair, zi):
-    """Exact repaired law of group ``zi`` in-sample: {atom: mass}."""
-    counts = None  # rows are deduplicated: support weights are the masses
-    del counts
-    support = np.asarray(repair.support[zi], np.float64)
-    partners = np.asarray(repair.partners[zi], np.float64)
-    start = np.asarray(repair.seg_start[zi])
-    count = np.asarray(repair.seg_count[zi])
-    cum = np.asarray(repair.entry_cum[zi], np.float64)
-    part = np.asarray(repair.entry_partner[zi])
-    alpha = float(repair.alpha[zi])
-    return support, partners, start, count, cum, part, alpha
-
-
 def _atom_law(repair, zi, row_mass):
-    support, partners, start, count, cum, part, alpha = _law(repair, zi)
+    """Exact repaired law of group ``zi`` in-sample: {atom: mass}."""
+    st = {k: np.asarray(v, np.float64) for k, v in repair.stats.items()}
+    support = st["support"][zi][: int(st["support_count"][zi])]
+    partners = st["partners"][zi]
+    alpha = st["alpha"][zi]
     law = {}
     for r in range(support.shape[0]):
         prev = 0.0
-        for e in range(start[r], start[r] + count[r]):
-            p = cum[e] - prev
-            prev = cum[e]
-            atom = alpha * support[r] + (1 - alpha) * partners[part[e]]
+        for slot in range(int(st["seg_count"][zi, r])):
+            cum = st["entry_cum"][zi, r, slot]
+            part = int(st["entry_partner"][zi, r, slot])
+            atom = alpha * support[r] + (1 - alpha) * partners[part]
             key = tuple(np.round(atom, 5))
-            law[key] = law.get(key, 0.0) + row_mass[r] * p
+            law[key] = law.get(key, 0.0) + row_mass[r] * (cum - prev)
+            prev = cum
     return law
 
 
@@ -63,7 +54,8 @@ def test_identical_repaired_law_two_groups(rng):
     repair = feature.fit_coupling(x, z, weights=w, standardize=False)
     laws = []
     for zi, rows in enumerate([x0, x1]):
-        support = np.asarray(repair.support[zi])
+        count = int(repair.stats["support_count"][zi])
+        support = np.asarray(repair.stats["support"][zi])[:count]
         mass = np.array(
             [np.sum(np.all(np.isclose(rows, s), axis=1)) for s in support]
         ) / len(rows)
@@ -92,7 +84,9 @@ def test_identical_repaired_points_k_groups(rng):
     np.testing.assert_allclose(sets[0], sets[1], rtol=1e-5)
     np.testing.assert_allclose(sets[0], sets[2], rtol=1e-5)
     np.testing.assert_allclose(
-        np.sort(np.asarray(repair.partners[0]), axis=0), sets[0], rtol=1e-5
+        np.sort(np.asarray(repair.stats["partners"][0]), axis=0),
+        sets[0],
+        rtol=1e-5,
     )
 
 
@@ -236,3 +230,18 @@ def test_bad_input(rng):
     bad[0, 0] = 7
     with pytest.raises(ValueError, match="codes below 3"):
         feature.transform_coupling(rc, bad, z[:2])
+
+
+def test_registry_method(rng):
+    x, z = _toy(rng)
+    assert "coupling" in feature.available_methods()
+    rep = feature.fit(x, z + 5, method="coupling", options={"seed": 1})
+    direct = feature.fit_coupling(x, z + 5, key=jax.random.key(1))
+    key = jax.random.key(3)
+    a = feature.transform(rep, x, z + 5, t=0.4, key=key)
+    b = feature.transform_coupling(direct, x, z + 5, t=0.4, key=key)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown option"):
+        feature.fit(x, z, method="coupling", options={"spec": ["continuous"]})
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        feature.fit(x[:3], np.array([0, 0, 1]), method="coupling")
