@@ -12,6 +12,7 @@ DisparateImpactRemover, each skipped cleanly when it cannot be imported.
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -96,6 +97,15 @@ def method_coupling_onehot(dtr, ztr, dte, zte, seed, **kw):
     k1, k2 = jax.random.split(key)
     tr = feature.transform_coupling(repair, np.float32(dtr), ztr, key=k1)
     te = feature.transform_coupling(repair, np.float32(dte), zte, key=k2)
+    return np.asarray(tr, np.float64), np.asarray(te, np.float64)
+
+
+def method_registry(method, dtr, ztr, dte, zte, seed):
+    repair = feature.fit(np.float32(dtr), ztr, method=method)
+    key = jax.random.key(seed)
+    k1, k2 = jax.random.split(key)
+    tr = feature.transform(repair, np.float32(dtr), ztr, key=k1)
+    te = feature.transform(repair, np.float32(dte), zte, key=k2)
     return np.asarray(tr, np.float64), np.asarray(te, np.float64)
 
 
@@ -196,6 +206,11 @@ def run_seed(case, rows, seed, methods, peers, eps_sweep):
 
         return fn
 
+    for method in ("gaussian", "quantile"):
+        if method in methods:
+            runs[f"{method} (feature.fit)"] = functools.partial(
+                method_registry, method, dtr, ztr, dte, zte, seed
+            )
     if "coupling" in methods:
         runs["coupling (spec, nearest)"] = spec_run()
     if "coupling-entropic-ext" in methods:
@@ -259,7 +274,13 @@ def main() -> int:
     parser.add_argument(
         "--methods",
         nargs="*",
-        default=["coupling", "coupling-entropic-ext", "coupling-onehot"],
+        default=[
+            "gaussian",
+            "quantile",
+            "coupling",
+            "coupling-entropic-ext",
+            "coupling-onehot",
+        ],
     )
     parser.add_argument("--eps-sweep", nargs="*", type=float, default=[])
     parser.add_argument("--no-peers", action="store_true")
