@@ -36,6 +36,12 @@ CASES = {
     "compas:race": ("compas", "race", ("race",)),
 }
 
+HEADER = (
+    "| data:Z | method | AUC(Z) logistic | AUC(Z) boosting | MI (nats) |"
+    " accuracy | distortion | wall (s) | seeds |\n"
+    "|---|---|---|---|---|---|---|---|---|"
+)
+
 
 def load_case(name, rows, seed):
     data_name, attr, drop = CASES[name]
@@ -239,7 +245,7 @@ def run_seed(case, rows, seed, methods, peers, eps_sweep):
     return results
 
 
-def summarize(case, results, rows):
+def summarize(case, results, rows, save=True):
     lines = []
     for name, vals in results.items():
         v = np.asarray(vals)
@@ -248,7 +254,10 @@ def summarize(case, results, rows):
             f"| {case} | {name} | {m[0]:.3f} ± {s[0]:.3f} |"
             f" {m[1]:.3f} ± {s[1]:.3f} | {m[2]:.3f} |"
             f" {m[3]:.3f} ± {s[3]:.3f} | {m[4]:.2f} | {m[5]:.2f} |"
+            f" {len(vals)} |"
         )
+        if not save:
+            continue
         record(
             "bench_feature_repair",
             case=case,
@@ -263,6 +272,31 @@ def summarize(case, results, rows):
             wall_s=[m[5], s[5]],
         )
     return lines
+
+
+def summarize_logs(paths):
+    """Table from the per-seed ``# seed ...`` lines of earlier runs' logs."""
+    import ast
+    import re
+
+    pattern = re.compile(r"^# seed (\d+) (\S+) (.+): (\(.*\))$")
+    by_case: dict = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                m = pattern.match(line.strip())
+                if m:
+                    seed, case, name, vals = m.groups()
+                    runs = by_case.setdefault(case, {}).setdefault(name, {})
+                    runs[int(seed)] = ast.literal_eval(vals)
+    print(HEADER)
+    for case, methods in by_case.items():
+        results = {
+            name: [runs[s] for s in sorted(runs)]
+            for name, runs in methods.items()
+        }
+        for line in summarize(case, results, rows=None, save=False):
+            print(line)
 
 
 def main() -> int:
@@ -284,7 +318,16 @@ def main() -> int:
     )
     parser.add_argument("--eps-sweep", nargs="*", type=float, default=[])
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--summarize",
+        nargs="+",
+        metavar="LOG",
+        help="print the table from the per-seed lines of earlier logs",
+    )
     args = parser.parse_args()
+    if args.summarize:
+        summarize_logs(args.summarize)
+        return 0
     if args.quick:
         rows, seeds = 1500, 1
         cases = args.cases or ["adult:sex"]
@@ -300,11 +343,7 @@ def main() -> int:
     peers = {} if args.no_peers else peers_available()
     if args.quick:
         peers.pop("aif360", None)
-    header = (
-        "| data:Z | method | AUC(Z) logistic | AUC(Z) boosting | MI (nats) |"
-        " accuracy | distortion | wall (s) |\n|---|---|---|---|---|---|---|---|"
-    )
-    print(header)
+    print(HEADER)
     targets = []
     for case in cases:
         res = run_case(case, rows, seeds, methods, peers, args.eps_sweep)
