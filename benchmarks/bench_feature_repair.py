@@ -19,6 +19,9 @@ import time
 import warnings
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# One OpenMP thread for the boosting auditor: on a shared, loaded machine
+# OpenMP spin-waits make it an order of magnitude slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # noqa: E402
@@ -350,18 +353,20 @@ def main() -> int:
         for line in summarize(case, res, rows):
             print(line, flush=True)
         base = np.asarray(res["no repair"]).mean(0)
-        ours = np.asarray(res["coupling (spec, nearest)"]).mean(0)
-        # Correctness at this size: the data are informative about Z and the
-        # joint repair lowers both auditors' AUC.
+        # Correctness at this size: the data are informative about Z.
         assert base[0] > 0.6, base
+        if "coupling (spec, nearest)" not in res:
+            continue
+        ours = np.asarray(res["coupling (spec, nearest)"]).mean(0)
+        # ... and the joint repair lowers both auditors' AUC.
         assert ours[0] < base[0] and ours[1] < base[1], (ours, base)
         ok = ours[0] <= 0.55 and ours[1] <= 0.60 and ours[3] >= base[3] - 0.05
         targets.append((case, ok))
         if "AIF360 DisparateImpactRemover" in res:
             aif = np.asarray(res["AIF360 DisparateImpactRemover"]).mean(0)
             print(
-                f"# {case}: speed ratio AIF360 / coupling ="
-                f" {aif[5] / ours[5]:.2f}"
+                f"# {case}: wall-time ratio AIF360 / coupling ="
+                f" {aif[5] / ours[5]:.2f} (coupling includes jit compilation)"
             )
     for case, ok in targets:
         print(
