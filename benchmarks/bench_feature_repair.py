@@ -324,6 +324,37 @@ def cpu_times(cases, rows, peers):
             )
 
 
+def audit_path(case, rows, ts):
+    """Audit of the coupling repair along the partial-repair path t."""
+    xtr, ztr, ytr, xte, zte, yte, spec = load_case(case, rows, 0)
+    dtr, stats = design(xtr, spec)
+    repair = feature.fit_coupling(np.float32(xtr), ztr, spec=spec)
+
+    def fn(t):
+        out = []
+        for x, z, k in ((xtr, ztr, 1), (xte, zte, 2)):
+            rep = feature.transform_coupling(
+                repair, np.float32(x), z, t=t, key=jax.random.key(k)
+            )
+            out.append(design(np.asarray(rep, np.float64), spec, stats)[0])
+        return tuple(out)
+
+    path = audit.feature_audit_path(
+        fn, ts, ztr, zte, y_train=ytr, y_test=yte, x_train=dtr
+    )
+    print(
+        "| data:Z | t | AUC(Z) logistic | AUC(Z) boosting | MI (nats) |"
+        " accuracy | distortion |\n|---|---|---|---|---|---|---|"
+    )
+    for t, a in zip(ts, path, strict=True):
+        print(
+            f"| {case} | {t:.2f} | {a.auc_logistic:.3f} |"
+            f" {a.auc_boosting:.3f} | {a.mi:.3f} | {a.accuracy:.3f} |"
+            f" {a.distortion:.2f} |",
+            flush=True,
+        )
+
+
 def summarize_logs(paths):
     """Table from the per-seed ``# seed ...`` lines of earlier runs' logs."""
     import ast
@@ -369,6 +400,13 @@ def main() -> int:
     parser.add_argument("--eps-sweep", nargs="*", type=float, default=[])
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument(
+        "--path",
+        nargs="+",
+        type=float,
+        metavar="T",
+        help="audit the coupling repair along these t (seed 0)",
+    )
+    parser.add_argument(
         "--cpu-times",
         action="store_true",
         help="only time the repairs (process CPU seconds and wall)",
@@ -382,6 +420,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.summarize:
         summarize_logs(args.summarize)
+        return 0
+    if args.path:
+        for case in args.cases or list(CASES)[:1]:
+            audit_path(case, args.rows, args.path)
         return 0
     if args.cpu_times:
         cpu_times(
