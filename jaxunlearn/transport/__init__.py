@@ -1,5 +1,18 @@
-"""Optimal transport: Gaussian (Bures-Wasserstein) and one-dimensional."""
+"""Optimal transport: Gaussian, one-dimensional and empirical couplings."""
 
+from jaxunlearn.transport._empirical import (
+    EntropicCoupling,
+    FreeSupportBarycenter,
+    SparseCoupling,
+    barycentric_projection,
+    entropic_coupling,
+    entropic_logits,
+    entropic_map,
+    exact_coupling,
+    free_support_barycenter,
+    mccann_points,
+    sparse_to_dense,
+)
 from jaxunlearn.transport._gaussian import (
     GaussianBarycenterOutput,
     gaussian_barycenter,
@@ -52,6 +65,8 @@ from jaxunlearn.transport._quantile import (
 __all__ = [
     "ConvPotential",
     "ConvTransport",
+    "EntropicCoupling",
+    "FreeSupportBarycenter",
     "GaussianBarycenterOutput",
     "MLPPotential",
     "MLPTransport",
@@ -64,11 +79,18 @@ __all__ = [
     "PCAGaussianBarycenter",
     "ParetoPoint",
     "QuantileFunction",
+    "SparseCoupling",
     "apply_neural_ot",
+    "barycentric_projection",
     "empirical_quantile_function",
+    "entropic_coupling",
+    "entropic_logits",
+    "entropic_map",
+    "exact_coupling",
     "fit_neural_barycenter",
     "fit_neural_ot",
     "fit_pca_gaussian_barycenter",
+    "free_support_barycenter",
     "gaussian_barycenter",
     "gaussian_barycenter_cost",
     "gaussian_transport_map",
@@ -77,6 +99,7 @@ __all__ = [
     "init_neural_ot",
     "load_neural_ot_state",
     "mccann_interpolation",
+    "mccann_points",
     "neural_barycenter_transform",
     "neural_ot_f_step",
     "neural_ot_iteration",
@@ -86,4 +109,5 @@ __all__ = [
     "quantile_barycenter",
     "quantile_transport_map",
     "save_neural_ot_state",
+    "sparse_to_dense",
 ]
