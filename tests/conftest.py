@@ -1,17 +1,12 @@
 """Shared test configuration: strict promotion, keys, x64 and jit fixtures."""
 
-import os
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-jax.config.update("jax_numpy_dtype_promotion", "strict")
-jax.config.update("jax_numpy_rank_promotion", "raise")
+# Strict dtype and rank promotion are set in the root conftest.py, so that
+# they apply to the doctests too.
 
 
 @pytest.fixture
