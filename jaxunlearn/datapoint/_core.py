@@ -85,7 +85,10 @@ class AutoGamma(NamedTuple):
         (``gamma <- max(0, gamma + dual_lr * (I_f - (1 + slack) I_h))``).
       slack: relative slack of the constraint ``I_f <= (1 + slack) I_h``.
       lr_decay: learning rate at epoch ``e`` is ``lr / (1 + lr_decay e)``.
-      stop_margin: stop once ``forget_acc < holdout_acc + stop_margin``.
+      stop_margin: margin of the held-out stop rules: ``"holdout"`` stops
+        once ``forget_acc < holdout_acc + stop_margin`` and
+        ``"holdout_initial"`` once ``forget_acc <= holdout_acc_0 +
+        stop_margin`` (``holdout_acc_0`` under the starting parameters).
     """
 
     gamma_init: float = 1.0
