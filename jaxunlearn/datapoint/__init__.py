@@ -19,7 +19,6 @@ from jaxunlearn.datapoint._membership import (
     weighted_cross_entropy,
 )
 from jaxunlearn.datapoint._train import (
-    AdamState,
     FitOutput,
     TrainState,
     default_optimizer,
@@ -31,7 +30,6 @@ from jaxunlearn.datapoint._train import (
 from jaxunlearn.datapoint._unlearn import make_unlearn_fn, unlearn
 
 __all__ = [
-    "AdamState",
     "AutoGamma",
     "FitOutput",
     "ForgetRequests",

@@ -37,30 +37,31 @@ class TrainState(NamedTuple):
     step: Array  # [] int32, number of updates applied
 
 
-class AdamState(NamedTuple):
-    """Adam's moments (the state of :func:`default_optimizer`)."""
-
-    count: Array  # [] int32, number of updates so far
-    mu: Any  # first moments, like params
-    nu: Any  # second moments, like params
-
-
 def default_optimizer(
-    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    eps_root: float = 1e-16,
 ) -> optax.GradientTransformation:
-    r"""Adam's direction without the learning rate.
+    r"""Adam's direction without the learning rate (``optax.scale_by_adam``).
 
-    .. math:: d_t = \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon},\quad
+    .. math:: d_t = \frac{\hat m_t}{\sqrt{\hat v_t + \epsilon_{root}}
+       + \epsilon},\quad
        \hat m_t = \frac{m_t}{1 - b_1^t},\ \hat v_t = \frac{v_t}{1 - b_2^t}
 
-    The same numbers as ``optax.scale_by_adam`` (``eps_root = 0``), written
-    so that the bias correction stays in the parameters' dtype under strict
-    dtype promotion (optax raises there: it takes a float to an int32 power).
+    A thin wrapper of ``optax.scale_by_adam`` that runs optax's update under
+    standard dtype promotion, so that it also works where a program enables
+    strict promotion (optax's bias correction raises a float to an int32
+    power). ``eps_root > 0`` keeps the derivative of the square root finite
+    at ``v = 0`` (parameters with no gradient yet, e.g. dead ReLUs), which
+    meta-gradients through the whole loop need (optax documents ``eps_root``
+    for this purpose).
 
     Args:
       b1: decay of the first moment.
       b2: decay of the second moment.
       eps: added to the root of the second moment.
+      eps_root: added inside the root.
 
     Returns:
       An ``optax.GradientTransformation``; the steps scale its output by
@@ -70,31 +71,15 @@ def default_optimizer(
       Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
       https://arxiv.org/abs/1412.6980
     """
+    inner = optax.scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root)
 
-    def init(params: Any) -> AdamState:
-        zeros = jax.tree.map(jnp.zeros_like, params)
-        return AdamState(jnp.zeros((), jnp.int32), zeros, zeros)
+    def init(params: Any) -> Any:
+        with jax.numpy_dtype_promotion("standard"):
+            return inner.init(params)
 
-    def update(grads: Any, state: AdamState, params: Any = None) -> tuple:
-        del params
-        count = state.count + 1
-        mu = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
-        nu = jax.tree.map(
-            lambda v, g: b2 * v + (1 - b2) * g * g, state.nu, grads
-        )
-
-        def direction(m, v):
-            t = count.astype(m.dtype)
-            m_hat = m / (1 - jnp.asarray(b1, m.dtype) ** t)
-            v_hat = v / (1 - jnp.asarray(b2, m.dtype) ** t)
-            # Double-where sqrt: same value, but a zero (not infinite)
-            # derivative at v = 0 (parameters with no gradient yet, e.g. dead
-            # ReLUs), which keeps meta-gradients through the loop finite.
-            pos = v_hat > 0
-            root = jnp.where(pos, jnp.sqrt(jnp.where(pos, v_hat, 1)), 0)
-            return m_hat / (root + eps)
-
-        return jax.tree.map(direction, mu, nu), AdamState(count, mu, nu)
+    def update(grads: Any, state: Any, params: Any = None) -> tuple:
+        with jax.numpy_dtype_promotion("standard"):
+            return inner.update(grads, state, params)
 
     return optax.GradientTransformation(init, update)
 
