@@ -6,8 +6,16 @@ barycenter of the groups; data-point unlearning fine-tunes a model with
 via Information Theoretic Regularization", arXiv:2502.05684.
 """
 
-from jaxunlearn import feature, info, numerics, transport
+from jaxunlearn import datapoint, feature, info, models, numerics, transport
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "feature", "info", "numerics", "transport"]
+__all__ = [
+    "__version__",
+    "datapoint",
+    "feature",
+    "info",
+    "models",
+    "numerics",
+    "transport",
+]
