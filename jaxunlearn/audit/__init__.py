@@ -1,4 +1,7 @@
-"""Audits: accuracies and gaps, membership inference, divergences, MI audit.
+"""Audits of data-point and feature unlearning.
+
+Accuracies and gaps, membership inference, divergences, the MI audit,
+feature leakage (Z AUC, MI bound) and utility.
 
 Pure functions of logits, probabilities and labels wherever possible, so
 they vmap over seeds and run under ``jit``.
@@ -20,6 +23,15 @@ from jaxunlearn.audit._challenge import (
     per_example_epsilon,
 )
 from jaxunlearn.audit._divergence import prediction_js, prediction_kl
+from jaxunlearn.audit._feature import (
+    FeatureAudit,
+    downstream_accuracy,
+    feature_audit,
+    feature_audit_path,
+    leakage_auc,
+    leakage_mi,
+    repair_distortion,
+)
 from jaxunlearn.audit._mi_audit import (
     MIAuditOutput,
     MIBounds,
@@ -38,6 +50,7 @@ __all__ = [
     "AccuracyReport",
     "AttackOutput",
     "ChallengeOutput",
+    "FeatureAudit",
     "MIAuditOutput",
     "MIBounds",
     "MeanStd",
@@ -45,6 +58,11 @@ __all__ = [
     "accuracy_gap",
     "attack_advantage",
     "challenge_score",
+    "downstream_accuracy",
+    "feature_audit",
+    "feature_audit_path",
+    "leakage_auc",
+    "leakage_mi",
     "logistic_attack",
     "logit_scaled_confidence",
     "loss_threshold_attack",
@@ -55,5 +73,6 @@ __all__ = [
     "per_example_loss",
     "prediction_js",
     "prediction_kl",
+    "repair_distortion",
     "roc_auc",
 ]
