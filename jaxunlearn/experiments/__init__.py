@@ -17,6 +17,11 @@ from jaxunlearn.experiments._datapoint_run import (
     summarize,
     validate_config,
 )
+from jaxunlearn.experiments._feature_run import (
+    parse_ts,
+    run_feature,
+    split_feature_data,
+)
 from jaxunlearn.experiments._training import train_epochs
 
 __all__ = [
@@ -30,8 +35,11 @@ __all__ = [
     "load_feature_data",
     "make_split",
     "parse_forget",
+    "parse_ts",
     "run_datapoint",
     "run_datapoint_seed",
+    "run_feature",
+    "split_feature_data",
     "summarize",
     "train_epochs",
     "validate_config",
