@@ -1,6 +1,7 @@
-"""End-to-end runs shared by the command line, notebooks and benchmarks."""
+"""End-to-end runs shared by the CLI, notebooks and benchmarks."""
 
 from jaxunlearn.experiments._checkpoint import Checkpoint, jsonable
+from jaxunlearn.experiments._common import ReproductionResult, format_table
 from jaxunlearn.experiments._data import (
     ClassificationData,
     FeatureData,
@@ -22,6 +23,8 @@ from jaxunlearn.experiments._feature_run import (
     run_feature,
     split_feature_data,
 )
+from jaxunlearn.experiments._gmm import gmm_reproduction
+from jaxunlearn.experiments._mnist import mnist_reproduction
 from jaxunlearn.experiments._training import train_epochs
 
 __all__ = [
@@ -29,11 +32,15 @@ __all__ = [
     "ClassificationData",
     "DatapointConfig",
     "FeatureData",
+    "ReproductionResult",
     "audit_model",
+    "format_table",
+    "gmm_reproduction",
     "jsonable",
     "load_classification",
     "load_feature_data",
     "make_split",
+    "mnist_reproduction",
     "parse_forget",
     "parse_ts",
     "run_datapoint",
