@@ -225,7 +225,7 @@ def run_feature(
             entry = checkpoint.put(
                 unit, _audit(tr, te, split, x_tr, auditors, seed)
             )
-            entry = {"t": t, **entry}
+        entry = {"t": t, **entry}
         path.append(entry)
         if bar is not None:
             bar.set_postfix(t=t, auc=f"{entry['auc_logistic']:.3f}")

@@ -115,15 +115,27 @@ def datapoint_sections(
         int(u["models"]["unlearned"].get("epochs_run", 0)) for u in units
     )
     n_ep = max(epochs_run, 1)
+    # Epoch 0 is the original model (audited accuracies; its training-time
+    # MI is not defined, so NaN leaves that point out).
     hist = {
-        k: np.asarray([u["history"][k][:n_ep] for u in units], float)
-        for k in ("retain_acc", "forget_acc", "test_acc", "mi")
+        k: np.asarray(
+            [
+                [u["models"]["original"][k], *u["history"][k][:n_ep]]
+                for u in units
+            ],
+            float,
+        )
+        for k in ("retain_acc", "forget_acc", "test_acc")
     }
+    hist["mi"] = np.asarray(
+        [[np.nan, *u["history"]["mi"][:n_ep]] for u in units], float
+    )
     ref = summary.get("retrain")
     curves = plot_training_curves(
         hist,
         os.path.join(out_dir, f"{prefix}training_curves.png"),
         title="MI unlearning per epoch (mean ± std over seeds)",
+        first_epoch=0,
         retrain=None
         if ref is None
         else {k: ref[k] for k in ("retain_acc", "forget_acc", "test_acc")},
@@ -144,8 +156,9 @@ def datapoint_sections(
     sections.append(
         Section(
             "Data-point unlearning: curves",
-            "Retain, forget and test accuracy and I(Y_hat; Z) of the model"
-            " during MI unlearning, per epoch; dashed lines are the retrained"
+            "Retain, forget and test accuracy and I(Y_hat; Z) (mean over the"
+            " epoch's batches) of the model during MI unlearning, per epoch;"
+            " epoch 0 is the original model; dashed lines are the retrained"
             f" model's accuracies. gamma = {gamma}"
             + (
                 " (the calibrated controller: dual ascent on the MI"
