@@ -72,13 +72,13 @@ def _gaussian_transform(stats, weights, x, index, key, options):
     del weights, key, options
     a = stats["maps"][index]
     centered = x - stats["means"][index]
-    return stats["bary_mean"] + jnp.einsum("nij,nj->ni", a, centered)
+    return stats["bary_mean"][None, :] + jnp.einsum("nij,nj->ni", a, centered)
 
 
 def _gaussian_inverse(stats, weights, x_hat, index, key, options):
     del weights, key, options
     a_inv = stats["inv_maps"][index]
-    centered = x_hat - stats["bary_mean"]
+    centered = x_hat - stats["bary_mean"][None, :]
     return stats["means"][index] + jnp.einsum("nij,nj->ni", a_inv, centered)
 
 
