@@ -21,7 +21,6 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
@@ -75,7 +74,8 @@ out = datapoint.unlearn_many(
 )
 jax.block_until_ready(out.params)
 print(
-    f"{len(requests)} requests x {seeds} seeds in {time.perf_counter() - t0:.1f} s"
+    f"{len(requests)} requests x {seeds} seeds in"
+    f" {time.perf_counter() - t0:.1f} s"
 )
 print(
     "final forget accuracy [K, S]:\n",
