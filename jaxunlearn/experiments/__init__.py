@@ -1,7 +1,13 @@
 """End-to-end runs shared by the CLI, notebooks and benchmarks."""
 
-from jaxunlearn.experiments._checkpoint import Checkpoint, jsonable
-from jaxunlearn.experiments._common import ReproductionResult, format_table
+from jaxunlearn.experiments._checkpoint import (
+    Checkpoint,
+    jsonable,
+)
+from jaxunlearn.experiments._common import (
+    ReproductionResult,
+    format_table,
+)
 from jaxunlearn.experiments._data import (
     ClassificationData,
     FeatureData,
@@ -23,9 +29,24 @@ from jaxunlearn.experiments._feature_run import (
     run_feature,
     split_feature_data,
 )
-from jaxunlearn.experiments._gmm import gmm_reproduction
-from jaxunlearn.experiments._mnist import mnist_reproduction
-from jaxunlearn.experiments._training import train_epochs
+from jaxunlearn.experiments._gmm import (
+    gmm_reproduction,
+)
+from jaxunlearn.experiments._images import (
+    ImageAuditConfig,
+    ImageAuditResult,
+    ImageAuditRow,
+    audit_table,
+    image_feature_audit,
+    mnist_thickness_audit,
+    save_image_grid,
+)
+from jaxunlearn.experiments._mnist import (
+    mnist_reproduction,
+)
+from jaxunlearn.experiments._training import (
+    train_epochs,
+)
 from jaxunlearn.experiments._unified import (
     DiscreteOutcome,
     GaussianObjectives,
@@ -51,9 +72,13 @@ __all__ = [
     "FeatureData",
     "GaussianObjectives",
     "GaussianProblem",
+    "ImageAuditConfig",
+    "ImageAuditResult",
+    "ImageAuditRow",
     "Objectives",
     "ReproductionResult",
     "audit_model",
+    "audit_table",
     "coarsened_outcome",
     "constant_outcome",
     "discrete_examples",
@@ -63,11 +88,13 @@ __all__ = [
     "gaussian_example",
     "gaussian_outcomes",
     "gmm_reproduction",
+    "image_feature_audit",
     "jsonable",
     "load_classification",
     "load_feature_data",
     "make_split",
     "mnist_reproduction",
+    "mnist_thickness_audit",
     "noisy_outcome",
     "parse_forget",
     "parse_ts",
@@ -76,6 +103,7 @@ __all__ = [
     "run_datapoint",
     "run_datapoint_seed",
     "run_feature",
+    "save_image_grid",
     "split_feature_data",
     "summarize",
     "train_epochs",
