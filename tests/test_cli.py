@@ -340,6 +340,8 @@ def test_demo_tiny(capsys, tmp_path):
             "0,1",
             "--max-rows",
             "400",
+            "--gamma",
+            "auto",  # as the datapoint test: one compilation serves both
             *TINY,
         ],
     )
