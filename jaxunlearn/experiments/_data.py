@@ -342,7 +342,7 @@ def load_feature_data(
             np.asarray(data.x, np.float32),
             np.asarray(att.codes, np.int32),
             np.asarray(data.labels, np.int32),
-            tuple(f"px{i}" for i in range(h * w)),
+            tuple(f"pixel (row {i // w}, col {i % w})" for i in range(h * w)),
             tuple(att.names),
             (h, w),
             "digits",
