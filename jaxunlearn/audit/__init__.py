@@ -1,4 +1,7 @@
-"""Audits: accuracies and gaps, membership inference, divergences, MI audit.
+"""Audits of data-point and feature unlearning.
+
+Accuracies and gaps, membership inference, divergences, the MI audit,
+feature leakage (Z AUC, MI bound) and utility.
 
 Pure functions of logits, probabilities and labels wherever possible, so
 they vmap over seeds and run under ``jit``.

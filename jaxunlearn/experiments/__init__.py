@@ -1,6 +1,34 @@
 """End-to-end experiments shared by the CLI, notebooks and benchmarks."""
 
-from jaxunlearn.experiments._common import ReproductionResult, format_table
+from jaxunlearn.experiments._checkpoint import (
+    Checkpoint,
+    jsonable,
+)
+from jaxunlearn.experiments._common import (
+    ReproductionResult,
+    format_table,
+)
+from jaxunlearn.experiments._data import (
+    ClassificationData,
+    FeatureData,
+    load_classification,
+    load_feature_data,
+)
+from jaxunlearn.experiments._datapoint_run import (
+    DatapointConfig,
+    audit_model,
+    make_split,
+    parse_forget,
+    run_datapoint,
+    run_datapoint_seed,
+    summarize,
+    validate_config,
+)
+from jaxunlearn.experiments._feature_run import (
+    parse_ts,
+    run_feature,
+    split_feature_data,
+)
 from jaxunlearn.experiments._gmm import gmm_reproduction
 from jaxunlearn.experiments._images import (
     ImageAuditConfig,
@@ -12,6 +40,7 @@ from jaxunlearn.experiments._images import (
     save_image_grid,
 )
 from jaxunlearn.experiments._mnist import mnist_reproduction
+from jaxunlearn.experiments._training import train_epochs
 from jaxunlearn.experiments._unified import (
     DiscreteOutcome,
     GaussianObjectives,
@@ -30,7 +59,11 @@ from jaxunlearn.experiments._unified import (
 )
 
 __all__ = [
+    "Checkpoint",
+    "ClassificationData",
+    "DatapointConfig",
     "DiscreteOutcome",
+    "FeatureData",
     "GaussianObjectives",
     "GaussianProblem",
     "ImageAuditConfig",
@@ -38,6 +71,7 @@ __all__ = [
     "ImageAuditRow",
     "Objectives",
     "ReproductionResult",
+    "audit_model",
     "audit_table",
     "coarsened_outcome",
     "constant_outcome",
@@ -49,10 +83,23 @@ __all__ = [
     "gaussian_outcomes",
     "gmm_reproduction",
     "image_feature_audit",
+    "jsonable",
+    "load_classification",
+    "load_feature_data",
+    "make_split",
     "mnist_reproduction",
     "mnist_thickness_audit",
     "noisy_outcome",
+    "parse_forget",
+    "parse_ts",
     "quantile_barycenter_outcome",
     "rearrangement_outcome",
+    "run_datapoint",
+    "run_datapoint_seed",
+    "run_feature",
     "save_image_grid",
+    "split_feature_data",
+    "summarize",
+    "train_epochs",
+    "validate_config",
 ]
