@@ -22,6 +22,12 @@ FORMAT_VERSION = 1
 _META_KEY = "__jaxunlearn_meta__"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Writes ``data`` to ``path`` atomically (temporary file + rename)."""
     path = os.fspath(path)
@@ -35,6 +41,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates the file 0600; give it the usual mode (0666 less
+        # the process umask), as a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

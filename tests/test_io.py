@@ -60,3 +60,11 @@ def test_object_arrays_rejected(tmp_path):
             {"x": np.array([1, "a"], dtype=object)},
             kind="k",
         )
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    p = tmp_path / "m.txt"
+    _io.atomic_write_text(p, "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~mask)
