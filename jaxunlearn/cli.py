@@ -124,7 +124,14 @@ def _feature_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--method",
         default="gaussian",
-        help="gaussian | quantile | empirical (default gaussian)",
+        help="gaussian | quantile | empirical (alias coupling) | neural"
+        " (default gaussian)",
+    )
+    p.add_argument(
+        "--neural-iterations",
+        type=int,
+        default=400,
+        help="training iterations of --method neural (400)",
     )
     p.add_argument(
         "--t",
@@ -180,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data",
         required=True,
-        help="adult | compas | digits | csv:PATH | npz:PATH",
+        help="adult | compas | digits | mnist5k | fashion-mnist | csv:PATH"
+        " | npz:PATH",
     )
     p.add_argument(
         "--attribute",
@@ -378,6 +386,7 @@ def _cmd_feature(args) -> dict:
         auditors=auditors,
         checkpoint=ckpt,
         progress=_progress(args),
+        neural_iterations=args.neural_iterations,
     )
     sections, metrics = report.feature_sections(result, data, args.out)
     repaired = _write_repaired(args, result, data)

@@ -48,6 +48,13 @@ class ClassificationData(NamedTuple):
     name: str
 
 
+_IMAGE_SETS = {
+    "digits": "digits",
+    "mnist5k": "mnist5k",
+    "fashion-mnist": "fashion_mnist",
+}
+
+
 class FeatureData(NamedTuple):
     """Rows, a discrete attribute ``Z`` and an optional target ``Y``.
 
@@ -305,7 +312,8 @@ def load_feature_data(
     """Loads a data set for feature unlearning.
 
     Args:
-      spec: ``adult``, ``compas``, ``digits``, ``csv:PATH`` or ``npz:PATH``.
+      spec: ``adult``, ``compas``, ``digits``, ``mnist5k``,
+        ``fashion-mnist``, ``csv:PATH`` or ``npz:PATH``.
       attribute: the attribute ``Z`` to remove: ``sex`` / ``race`` /
         ``race_binary`` (Adult, COMPAS), ``thickness`` / ``ink`` (digits:
         measured from the pixels, above the class median), a column
@@ -327,13 +335,13 @@ def load_feature_data(
         return _from_table(datasets.load_adult(), attribute)
     if kind == "compas":
         return _from_table(datasets.load_compas(), attribute)
-    if kind == "digits":
+    if kind in _IMAGE_SETS:
         if attribute not in ("thickness", "ink"):
             raise ValueError(
-                f"--attribute: digits has the pixel attributes 'thickness'"
+                f"--attribute: {kind} has the pixel attributes 'thickness'"
                 f" and 'ink', got {attribute!r}"
             )
-        data = datasets.load_digits()
+        data = datasets.load_images(_IMAGE_SETS[kind])
         att = datasets.thickness_attribute(
             data.images, data.labels, measure=attribute
         )
@@ -345,7 +353,7 @@ def load_feature_data(
             tuple(f"pixel (row {i // w}, col {i % w})" for i in range(h * w)),
             tuple(att.names),
             (h, w),
-            "digits",
+            kind,
         )
     if kind == "csv" and path is not None:
         return _read_csv(path, attribute, target)

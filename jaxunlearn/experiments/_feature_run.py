@@ -27,6 +27,7 @@ AUDITORS = ("logistic", "boosting")
 METHODS = {"gaussian": "gaussian", "quantile": "quantile"}
 METHODS["empirical"] = "coupling"  # the joint empirical-coupling method
 METHODS["coupling"] = "coupling"
+METHODS["neural"] = "neural"  # neural OT maps (two groups; slow on a CPU)
 
 
 def parse_ts(text: str) -> tuple[float, ...]:
@@ -161,6 +162,7 @@ def run_feature(
     auditors: Sequence[str] = ("logistic",),
     checkpoint: Checkpoint | None = None,
     progress: Callable | None = None,
+    neural_iterations: int = 400,
 ) -> dict[str, Any]:
     """Fits a repair, applies it along ``t`` and audits every level.
 
@@ -175,6 +177,8 @@ def run_feature(
         MI bound uses the better of them.
       checkpoint: finished levels are read from / written to it.
       progress: a ``tqdm``-like factory, or ``None``.
+      neural_iterations: outer iterations of the neural OT training when
+        ``method="neural"``.
 
     Returns:
       ``{"path": [per-t figures], "repair": FittedRepair, "split": the
@@ -199,7 +203,12 @@ def run_feature(
     split = split_feature_data(data, seed=seed, max_rows=max_rows)
     checkpoint = checkpoint or Checkpoint(None, {})
     x_tr = split["x_train"]
-    repair = feature.fit(x_tr, split["z_train"], method=name)
+    options = None
+    if name == "neural":
+        options = {"num_iterations": int(neural_iterations), "seed": seed}
+        if data.image_shape is not None:
+            options["image_shape"] = list(data.image_shape)
+    repair = feature.fit(x_tr, split["z_train"], method=name, options=options)
     key = jax.random.key(seed)
     bar = progress(total=len(ts), desc="repair + audit") if progress else None
     path, rep_tr, rep_te = [], [], []
