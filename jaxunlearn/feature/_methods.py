@@ -22,6 +22,8 @@ References:
   https://arxiv.org/abs/1412.3756
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -39,6 +41,15 @@ from jaxunlearn.transport._quantile import (
 
 
 def _gaussian_fit(x, index, num_groups, weights, *, tol=None, max_iter=200):
+    if tol is None:
+        tol = float(jnp.finfo(x.dtype).eps) ** 0.75
+    return _gaussian_fit_core(
+        x, index, weights, jnp.asarray(tol, x.dtype), num_groups, max_iter
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _gaussian_fit_core(x, index, weights, tol, num_groups, max_iter):
     dtype = x.dtype
     counts = jax.ops.segment_sum(
         jnp.ones(x.shape[:1], dtype), index, num_segments=num_groups
@@ -72,13 +83,13 @@ def _gaussian_transform(stats, weights, x, index, key, options):
     del weights, key, options
     a = stats["maps"][index]
     centered = x - stats["means"][index]
-    return stats["bary_mean"] + jnp.einsum("nij,nj->ni", a, centered)
+    return stats["bary_mean"][None, :] + jnp.einsum("nij,nj->ni", a, centered)
 
 
 def _gaussian_inverse(stats, weights, x_hat, index, key, options):
     del weights, key, options
     a_inv = stats["inv_maps"][index]
-    centered = x_hat - stats["bary_mean"]
+    centered = x_hat - stats["bary_mean"][None, :]
     return stats["means"][index] + jnp.einsum("nij,nj->ni", a_inv, centered)
 
 
@@ -87,7 +98,12 @@ def _gaussian_inverse(stats, weights, x_hat, index, key, options):
 
 def _quantile_fit(x, index, num_groups, weights):
     n_max = int(jnp.max(jnp.bincount(index, length=num_groups)))
-    groups = jnp.arange(num_groups)
+    return _quantile_fit_core(x, index, weights, num_groups, n_max)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _quantile_fit_core(x, index, weights, num_groups, n_max):
+    groups = jnp.arange(num_groups, dtype=index.dtype)
 
     def per_column(col):
         masks = index[None, :] == groups[:, None]  # [k, n]

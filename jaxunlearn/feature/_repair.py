@@ -46,6 +46,7 @@ References:
 """
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -338,6 +339,17 @@ def _key(key: jax.Array | None) -> jax.Array:
     return jax.random.key(_DEFAULT_SEED) if key is None else key
 
 
+@functools.partial(jax.jit, static_argnames=("inverse",))
+def _apply(repair, x, index, t, key, *, inverse):
+    """Jitted core of transform / inverse_transform (cached per method)."""
+    spec = _METHODS[repair.method]
+    fn = spec.inverse if inverse else spec.transform
+    out = fn(repair.stats, repair.weights, x, index, key, dict(repair.options))
+    if inverse:
+        return out
+    return (1 - t) * x + t * out
+
+
 def transform(
     repair: FittedRepair,
     x: Float[ArrayLike, "n d"],
@@ -377,16 +389,8 @@ def transform(
     _checks.check_unit_interval("t", t)
     t = jnp.asarray(t, dtype=x.dtype)
     _checks.check_rank("t", t, 0)
-    spec = _get_method(repair.method)
-    full = spec.transform(
-        repair.stats,
-        repair.weights,
-        x,
-        index,
-        _key(key),
-        dict(repair.options),
-    )
-    return (1 - t) * x + t * full
+    _get_method(repair.method)
+    return _apply(repair, x, index, t, _key(key), inverse=False)
 
 
 def inverse_transform(
@@ -423,14 +427,7 @@ def inverse_transform(
         raise ValueError(
             f"repair: method {repair.method!r} has no inverse_transform"
         )
-    return spec.inverse(
-        repair.stats,
-        repair.weights,
-        x_hat,
-        index,
-        _key(key),
-        dict(repair.options),
-    )
+    return _apply(repair, x_hat, index, None, _key(key), inverse=True)
 
 
 def save(repair: FittedRepair, path: str | os.PathLike) -> None:

@@ -30,6 +30,7 @@ References:
   2011. https://arxiv.org/abs/0801.2250
 """
 
+import functools
 from typing import NamedTuple
 
 from jaxtyping import Array, ArrayLike, Float
@@ -160,6 +161,7 @@ def gaussian_w2_squared(
     return _w2_squared(mean1, cov1, mean2, cov2)
 
 
+@jax.jit
 def _w2_squared(mean1, cov1, mean2, cov2):
     r1 = sqrtm(cov1)
     cross = sqrtm(r1 @ cov2 @ r1)
@@ -211,6 +213,7 @@ def gaussian_transport_matrix(
     return _transport_matrix(s1, s2)
 
 
+@jax.jit
 def _transport_matrix(s1: Array, s2: Array) -> Array:
     r, r_inv = sqrtm_and_inv_sqrtm(s1)
     middle = sqrtm(r @ s2 @ r)
@@ -274,7 +277,8 @@ def gaussian_transport_map(
     _checks.check_finite("x", x)
     _checks.check_same_dtype(x=x, mean_source=m1, mean_target=m2)
     a = _transport_matrix(s1, s2)
-    return m2 + (x - m1) @ a
+    lead = (1,) * (x.ndim - 1)
+    return m2.reshape(lead + m2.shape) + (x - m1.reshape(lead + m1.shape)) @ a
 
 
 def _bary_step(cov: Array, params: tuple[Array, Array]) -> Array:
@@ -381,6 +385,7 @@ def gaussian_barycenter(
     )
 
 
+@functools.partial(jax.jit, static_argnames=("max_iter",))
 def _barycenter(means, covs, weights, tol, max_iter):
     dtype = covs.dtype
     weights = weights / jnp.sum(weights)

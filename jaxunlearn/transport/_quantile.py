@@ -119,8 +119,8 @@ def _empirical(samples: Array, where: Array | None) -> QuantileFunction:
 
 def _quantile(q: QuantileFunction, u: Array, side: str) -> Array:
     """Left-continuous inverse (``side="left"``) or its right limit."""
-    idx = jnp.searchsorted(q.levels[1:], u, side=side)
-    idx = jnp.clip(idx, 0, q.count - 1)
+    idx = jnp.searchsorted(q.levels[1:], u, side=side).astype(jnp.int32)
+    idx = jnp.clip(idx, 0, q.count.astype(jnp.int32) - 1)
     return q.values[idx]
 
 
@@ -294,15 +294,15 @@ def _map_one(
     v: Array,
 ) -> Array:
     """Maps one value; ``v`` is a Uniform(0, 1) draw for atoms."""
-    lo = jnp.searchsorted(source.values, x, side="left")
-    hi = jnp.searchsorted(source.values, x, side="right")
+    lo = jnp.searchsorted(source.values, x, side="left").astype(jnp.int32)
+    hi = jnp.searchsorted(source.values, x, side="right").astype(jnp.int32)
     f_lo, f_hi = source.levels[lo], source.levels[hi]
     # At an atom: the randomized probability integral transform.
     u = f_lo + v * (f_hi - f_lo)
     at_atom = _weighted_quantile(targets, weights, u, "left")
     # Strictly between atoms lo - 1 and lo: F(x-) = F(x) = f_lo; interpolate
     # between the left and right limits of the target quantile at f_lo.
-    last = source.count - 1
+    last = source.count.astype(jnp.int32) - 1
     below = jnp.clip(lo - 1, 0, last)
     above = jnp.clip(lo, 0, last)
     x0, x1 = source.values[below], source.values[above]
@@ -313,7 +313,7 @@ def _map_one(
     in_gap = q_left + frac * (q_right - q_left)
     # Outside the source's range: continue with slope 1.
     first_t = jnp.tensordot(weights, targets.values[:, 0], axes=1)
-    last_idx = targets.count - 1
+    last_idx = targets.count.astype(jnp.int32) - 1
     last_t = jnp.tensordot(
         weights,
         jnp.take_along_axis(targets.values, last_idx[:, None], axis=1)[:, 0],
