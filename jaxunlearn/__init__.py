@@ -7,7 +7,15 @@ via Information Theoretic Regularization", arXiv:2502.05684.
 """
 
 from jaxunlearn import feature, info, numerics, transport
+from jaxunlearn._checkify import checked
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "feature", "info", "numerics", "transport"]
+__all__ = [
+    "__version__",
+    "checked",
+    "feature",
+    "info",
+    "numerics",
+    "transport",
+]
