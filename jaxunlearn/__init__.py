@@ -6,7 +6,7 @@ barycenter of the groups; data-point unlearning fine-tunes a model with
 via Information Theoretic Regularization", arXiv:2502.05684.
 """
 
-from jaxunlearn import feature, info, numerics, transport
+from jaxunlearn import datapoint, feature, info, models, numerics, transport
 from jaxunlearn._checkify import checked
 
 __version__ = "0.1.0"
@@ -14,8 +14,10 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "checked",
+    "datapoint",
     "feature",
     "info",
+    "models",
     "numerics",
     "transport",
 ]

@@ -1,10 +1,17 @@
 """Feature unlearning: remove an attribute Z from features X by transport.
 
 See :mod:`jaxunlearn.feature._repair` for the method registry (how other
-modules add repair methods).
+modules add repair methods) and :mod:`jaxunlearn.feature._coupling` for the
+joint ``"coupling"`` method on mixed tabular columns.
 """
 
 from jaxunlearn.feature import _methods  # registers the built-in methods
+from jaxunlearn.feature._columns import ColumnSpec, infer_column_spec
+from jaxunlearn.feature._coupling import (
+    CouplingRepair,
+    fit_coupling,
+    transform_coupling,
+)
 from jaxunlearn.feature._repair import (
     FittedRepair,
     RepairMethod,
@@ -20,13 +27,18 @@ from jaxunlearn.feature._sklearn import BarycenterRepair
 
 __all__ = [
     "BarycenterRepair",
+    "ColumnSpec",
+    "CouplingRepair",
     "FittedRepair",
     "RepairMethod",
     "available_methods",
     "fit",
+    "fit_coupling",
+    "infer_column_spec",
     "inverse_transform",
     "load",
     "register_method",
     "save",
     "transform",
+    "transform_coupling",
 ]

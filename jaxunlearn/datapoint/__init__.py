@@ -1,0 +1,56 @@
+"""Data-point unlearning: MI-regularized fine-tuning under one ``lax.scan``."""
+
+from jaxunlearn.datapoint._core import (
+    AutoGamma,
+    UnlearnHistory,
+    UnlearnOutput,
+)
+from jaxunlearn.datapoint._many import (
+    ForgetRequests,
+    pad_forget_sets,
+    unlearn_many,
+)
+from jaxunlearn.datapoint._membership import (
+    LossAux,
+    MembershipBatch,
+    membership_mi,
+    pooled_membership,
+    unlearning_loss,
+    weighted_cross_entropy,
+)
+from jaxunlearn.datapoint._train import (
+    AdamState,
+    FitOutput,
+    TrainState,
+    default_optimizer,
+    fit_classifier,
+    init_train_state,
+    make_train_step,
+    masked_permutation,
+)
+from jaxunlearn.datapoint._unlearn import make_unlearn_fn, unlearn
+
+__all__ = [
+    "AdamState",
+    "AutoGamma",
+    "FitOutput",
+    "ForgetRequests",
+    "LossAux",
+    "MembershipBatch",
+    "TrainState",
+    "UnlearnHistory",
+    "UnlearnOutput",
+    "default_optimizer",
+    "fit_classifier",
+    "init_train_state",
+    "make_train_step",
+    "make_unlearn_fn",
+    "masked_permutation",
+    "membership_mi",
+    "pad_forget_sets",
+    "pooled_membership",
+    "unlearn",
+    "unlearn_many",
+    "unlearning_loss",
+    "weighted_cross_entropy",
+]

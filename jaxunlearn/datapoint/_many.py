@@ -1,0 +1,334 @@
+"""Many forget requests at once: padded requests, vmap, device sharding.
+
+A request is a forget set of row indices into one training pool. Requests
+of different sizes are padded to a static bound with masks
+(:func:`pad_forget_sets`), so one compilation serves every size up to the
+bound; :func:`unlearn_many` vmaps the core of :func:`unlearn` over requests
+and seeds and, with ``shard=True``, lays the request axis over all devices
+with a ``jax.sharding.Mesh`` (GSPMD partitions the vmapped program). Under
+``jax.distributed`` the same call spans every process's devices.
+
+References:
+  Xu & Strohmer, "Machine Unlearning via Information Theoretic
+  Regularization", arXiv:2502.05684, 2025. https://arxiv.org/abs/2502.05684
+
+  JAX authors, "Distributed arrays and automatic parallelization",
+  https://docs.jax.dev/en/latest/notebooks/Distributed_arrays_and_automatic_parallelization.html
+"""
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxunlearn import _checks
+from jaxunlearn.datapoint._core import (
+    AutoGamma,
+    Schedule,
+    UnlearnOutput,
+    _Data,
+    _Request,
+    _unlearn_core,
+)
+from jaxunlearn.datapoint._membership import ApplyFn
+from jaxunlearn.datapoint._train import _check_labels, _num_outputs
+from jaxunlearn.datapoint._unlearn import _hyper, _static
+
+
+class ForgetRequests(NamedTuple):
+    """``K`` padded forget requests over one pool of ``n`` training rows.
+
+    Retain rows of request ``k`` are the pool rows outside its forget set,
+    in increasing order, then padding.
+    """
+
+    retain_idx: Any  # [K, n] int32
+    retain_mask: Any  # [K, n] 1 = real retain row
+    forget_idx: Any  # [K, F] int32, the forget rows in the given order
+    forget_mask: Any  # [K, F] 1 = real forget row
+
+
+def pad_forget_sets(
+    forget_sets: Sequence[Any],
+    num_rows: int,
+    *,
+    max_forget: int | None = None,
+    dtype: Any = np.float32,
+) -> ForgetRequests:
+    """Pads ``K`` forget sets of row indices to one static shape with masks.
+
+    Args:
+      forget_sets: ``K`` integer index arrays into the ``num_rows`` training
+        rows; each non-empty, in range and without duplicates.
+      num_rows: the number of training rows ``n`` in the pool.
+      max_forget: the static bound ``F`` on a forget set's size (the
+        largest given set by default); one compilation serves every size up
+        to it.
+      dtype: dtype of the masks.
+
+    Returns:
+      A :class:`ForgetRequests` of NumPy arrays.
+
+    Raises:
+      ValueError: on an empty list or set, indices out of range, duplicates,
+        or a set larger than ``max_forget``.
+
+    Examples:
+      >>> from jaxunlearn.datapoint import pad_forget_sets
+      >>> r = pad_forget_sets([[3, 1], [0]], 5)
+      >>> r.forget_idx.tolist(), r.forget_mask.tolist()
+      ([[3, 1], [0, 0]], [[1.0, 1.0], [1.0, 0.0]])
+      >>> r.retain_idx[0].tolist(), r.retain_mask[0].tolist()
+      ([0, 2, 4, 0, 0], [1.0, 1.0, 1.0, 0.0, 0.0])
+    """
+    _checks.check_positive_int("num_rows", num_rows)
+    sets = [np.asarray(f) for f in forget_sets]
+    if not sets:
+        raise ValueError("forget_sets: expected at least one request, got 0")
+    for k, f in enumerate(sets):
+        name = f"forget_sets[{k}]"
+        if f.ndim != 1 or not np.issubdtype(f.dtype, np.integer):
+            raise ValueError(
+                f"{name}: expected a 1-D integer index array, got shape"
+                f" {f.shape} and dtype {f.dtype}"
+            )
+        if f.size == 0:
+            raise ValueError(f"{name}: expected a non-empty forget set")
+        if f.min() < 0 or f.max() >= num_rows:
+            raise ValueError(
+                f"{name}: expected indices in [0, {num_rows}), got values in"
+                f" [{f.min()}, {f.max()}]"
+            )
+        if np.unique(f).size != f.size:
+            raise ValueError(f"{name}: expected distinct indices, got repeats")
+        if f.size >= num_rows:
+            raise ValueError(
+                f"{name}: the forget set covers every row; the retain set"
+                " would be empty"
+            )
+    largest = max(f.size for f in sets)
+    if max_forget is None:
+        max_forget = largest
+    _checks.check_positive_int("max_forget", max_forget)
+    if largest > max_forget:
+        raise ValueError(
+            f"max_forget: expected >= the largest forget set ({largest}),"
+            f" got {max_forget}"
+        )
+    k = len(sets)
+    forget_idx = np.zeros((k, max_forget), np.int32)
+    forget_mask = np.zeros((k, max_forget), dtype)
+    retain_idx = np.zeros((k, num_rows), np.int32)
+    retain_mask = np.zeros((k, num_rows), dtype)
+    for i, f in enumerate(sets):
+        forget_idx[i, : f.size] = f
+        forget_mask[i, : f.size] = 1
+        keep = np.setdiff1d(np.arange(num_rows), f)
+        retain_idx[i, : keep.size] = keep
+        retain_mask[i, : keep.size] = 1
+    return ForgetRequests(retain_idx, retain_mask, forget_idx, forget_mask)
+
+
+def _many_core(apply_fn, static, params, data, req, hyper, key_data):
+    keys = jax.random.wrap_key_data(key_data)
+
+    def per_request(r):
+        return jax.vmap(
+            lambda k: _unlearn_core(apply_fn, static, params, data, r, hyper, k)
+        )(keys)
+
+    return jax.vmap(per_request)(req)
+
+
+_many_jit = jax.jit(_many_core, static_argnums=(0, 1))
+
+
+def _global(x: Any, sharding: NamedSharding) -> jax.Array:
+    """A global array with ``sharding`` from a host copy in every process.
+
+    Works with one process and under ``jax.distributed`` alike.
+    """
+    host = np.asarray(x)
+    return jax.make_array_from_callback(
+        host.shape, sharding, lambda idx: host[idx]
+    )
+
+
+def unlearn_many(
+    apply_fn: ApplyFn,
+    params: Any,
+    x_train: Any,
+    y_train: Any,
+    forget_sets: Sequence[Any] | ForgetRequests,
+    x_test: Any,
+    y_test: Any,
+    *,
+    keys: Any,
+    gamma: float | str = 4.0,
+    epochs: int = 5,
+    batch_size: int = 64,
+    forget_batch_size: int = 16,
+    learning_rate: float = 1e-3,
+    utility: str = "retain",
+    gamma_schedule: Schedule | None = None,
+    lr_schedule: Schedule | None = None,
+    stop: str | None = None,
+    stop_value: float = 0.0,
+    auto: AutoGamma | None = None,
+    holdout: tuple[Any, Any] | None = None,
+    max_forget: int | None = None,
+    shard: bool = False,
+) -> UnlearnOutput:
+    """:func:`unlearn` for ``K`` forget requests times ``S`` seeds, in one call.
+
+    Each request ``k`` unlearns its forget set from the same trained
+    ``params``; its retain set is the rest of ``x_train``. Requests are
+    padded to ``max_forget`` rows, so any mix of sizes up to the bound runs
+    under one compilation. With ``shard=True`` the request axis is split
+    over ``jax.devices()`` (a 1-D mesh named ``"requests"``; ``K`` is padded
+    to a multiple of the device count and cut back). Under
+    ``jax.distributed`` every process makes the same call with the same
+    host data; the result is a global array (gather it with
+    ``jax.experimental.multihost_utils.process_allgather``).
+
+    Args:
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      params: the trained parameters (never modified).
+      x_train: the training rows ``[n, ...]`` the requests index into.
+      y_train: integer labels ``[n]``.
+      forget_sets: ``K`` index arrays into ``x_train``, or a
+        :class:`ForgetRequests` from :func:`pad_forget_sets`.
+      x_test: test rows ``[t, ...]``.
+      y_test: test labels ``[t]``.
+      keys: PRNG keys ``[S]`` (one run per seed), e.g.
+        ``jax.random.split(key, S)``.
+      gamma: as in :func:`unlearn` (a number or ``"auto"``).
+      epochs: as in :func:`unlearn`.
+      batch_size: as in :func:`unlearn`.
+      forget_batch_size: as in :func:`unlearn`.
+      learning_rate: as in :func:`unlearn`.
+      utility: as in :func:`unlearn`.
+      gamma_schedule: as in :func:`unlearn`.
+      lr_schedule: as in :func:`unlearn`.
+      stop: as in :func:`unlearn`.
+      stop_value: as in :func:`unlearn`.
+      auto: as in :func:`unlearn`.
+      holdout: as in :func:`unlearn` (the test set by default).
+      max_forget: static bound on the forget-set size (see
+        :func:`pad_forget_sets`).
+      shard: lay the request axis over all devices.
+
+    Returns:
+      An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``.
+      An epoch is ``ceil(n / batch_size)`` steps (the padded retain size);
+      steps past a request's retain rows are skipped, so each request's
+      result equals :func:`unlearn` on its own split.
+
+    Raises:
+      ValueError: on bad requests (see :func:`pad_forget_sets`), labels out
+        of range, ``gamma < 0``, ``epochs < 1`` or a model/data mismatch.
+      TypeError: on non-floating inputs or non-integer labels.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxunlearn.datapoint import unlearn_many
+      >>> f = lambda p, x: x @ p
+      >>> x = jax.random.normal(jax.random.key(0), (20, 3))
+      >>> y = (x[:, 0] > 0).astype(jnp.int32)
+      >>> out = unlearn_many(f, jnp.zeros((3, 2)), x, y, [[0, 1], [5]],
+      ...                    x, y, keys=jax.random.split(jax.random.key(1), 3),
+      ...                    gamma=1.0, epochs=2, batch_size=8)
+      >>> out.history.forget_acc.shape
+      (2, 3, 2)
+    """
+    static = _static(
+        gamma=gamma,
+        epochs=epochs,
+        batch_size=batch_size,
+        forget_batch_size=forget_batch_size,
+        utility=utility,
+        stop=stop,
+        gamma_schedule=gamma_schedule,
+        lr_schedule=lr_schedule,
+        remat=False,
+    )
+    x = np.asarray(_checks.as_array("x_train", x_train))
+    y = np.asarray(_checks.as_array("y_train", y_train))
+    xt = np.asarray(_checks.as_array("x_test", x_test))
+    yt = np.asarray(_checks.as_array("y_test", y_test))
+    for name, a in (("x_train", x), ("x_test", xt)):
+        _checks.check_floating(name, a)
+        _checks.check_nonempty(name, a)
+    for name, a in (("y_train", y), ("y_test", yt)):
+        _checks.check_integer(name, a)
+    _checks.check_shape("y_train", y, (x.shape[0],))
+    _checks.check_shape("x_test", xt, (None, *x.shape[1:]))
+    _checks.check_shape("y_test", yt, (xt.shape[0],))
+    c = _num_outputs(apply_fn, params, jnp.asarray(x[:1]), "x_train")
+    _check_labels("y_train", jnp.asarray(y), c)
+    _check_labels("y_test", jnp.asarray(yt), c)
+    if holdout is None:
+        xh, yh = xt, yt
+    else:
+        xh = np.asarray(_checks.as_array("holdout[0]", holdout[0]))
+        yh = np.asarray(_checks.as_array("holdout[1]", holdout[1]))
+        _checks.check_shape("holdout[0]", xh, (None, *x.shape[1:]))
+        _checks.check_shape("holdout[1]", yh, (xh.shape[0],))
+        _check_labels("holdout[1]", jnp.asarray(yh), c)
+    if isinstance(forget_sets, ForgetRequests):
+        req = forget_sets
+        _checks.check_shape(
+            "forget_sets.retain_idx", req.retain_idx, (None, x.shape[0])
+        )
+    else:
+        req = pad_forget_sets(
+            forget_sets, x.shape[0], max_forget=max_forget, dtype=x.dtype
+        )
+    key_data = np.asarray(jax.random.key_data(keys))
+    if key_data.ndim != 2:
+        raise ValueError(
+            f"keys: expected a 1-D array of PRNG keys [S], got key data of"
+            f" shape {key_data.shape}"
+        )
+    dtype = jax.tree.leaves(params)[0].dtype
+    auto = AutoGamma() if auto is None else auto
+    hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
+    data = _Data(
+        x,
+        y.astype(np.int32),
+        xt.astype(x.dtype),
+        yt.astype(np.int32),
+        xh.astype(x.dtype),
+        yh.astype(np.int32),
+    )
+    req = _Request(
+        np.asarray(req.retain_idx, np.int32),
+        np.asarray(req.retain_mask, x.dtype),
+        np.asarray(req.forget_idx, np.int32),
+        np.asarray(req.forget_mask, x.dtype),
+    )
+    if not shard:
+        return _many_jit(
+            apply_fn, static, params, data, req, hyper, jnp.asarray(key_data)
+        )
+    devices = np.asarray(jax.devices())
+    mesh = Mesh(devices, ("requests",))
+    k = req.retain_idx.shape[0]
+    k_pad = -(-k // devices.size) * devices.size
+    if k_pad > k:  # repeat the last request; its results are cut off below
+        req = jax.tree.map(
+            lambda a: np.concatenate([a, np.repeat(a[-1:], k_pad - k, 0)]), req
+        )
+    by_request = NamedSharding(mesh, PartitionSpec("requests"))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    req = jax.tree.map(lambda a: _global(a, by_request), req)
+    params, data, hyper, key_data = jax.tree.map(
+        lambda a: _global(a, replicated), (params, data, hyper, key_data)
+    )
+    out = _many_jit(apply_fn, static, params, data, req, hyper, key_data)
+    if k_pad > k:
+        out = jax.jit(lambda o: jax.tree.map(lambda a: a[:k], o))(out)
+    return out

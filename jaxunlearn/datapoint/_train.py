@@ -1,0 +1,373 @@
+"""Pure training steps and a jit-compiled classifier fit.
+
+The step functions are un-jitted and pure (the caller jits them); the
+optimizer produces a descent direction that is scaled by a (traced)
+learning rate, ``params <- params - lr * direction``, so the learning rate
+can change per step and be differentiated through.
+
+References:
+  Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+  https://arxiv.org/abs/1412.6980
+"""
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, ArrayLike, Float, Int
+
+from jaxunlearn import _checks
+from jaxunlearn.datapoint._membership import (
+    ApplyFn,
+    LossAux,
+    MembershipBatch,
+    _loss_and_logits,
+    weighted_cross_entropy,
+)
+
+
+class TrainState(NamedTuple):
+    """The state of one optimization run."""
+
+    params: Any  # the model parameters (a pytree)
+    opt_state: Any  # the optimizer state (Adam moments by default)
+    step: Array  # [] int32, number of updates applied
+
+
+class AdamState(NamedTuple):
+    """Adam's moments (the state of :func:`default_optimizer`)."""
+
+    count: Array  # [] int32, number of updates so far
+    mu: Any  # first moments, like params
+    nu: Any  # second moments, like params
+
+
+def default_optimizer(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    r"""Adam's direction without the learning rate.
+
+    .. math:: d_t = \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon},\quad
+       \hat m_t = \frac{m_t}{1 - b_1^t},\ \hat v_t = \frac{v_t}{1 - b_2^t}
+
+    The same numbers as ``optax.scale_by_adam`` (``eps_root = 0``), written
+    so that the bias correction stays in the parameters' dtype under strict
+    dtype promotion (optax raises there: it takes a float to an int32 power).
+
+    Args:
+      b1: decay of the first moment.
+      b2: decay of the second moment.
+      eps: added to the root of the second moment.
+
+    Returns:
+      An ``optax.GradientTransformation``; the steps scale its output by
+      ``-learning_rate``.
+
+    References:
+      Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+      https://arxiv.org/abs/1412.6980
+    """
+
+    def init(params: Any) -> AdamState:
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        return AdamState(jnp.zeros((), jnp.int32), zeros, zeros)
+
+    def update(grads: Any, state: AdamState, params: Any = None) -> tuple:
+        del params
+        count = state.count + 1
+        mu = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
+        nu = jax.tree.map(
+            lambda v, g: b2 * v + (1 - b2) * g * g, state.nu, grads
+        )
+
+        def direction(m, v):
+            t = count.astype(m.dtype)
+            m_hat = m / (1 - jnp.asarray(b1, m.dtype) ** t)
+            v_hat = v / (1 - jnp.asarray(b2, m.dtype) ** t)
+            return m_hat / (jnp.sqrt(v_hat) + eps)
+
+        return jax.tree.map(direction, mu, nu), AdamState(count, mu, nu)
+
+    return optax.GradientTransformation(init, update)
+
+
+def init_train_state(
+    params: Any, optimizer: optax.GradientTransformation | None = None
+) -> TrainState:
+    """A fresh :class:`TrainState` (step 0, new optimizer moments).
+
+    Args:
+      params: the starting parameters (a pytree; not modified).
+      optimizer: the direction transform; :func:`default_optimizer` (Adam)
+        if None.
+
+    Returns:
+      A :class:`TrainState`.
+    """
+    optimizer = default_optimizer() if optimizer is None else optimizer
+    return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32))
+
+
+def _apply_update(
+    optimizer: optax.GradientTransformation,
+    state: TrainState,
+    grads: Any,
+    learning_rate: Array,
+) -> TrainState:
+    direction, opt_state = optimizer.update(
+        grads, state.opt_state, state.params
+    )
+    params = jax.tree.map(
+        lambda p, d: (
+            p - jnp.asarray(learning_rate, p.dtype) * d.astype(p.dtype)
+        ),
+        state.params,
+        direction,
+    )
+    return TrainState(params, opt_state, state.step + 1)
+
+
+def make_train_step(
+    apply_fn: ApplyFn,
+    optimizer: optax.GradientTransformation | None = None,
+    *,
+    utility: str = "retain",
+) -> Callable[
+    [TrainState, MembershipBatch, ArrayLike, ArrayLike],
+    tuple[TrainState, LossAux],
+]:
+    r"""An un-jitted pure unlearning step ``(state, batch, gamma, lr)``.
+
+    One gradient step on ``task + gamma * I(Y_hat; Z)`` (SPEC 3.3):
+    ``params <- params - lr * opt(grad)``.
+
+    Args:
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      optimizer: the direction transform (:func:`default_optimizer`, Adam,
+        by default); the learning rate is applied by the step.
+      utility: ``"retain"`` (task loss on ``B_r``) or ``"all"``
+        (``B_r + B_f``).
+
+    Returns:
+      ``step(state, batch, gamma, learning_rate) -> (state, aux)`` with a new
+      :class:`TrainState` and the :class:`LossAux` before the update.
+
+    Raises:
+      ValueError: on an unknown ``utility``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxunlearn.datapoint import (MembershipBatch,
+      ...     init_train_state, make_train_step)
+      >>> f = lambda p, x: x @ p
+      >>> one = jnp.ones((2,))
+      >>> b = MembershipBatch(jnp.eye(2), jnp.array([0, 1]), one,
+      ...                     jnp.eye(2), jnp.array([0, 1]), one)
+      >>> step = jax.jit(make_train_step(f))
+      >>> state, aux = step(init_train_state(jnp.zeros((2, 2))), b, 1.0, 0.1)
+      >>> int(state.step)
+      1
+    """
+    _checks.check_choice("utility", utility, ("retain", "all"))
+    optimizer = default_optimizer() if optimizer is None else optimizer
+
+    def step(
+        state: TrainState,
+        batch: MembershipBatch,
+        gamma: ArrayLike,
+        learning_rate: ArrayLike,
+    ) -> tuple[TrainState, LossAux]:
+        grads, (aux, _, _) = jax.grad(
+            lambda p: _loss_and_logits(apply_fn, p, batch, gamma, utility),
+            has_aux=True,
+        )(state.params)
+        return _apply_update(optimizer, state, grads, learning_rate), aux
+
+    return step
+
+
+def masked_permutation(key: Array, mask: Array) -> Array:
+    """A random order of the rows with ``mask > 0`` first, padding last.
+
+    Row ``i`` draws its sort key from ``fold_in(key, i)``, so appending
+    padded rows does not change the order of the real ones (padded runs equal
+    unpadded runs).
+
+    Args:
+      key: a PRNG key.
+      mask: ``[n]`` row weights (0 = padding).
+
+    Returns:
+      ``[n]`` int32 indices.
+    """
+    n = mask.shape[0]
+    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i)))(
+        jnp.arange(n)
+    )
+    u = jnp.where(mask > 0, u, jnp.full_like(u, 2.0))
+    return jnp.argsort(u).astype(jnp.int32)
+
+
+class FitOutput(NamedTuple):
+    """The result of :func:`fit_classifier`."""
+
+    params: Any  # the trained parameters
+    loss: Array  # [epochs] mean training cross-entropy per epoch
+
+
+def _fit_core(
+    apply_fn: ApplyFn,
+    params: Any,
+    x: Array,
+    y: Array,
+    mask: Array,
+    learning_rate: Array,
+    key: Array,
+    epochs: int,
+    batch_size: int,
+) -> FitOutput:
+    optimizer = default_optimizer()
+    n = x.shape[0]
+    steps = math.ceil(n / batch_size)
+
+    def loss_fn(p, xb, yb, mb):
+        return weighted_cross_entropy(apply_fn(p, xb), yb, mb)
+
+    def epoch(state, e):
+        perm = masked_permutation(jax.random.fold_in(key, e), mask)
+
+        def step(state, s):
+            pos = s * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
+            rows = perm[jnp.minimum(pos, n - 1)]
+            mb = mask[rows] * (pos < n).astype(mask.dtype)
+            loss, grads = jax.value_and_grad(loss_fn)(
+                state.params, x[rows], y[rows], mb
+            )
+            new = _apply_update(optimizer, state, grads, learning_rate)
+            keep = jnp.sum(mb) > 0
+            state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
+            return state, loss
+
+        state, losses = jax.lax.scan(
+            step, state, jnp.arange(steps, dtype=jnp.int32)
+        )
+        return state, jnp.mean(losses)
+
+    state = init_train_state(params, optimizer)
+    state, losses = jax.lax.scan(
+        epoch, state, jnp.arange(epochs, dtype=jnp.int32)
+    )
+    return FitOutput(state.params, losses)
+
+
+def fit_classifier(
+    apply_fn: ApplyFn,
+    params: Any,
+    x: Float[ArrayLike, "n ..."],
+    y: Int[ArrayLike, " n"],
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    key: Array,
+    where: ArrayLike | None = None,
+) -> FitOutput:
+    """Trains a classifier with Adam and cross-entropy in one jitted scan.
+
+    Minibatches are reshuffled every epoch; the last partial batch is
+    masked. Used for the original model and for retraining from scratch.
+
+    Args:
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      params: the starting parameters (not modified).
+      x: training inputs ``[n, ...]``.
+      y: integer labels ``[n]`` in ``[0, c)``.
+      epochs: the number of passes over the data (static).
+      batch_size: rows per step (static).
+      learning_rate: Adam's step size.
+      key: a PRNG key for the shuffling.
+      where: optional ``[n]`` row mask (0 = excluded row); all rows by
+        default.
+
+    Returns:
+      A :class:`FitOutput` ``(params, loss)`` with the per-epoch mean loss.
+
+    Raises:
+      ValueError: on bad sizes, labels out of range or a model/data shape
+        mismatch.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxunlearn.datapoint import fit_classifier
+      >>> f = lambda p, x: x @ p
+      >>> x = jnp.eye(2); y = jnp.array([0, 1])
+      >>> out = fit_classifier(f, jnp.zeros((2, 2)), x, y, epochs=50,
+      ...                      batch_size=2, learning_rate=0.1,
+      ...                      key=jax.random.key(0))
+      >>> (f(out.params, x).argmax(1) == y).all().item()
+      True
+    """
+    _checks.check_positive_int("epochs", epochs)
+    _checks.check_positive_int("batch_size", batch_size)
+    x = _checks.as_array("x", x)
+    y = _checks.as_array("y", y)
+    _checks.check_floating("x", x)
+    _checks.check_integer("y", y)
+    _checks.check_nonempty("x", x)
+    _checks.check_shape("y", y, (x.shape[0],))
+    c = _num_outputs(apply_fn, params, x, "x")
+    _check_labels("y", y, c)
+    _checks.check_nonnegative("learning_rate", learning_rate)
+    mask = (
+        jnp.ones((x.shape[0],), x.dtype)
+        if where is None
+        else _checks.as_array("where", where).astype(x.dtype)
+    )
+    _checks.check_shape("where", mask, (x.shape[0],))
+    lr = jnp.asarray(learning_rate, x.dtype)
+    return _fit_jit(
+        apply_fn,
+        params,
+        x,
+        y.astype(jnp.int32),
+        mask,
+        lr,
+        key,
+        epochs=epochs,
+        batch_size=batch_size,
+    )
+
+
+_fit_jit = jax.jit(
+    _fit_core, static_argnums=(0,), static_argnames=("epochs", "batch_size")
+)
+
+
+def _num_outputs(apply_fn: ApplyFn, params: Any, x: Array, name: str) -> int:
+    """Number of logits; a ValueError names ``name`` on a shape mismatch."""
+    try:
+        out = jax.eval_shape(apply_fn, params, x[:1])
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name}: the model cannot take inputs of shape"
+            f" {tuple(x.shape[1:])} per row (model/data shape mismatch): {err}"
+        ) from err
+    if len(out.shape) != 2 or out.shape[0] != 1:
+        raise ValueError(
+            f"apply_fn: expected logits of shape [n, c], got {out.shape} for"
+            f" {name} of shape [1, ...]"
+        )
+    return int(out.shape[1])
+
+
+def _check_labels(name: str, y: Array, num_classes: int) -> None:
+    if _checks.is_concrete(y) and y.size:
+        lo, hi = int(jnp.min(y)), int(jnp.max(y))
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(
+                f"{name}: expected labels in [0, {num_classes}), got values"
+                f" in [{lo}, {hi}]"
+            )

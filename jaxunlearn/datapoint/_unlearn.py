@@ -1,0 +1,375 @@
+"""Public entry points: :func:`unlearn` and :func:`make_unlearn_fn`.
+
+References:
+  Xu & Strohmer, "Machine Unlearning via Information Theoretic
+  Regularization", arXiv:2502.05684, 2025. https://arxiv.org/abs/2502.05684
+"""
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxunlearn import _checks
+from jaxunlearn.datapoint._core import (
+    AutoGamma,
+    Schedule,
+    UnlearnOutput,
+    _Data,
+    _Hyper,
+    _Request,
+    _Static,
+    _unlearn_core,
+)
+from jaxunlearn.datapoint._membership import ApplyFn
+from jaxunlearn.datapoint._train import _check_labels, _num_outputs
+
+_STOPS = (None, "holdout", "forget_acc", "mi")
+
+
+def _static(
+    *,
+    gamma: Any,
+    epochs: int,
+    batch_size: int,
+    forget_batch_size: int,
+    utility: str,
+    stop: str | None,
+    gamma_schedule: Schedule | None,
+    lr_schedule: Schedule | None,
+    remat: bool,
+) -> _Static:
+    _checks.check_positive_int("epochs", epochs)
+    _checks.check_positive_int("batch_size", batch_size)
+    _checks.check_positive_int("forget_batch_size", forget_batch_size)
+    _checks.check_choice("utility", utility, ("retain", "all"))
+    _checks.check_choice("stop", stop, _STOPS)
+    auto = isinstance(gamma, str)
+    if auto:
+        _checks.check_choice("gamma", gamma, ("auto",))
+    if auto and stop is None:
+        stop = "holdout"
+    return _Static(
+        epochs=epochs,
+        batch_size=batch_size,
+        forget_batch_size=forget_batch_size,
+        utility=utility,
+        auto=auto,
+        stop="none" if stop is None else stop,
+        gamma_schedule=gamma_schedule,
+        lr_schedule=lr_schedule,
+        remat=remat,
+    )
+
+
+def _hyper(
+    gamma: Any,
+    learning_rate: Any,
+    auto: AutoGamma,
+    stop_value: Any,
+    dtype: Any,
+) -> _Hyper:
+    if isinstance(gamma, str):
+        g = auto.gamma_init
+        _checks.check_nonnegative("auto.gamma_init", g)
+        lr_decay, margin = auto.lr_decay, auto.stop_margin
+    else:
+        g = gamma
+        _checks.check_nonnegative("gamma", gamma)
+        lr_decay, margin = 0.0, auto.stop_margin
+    _checks.check_nonnegative("learning_rate", learning_rate)
+    _checks.check_nonnegative("auto.dual_lr", auto.dual_lr)
+    _checks.check_nonnegative("auto.lr_decay", lr_decay)
+
+    def f(v):
+        return jnp.asarray(v, dtype)
+
+    return _Hyper(
+        f(g),
+        f(learning_rate),
+        f(auto.dual_lr),
+        f(auto.slack),
+        f(lr_decay),
+        f(margin),
+        f(stop_value),
+    )
+
+
+def _split_arrays(split: Any) -> dict:
+    fields = (
+        "x_retain",
+        "y_retain",
+        "x_forget",
+        "y_forget",
+        "x_test",
+        "y_test",
+    )
+    out = {}
+    for name in fields:
+        if not hasattr(split, name):
+            raise ValueError(
+                f"split: expected an object with fields {', '.join(fields)}"
+                f" (e.g. datasets.UnlearningSplit), missing {name!r}"
+            )
+        out[name] = _checks.as_array(f"split.{name}", getattr(split, name))
+    for part in ("retain", "forget", "test"):
+        x, y = out[f"x_{part}"], out[f"y_{part}"]
+        _checks.check_floating(f"split.x_{part}", x)
+        _checks.check_integer(f"split.y_{part}", y)
+        _checks.check_nonempty(f"split.x_{part}", x)
+        _checks.check_shape(f"split.y_{part}", y, (x.shape[0],))
+    shape = out["x_retain"].shape[1:]
+    for part in ("forget", "test"):
+        _checks.check_shape(f"split.x_{part}", out[f"x_{part}"], (None, *shape))
+    return out
+
+
+def _validate_model(
+    apply_fn: ApplyFn, params: Any, arrays: dict, num_classes: int | None
+) -> int:
+    c = _num_outputs(apply_fn, params, arrays["x_retain"], "split.x_retain")
+    if num_classes is not None and num_classes != c:
+        raise ValueError(
+            f"split.num_classes: the model has {c} logits but the split says"
+            f" {num_classes} classes (model/data shape mismatch)"
+        )
+    for part in ("retain", "forget", "test"):
+        _check_labels(f"split.y_{part}", arrays[f"y_{part}"], c)
+    return c
+
+
+def _prepare(
+    apply_fn: ApplyFn | None,
+    params: Any,
+    split: Any,
+    holdout: Any,
+) -> tuple[_Data, _Request]:
+    a = _split_arrays(split)
+    if apply_fn is not None:
+        nc = getattr(split, "num_classes", None)
+        _validate_model(apply_fn, params, a, nc)
+    if holdout is None:
+        x_hold, y_hold = a["x_test"], a["y_test"]
+    else:
+        x_hold, y_hold = holdout
+        x_hold = _checks.as_array("holdout[0]", x_hold)
+        y_hold = _checks.as_array("holdout[1]", y_hold)
+        _checks.check_floating("holdout[0]", x_hold)
+        _checks.check_integer("holdout[1]", y_hold)
+        _checks.check_nonempty("holdout[0]", x_hold)
+        _checks.check_shape(
+            "holdout[0]", x_hold, (None, *a["x_retain"].shape[1:])
+        )
+        _checks.check_shape("holdout[1]", y_hold, (x_hold.shape[0],))
+    dtype = a["x_retain"].dtype
+    x_pool = jnp.concatenate([a["x_retain"], a["x_forget"].astype(dtype)])
+    y_pool = jnp.concatenate([a["y_retain"], a["y_forget"]]).astype(jnp.int32)
+    n_r, n_f = a["x_retain"].shape[0], a["x_forget"].shape[0]
+    data = _Data(
+        x_pool,
+        y_pool,
+        a["x_test"].astype(dtype),
+        a["y_test"].astype(jnp.int32),
+        x_hold.astype(dtype),
+        y_hold.astype(jnp.int32),
+    )
+    req = _Request(
+        jnp.arange(n_r, dtype=jnp.int32),
+        jnp.ones((n_r,), dtype),
+        jnp.arange(n_r, n_r + n_f, dtype=jnp.int32),
+        jnp.ones((n_f,), dtype),
+    )
+    return data, req
+
+
+_core_jit = jax.jit(_unlearn_core, static_argnums=(0, 1))
+
+
+def unlearn(
+    apply_fn: ApplyFn,
+    params: Any,
+    split: Any,
+    *,
+    gamma: float | str = 4.0,
+    epochs: int = 5,
+    batch_size: int = 64,
+    forget_batch_size: int = 16,
+    learning_rate: float = 1e-3,
+    utility: str = "retain",
+    gamma_schedule: Schedule | None = None,
+    lr_schedule: Schedule | None = None,
+    stop: str | None = None,
+    stop_value: float = 0.0,
+    auto: AutoGamma | None = None,
+    holdout: tuple[Any, Any] | None = None,
+    key: jax.Array,
+) -> UnlearnOutput:
+    r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
+
+    From the trained ``params`` and a fresh Adam, every step minimizes
+    ``task(B_r) + gamma_t * I(Y_hat; Z)`` on a retain batch and a forget
+    batch, inside one jit-compiled ``lax.scan`` over epochs and steps.
+    An epoch is one pass over the retain set (``ceil(n_r / batch_size)``
+    steps); forget batches cycle through the forget set.
+
+    Args:
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``
+        (see ``jaxunlearn.models.functional``).
+      params: the trained parameters (a pytree; never modified).
+      split: an object with ``x_retain, y_retain, x_forget, y_forget, x_test,
+        y_test`` (and optionally ``num_classes``), e.g.
+        ``jaxunlearn.datasets.UnlearningSplit``.
+      gamma: the MI weight ``>= 0``, or ``"auto"`` for the controller of
+        :class:`AutoGamma` (dual ascent on ``I_f <= (1 + slack) I_h`` with
+        held-out rows, learning-rate decay, stop rule ``"holdout"``).
+      epochs: the maximal number of epochs (static).
+      batch_size: retain rows per step (static).
+      forget_batch_size: forget rows per step (static).
+      learning_rate: Adam's step size.
+      utility: task loss on ``"retain"`` rows or on ``"all"`` rows of the
+        step (the GMM toy's variant).
+      gamma_schedule: optional ``step -> multiplier`` of ``gamma`` (e.g. an
+        optax schedule); ignored by ``"auto"``.
+      lr_schedule: optional ``step -> multiplier`` of the learning rate.
+      stop: None (run every epoch), ``"holdout"`` (stop once the forget
+        accuracy falls to the held-out accuracy of the forget classes plus
+        ``auto.stop_margin``), ``"forget_acc"`` (stop once it is
+        ``<= stop_value``) or ``"mi"`` (stop once the epoch's mean ``I`` is
+        ``<= stop_value``). Checked after every epoch.
+      stop_value: the threshold of ``"forget_acc"`` / ``"mi"``.
+      auto: the :class:`AutoGamma` settings (defaults if None).
+      holdout: optional ``(x, y)`` rows never trained on, standing in for the
+        forget set (the controller and ``"holdout"`` use the rows of the
+        forget set's classes); the test set by default.
+      key: PRNG key for the batch order.
+
+    Returns:
+      An :class:`UnlearnOutput` ``(params, history, epochs_run)``.
+
+    Raises:
+      ValueError: on empty sets, labels out of range, ``gamma < 0``,
+        ``epochs < 1``, unknown options or a model/data shape mismatch.
+      TypeError: on non-floating inputs or non-integer labels.
+
+    References:
+      Xu & Strohmer, "Machine Unlearning via Information Theoretic
+      Regularization", arXiv:2502.05684, 2025.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from types import SimpleNamespace
+      >>> from jaxunlearn.datapoint import unlearn
+      >>> f = lambda p, x: x @ p
+      >>> x = jax.random.normal(jax.random.key(0), (40, 3))
+      >>> y = (x[:, 0] > 0).astype(jnp.int32)
+      >>> s = SimpleNamespace(x_retain=x[:30], y_retain=y[:30],
+      ...     x_forget=x[30:34], y_forget=y[30:34], x_test=x[34:],
+      ...     y_test=y[34:])
+      >>> out = unlearn(f, jnp.zeros((3, 2)), s, gamma=1.0, epochs=2,
+      ...               batch_size=8, forget_batch_size=2,
+      ...               key=jax.random.key(1))
+      >>> out.history.forget_acc.shape
+      (2,)
+    """
+    static = _static(
+        gamma=gamma,
+        epochs=epochs,
+        batch_size=batch_size,
+        forget_batch_size=forget_batch_size,
+        utility=utility,
+        stop=stop,
+        gamma_schedule=gamma_schedule,
+        lr_schedule=lr_schedule,
+        remat=False,
+    )
+    data, req = _prepare(apply_fn, params, split, holdout)
+    dtype = jax.tree.leaves(params)[0].dtype
+    auto = AutoGamma() if auto is None else auto
+    hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
+    return _core_jit(apply_fn, static, params, data, req, hyper, key)
+
+
+def make_unlearn_fn(
+    apply_fn: ApplyFn,
+    split: Any,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    forget_batch_size: int = 16,
+    utility: str = "retain",
+    gamma_schedule: Schedule | None = None,
+    lr_schedule: Schedule | None = None,
+    holdout: tuple[Any, Any] | None = None,
+    remat: bool = True,
+) -> Any:
+    r"""A pure, differentiable ``(params, gamma, learning_rate, key) -> out``.
+
+    The same computation as :func:`unlearn` with a fixed ``gamma`` and no
+    stopping rule, as a function of traced ``gamma`` and ``learning_rate``:
+    ``jax.grad`` of any metric of the result flows through the whole scan
+    (meta-gradients for tuning ``gamma``). With ``remat=True`` the step and
+    epoch bodies are rematerialized (``jax.checkpoint``), so the backward
+    pass stores one carry per epoch and per step of one epoch instead of
+    every step's activations.
+
+    Args:
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      split: the data (fields as in :func:`unlearn`); validated here once.
+      epochs: the number of epochs (static).
+      batch_size: retain rows per step (static).
+      forget_batch_size: forget rows per step (static).
+      utility: ``"retain"`` or ``"all"``.
+      gamma_schedule: optional ``step -> multiplier`` of ``gamma``.
+      lr_schedule: optional ``step -> multiplier`` of the learning rate.
+      holdout: optional ``(x, y)`` held-out rows (for ``holdout_acc``).
+      remat: rematerialize the scan bodies in the backward pass.
+
+    Returns:
+      ``fn(params, gamma, learning_rate, key) -> UnlearnOutput``, pure and
+      not jitted (wrap it in ``jax.jit`` / ``jax.grad``).
+
+    Raises:
+      ValueError: on bad sizes or options (checked here; ``fn`` does not
+        re-check the model against the data).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from types import SimpleNamespace
+      >>> from jaxunlearn.datapoint import make_unlearn_fn
+      >>> f = lambda p, x: x @ p
+      >>> x = jax.random.normal(jax.random.key(0), (40, 3))
+      >>> y = (x[:, 0] > 0).astype(jnp.int32)
+      >>> s = SimpleNamespace(x_retain=x[:30], y_retain=y[:30],
+      ...     x_forget=x[30:34], y_forget=y[30:34], x_test=x[34:],
+      ...     y_test=y[34:])
+      >>> fn = make_unlearn_fn(f, s, epochs=1, batch_size=8,
+      ...                      forget_batch_size=2)
+      >>> def final_mi(gamma):
+      ...     out = fn(jnp.ones((3, 2)), gamma, 0.01, jax.random.key(1))
+      ...     return out.history.mi[-1]
+      >>> jax.grad(final_mi)(1.0).shape
+      ()
+    """
+    static = _static(
+        gamma=0.0,
+        epochs=epochs,
+        batch_size=batch_size,
+        forget_batch_size=forget_batch_size,
+        utility=utility,
+        stop=None,
+        gamma_schedule=gamma_schedule,
+        lr_schedule=lr_schedule,
+        remat=remat,
+    )
+    data, req = _prepare(None, None, split, holdout)
+
+    def fn(params, gamma, learning_rate, key):
+        dtype = jax.tree.leaves(params)[0].dtype
+        hyper = _Hyper(
+            jnp.asarray(gamma, dtype),
+            jnp.asarray(learning_rate, dtype),
+            *(jnp.zeros((), dtype) for _ in range(5)),
+        )
+        return _unlearn_core(apply_fn, static, params, data, req, hyper, key)
+
+    return fn

@@ -1,0 +1,376 @@
+"""Data specifications of the end-to-end runs (``digits``, ``csv:PATH``, ...).
+
+File conventions (documented in ``docs/cli.md``):
+
+* ``npz:PATH`` for data-point unlearning: ``x`` ``[n, d]`` (or ``images``
+  ``[n, h, w]``) floating features and ``y`` ``[n]`` integer labels in
+  ``[0, C)``; optional ``x_test`` / ``y_test`` held-out rows (otherwise 20%
+  of the rows are held out, stratified).
+* ``npz:PATH`` for feature unlearning: ``x`` ``[n, d]`` (or ``images``),
+  the attribute as an integer array named by ``--attribute`` (or ``z``) and
+  an optional integer target ``y``.
+* ``csv:PATH`` for feature unlearning: a header row; the attribute column
+  named by ``--attribute`` (any values, e.g. strings); an optional target
+  column (``--target``, by default ``y`` or ``target`` when present);
+  every other column is a feature: numeric columns are used as values,
+  text / boolean columns are one-hot encoded. No missing values.
+"""
+
+import os
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from jaxunlearn import datasets
+
+IMAGE_SETS = {"digits": "digits", "mnist5k": "mnist5k"}
+FASHION = ("fashion-mnist", "fashion_mnist")
+
+
+class ClassificationData(NamedTuple):
+    """Rows with labels and a held-out test set (NumPy arrays).
+
+    Attributes:
+      x: ``[n, ...]`` float32 training rows.
+      y: ``[n]`` int32 labels.
+      x_test: ``[m, ...]`` held-out rows.
+      y_test: ``[m]`` labels.
+      num_classes: the number of classes.
+      name: the data set's name.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    name: str
+
+
+class FeatureData(NamedTuple):
+    """Rows, a discrete attribute ``Z`` and an optional target ``Y``.
+
+    Attributes:
+      x: ``[n, d]`` float32 features (images flattened).
+      z: ``[n]`` int32 attribute codes.
+      y: ``[n]`` int32 targets, or ``None``.
+      columns: the ``d`` feature names.
+      group_names: the name of each attribute code.
+      image_shape: ``(h, w)`` for images, else ``None``.
+      name: the data set's name.
+    """
+
+    x: np.ndarray
+    z: np.ndarray
+    y: np.ndarray | None
+    columns: tuple[str, ...]
+    group_names: tuple[str, ...]
+    image_shape: tuple[int, int] | None
+    name: str
+
+
+def _split_spec(spec: str) -> tuple[str, str | None]:
+    if not isinstance(spec, str) or not spec:
+        raise ValueError(f"--data: expected a data set name, got {spec!r}")
+    kind, sep, rest = spec.partition(":")
+    if sep and kind in ("csv", "npz"):
+        if not rest:
+            raise ValueError(f"--data: {kind}: needs a path ({kind}:PATH)")
+        return kind, rest
+    return spec, None
+
+
+def _load_npz(path: str) -> dict[str, np.ndarray]:
+    if not os.path.isfile(path):
+        raise ValueError(f"--data: no such file {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: np.asarray(f[k]) for k in f.files}
+    except Exception as err:  # noqa: BLE001 - any failure is unreadable
+        raise ValueError(
+            f"--data: cannot read {path!r} as .npz ({type(err).__name__}:"
+            f" {err})"
+        ) from err
+
+
+def _features(arrays: dict, path: str) -> np.ndarray:
+    if "x" in arrays:
+        x = arrays["x"]
+    elif "images" in arrays:
+        x = arrays["images"]
+    else:
+        raise ValueError(
+            f"--data: {path!r} has no array 'x' (or 'images'); found"
+            f" {sorted(arrays)}"
+        )
+    if x.dtype.kind not in "fiub" or x.ndim < 2:
+        raise ValueError(
+            f"--data: {path!r}: 'x' must be a numeric [n, d] (or [n, h, w])"
+            f" array, got dtype {x.dtype} shape {x.shape}"
+        )
+    x = x.astype(np.float32)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"--data: {path!r}: 'x' holds NaN or Inf")
+    return x
+
+
+def _labels(arrays: dict, name: str, n: int, path: str) -> np.ndarray:
+    y = arrays[name]
+    if y.dtype.kind not in "iub" or y.shape != (n,):
+        raise ValueError(
+            f"--data: {path!r}: {name!r} must be [{n}] integers, got dtype"
+            f" {y.dtype} shape {y.shape}"
+        )
+    if y.size and y.min() < 0:
+        raise ValueError(f"--data: {path!r}: {name!r} has negative codes")
+    return y.astype(np.int32)
+
+
+def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
+    """Loads a data set for data-point unlearning.
+
+    Args:
+      spec: ``digits``, ``mnist5k``, ``fashion-mnist`` or ``npz:PATH``.
+      seed: seed of the held-out split (sets without an official one).
+
+    Returns:
+      A :class:`ClassificationData`.
+
+    Raises:
+      ValueError: unknown name, unreadable file or bad arrays.
+      MissingDataError: when the data package is missing.
+    """
+    kind, path = _split_spec(spec)
+    if kind in FASHION:
+        train = datasets.load_fashion_mnist(subset="train")
+        test = datasets.load_fashion_mnist(subset="test")
+        return ClassificationData(
+            np.asarray(train.images),
+            np.asarray(train.labels),
+            np.asarray(test.images),
+            np.asarray(test.labels),
+            train.num_classes,
+            "fashion-mnist",
+        )
+    if kind == "npz" and path is not None:
+        arrays = _load_npz(path)
+        x = _features(arrays, path)
+        if "y" not in arrays:
+            raise ValueError(f"--data: {path!r} has no integer label array 'y'")
+        y = _labels(arrays, "y", x.shape[0], path)
+        if "x_test" in arrays:
+            xt = _features({"x": arrays["x_test"]}, path)
+            if "y_test" not in arrays:
+                raise ValueError(
+                    f"--data: {path!r} has 'x_test' but no 'y_test'"
+                )
+            yt = _labels(arrays, "y_test", xt.shape[0], path)
+            if xt.shape[1:] != x.shape[1:]:
+                raise ValueError(
+                    f"--data: {path!r}: 'x_test' rows have shape"
+                    f" {xt.shape[1:]}, 'x' rows {x.shape[1:]}"
+                )
+        else:
+            x, y, xt, yt = _holdout(x, y, seed)
+        c = int(max(y.max(), yt.max() if yt.size else 0)) + 1
+        return ClassificationData(x, y, xt, yt, c, os.path.basename(path))
+    if kind not in IMAGE_SETS:
+        raise ValueError(
+            f"--data: unknown data set {spec!r}; expected one of digits,"
+            " mnist5k, fashion-mnist, npz:PATH"
+        )
+    data = datasets.load_images(IMAGE_SETS[kind])
+    x, y, xt, yt = _holdout(
+        np.asarray(data.images), np.asarray(data.labels), seed
+    )
+    return ClassificationData(x, y, xt, yt, data.num_classes, data.name)
+
+
+def _holdout(x, y, seed):
+    split = datasets.train_test_split(
+        jax.random.key(seed), x, y, test_fraction=0.2, stratify=True
+    )
+    return (
+        np.asarray(split.x_train),
+        np.asarray(split.y_train),
+        np.asarray(split.x_test),
+        np.asarray(split.y_test),
+    )
+
+
+def _from_table(table: datasets.TabularData, attribute: str) -> FeatureData:
+    if attribute not in table.sensitive:
+        raise ValueError(
+            f"--attribute: {table.name} has no attribute {attribute!r};"
+            f" expected one of {sorted(table.sensitive)}"
+        )
+    att = table.sensitive[attribute]
+    drop = tuple(c for c in (attribute,) if c in table.columns)
+    design = datasets.tabular_design(table, drop=drop, standardize=True)
+    y = (
+        np.asarray(table.y, np.int32)
+        if table.target_names and np.asarray(table.y).dtype.kind in "iu"
+        else None
+    )
+    return FeatureData(
+        np.asarray(design.x, np.float32),
+        np.asarray(att.codes, np.int32),
+        y,
+        tuple(design.columns),
+        tuple(att.names),
+        None,
+        table.name,
+    )
+
+
+def _read_csv(path: str, attribute: str, target: str | None) -> FeatureData:
+    import pandas as pd  # noqa: PLC0415 - optional (data extra)
+
+    if not os.path.isfile(path):
+        raise ValueError(f"--data: no such file {path!r}")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as err:  # noqa: BLE001 - pandas raises many kinds
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(
+            f"--data: cannot parse {path!r} as CSV ({type(err).__name__}:"
+            f" {msg})"
+        ) from err
+    if frame.shape[0] < 4 or frame.shape[1] < 2:
+        raise ValueError(
+            f"--data: {path!r} needs a header row, at least 4 rows and 2"
+            f" columns, got shape {frame.shape}"
+        )
+    if attribute not in frame.columns:
+        raise ValueError(
+            f"--attribute: column {attribute!r} is not in {path!r}; columns"
+            f" are {list(frame.columns)[:20]}"
+        )
+    if target is None:
+        target = next((c for c in ("y", "target") if c in frame.columns), None)
+    elif target not in frame.columns:
+        raise ValueError(
+            f"--target: column {target!r} is not in {path!r}; columns are"
+            f" {list(frame.columns)[:20]}"
+        )
+    if target == attribute:
+        raise ValueError("--target: must differ from --attribute")
+    if frame.isna().to_numpy().any():
+        bad = [c for c in frame.columns if frame[c].isna().any()]
+        raise ValueError(
+            f"--data: {path!r} has missing values in columns {bad[:10]}"
+        )
+    z_names, z = np.unique(frame[attribute].astype(str), return_inverse=True)
+    y = None
+    if target is not None:
+        col = frame[target]
+        if col.dtype.kind == "f":
+            raise ValueError(
+                f"--target: column {target!r} must be categorical or integer"
+                " (a classification target)"
+            )
+        _, y = np.unique(col.astype(str), return_inverse=True)
+        y = y.astype(np.int32)
+    feats = frame.drop(columns=[c for c in (attribute, target) if c])
+    blocks, names = [], []
+    for c in feats.columns:
+        col = feats[c]
+        if col.dtype.kind in "iuf":
+            blocks.append(col.to_numpy(np.float64)[:, None])
+            names.append(str(c))
+        else:
+            cats, codes = np.unique(col.astype(str), return_inverse=True)
+            blocks.append(np.eye(cats.size)[codes])
+            names.extend(f"{c}={v}" for v in cats)
+    x = np.concatenate(blocks, axis=1)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"--data: {path!r} has non-finite feature values")
+    return FeatureData(
+        x.astype(np.float32),
+        z.astype(np.int32),
+        y,
+        tuple(names),
+        tuple(str(v) for v in z_names),
+        None,
+        os.path.basename(path),
+    )
+
+
+def load_feature_data(
+    spec: str, attribute: str, *, target: str | None = None
+) -> FeatureData:
+    """Loads a data set for feature unlearning.
+
+    Args:
+      spec: ``adult``, ``compas``, ``digits``, ``csv:PATH`` or ``npz:PATH``.
+      attribute: the attribute ``Z`` to remove: ``sex`` / ``race`` /
+        ``race_binary`` (Adult, COMPAS), ``thickness`` / ``ink`` (digits:
+        measured from the pixels, above the class median), a column
+        (CSV) or an array name (NPZ).
+      target: the target column of a CSV (default ``y`` / ``target``).
+
+    Returns:
+      A :class:`FeatureData`.
+
+    Raises:
+      ValueError: unknown data set or attribute, unreadable or malformed
+        file.
+      MissingDataError: when the data package is missing.
+    """
+    kind, path = _split_spec(spec)
+    if not attribute:
+        raise ValueError("--attribute: expected an attribute name")
+    if kind == "adult":
+        return _from_table(datasets.load_adult(), attribute)
+    if kind == "compas":
+        return _from_table(datasets.load_compas(), attribute)
+    if kind == "digits":
+        if attribute not in ("thickness", "ink"):
+            raise ValueError(
+                f"--attribute: digits has the pixel attributes 'thickness'"
+                f" and 'ink', got {attribute!r}"
+            )
+        data = datasets.load_digits()
+        att = datasets.thickness_attribute(
+            data.images, data.labels, measure=attribute
+        )
+        h, w = data.images.shape[1:]
+        return FeatureData(
+            np.asarray(data.x, np.float32),
+            np.asarray(att.codes, np.int32),
+            np.asarray(data.labels, np.int32),
+            tuple(f"px{i}" for i in range(h * w)),
+            tuple(att.names),
+            (h, w),
+            "digits",
+        )
+    if kind == "csv" and path is not None:
+        return _read_csv(path, attribute, target)
+    if kind == "npz" and path is not None:
+        arrays = _load_npz(path)
+        x = _features(arrays, path)
+        image_shape = tuple(x.shape[1:]) if x.ndim == 3 else None
+        x = x.reshape(x.shape[0], -1)
+        name = attribute if attribute in arrays else None
+        if name is None:
+            raise ValueError(
+                f"--attribute: {path!r} has no array {attribute!r}; found"
+                f" {sorted(arrays)}"
+            )
+        z = _labels(arrays, name, x.shape[0], path)
+        y = _labels(arrays, "y", x.shape[0], path) if "y" in arrays else None
+        codes, z = np.unique(z, return_inverse=True)
+        return FeatureData(
+            x,
+            z.astype(np.int32),
+            y,
+            tuple(f"x{i}" for i in range(x.shape[1])),
+            tuple(str(c) for c in codes),
+            image_shape,
+            os.path.basename(path),
+        )
+    raise ValueError(
+        f"--data: unknown data set {spec!r}; expected one of adult, compas,"
+        " digits, csv:PATH, npz:PATH"
+    )

@@ -1,0 +1,527 @@
+r"""End-to-end data-point unlearning: original, MI unlearning, baselines.
+
+For every seed: train the original model on all training rows, build the
+forget request, then produce and audit the MI-unlearned model and each
+baseline (``retrain`` from scratch on the retain rows, ``finetune`` the
+original on the retain rows, ``neggrad`` = NegGrad+). Every model is
+audited the same way: retain / forget / test accuracy, the plug-in MI audit
+``I(Y_hat; Z)`` between forget rows and held-out rows of the forget classes
+(``jaxunlearn.audit.mi_audit``), and the loss-threshold membership attack's
+AUC on the same rows. Each finished seed is a checkpoint unit.
+
+References:
+  Xu & Strohmer, "Machine Unlearning via Information Theoretic
+  Regularization", arXiv:2502.05684, 2025. https://arxiv.org/abs/2502.05684
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxunlearn import audit, datapoint, datasets, models
+from jaxunlearn.experiments._checkpoint import Checkpoint
+from jaxunlearn.experiments._data import ClassificationData
+from jaxunlearn.experiments._training import train_epochs
+
+BASELINES = ("retrain", "finetune", "neggrad")
+METRICS = ("retain_acc", "forget_acc", "test_acc", "seconds", "mi", "mia_auc")
+
+
+class DatapointConfig(NamedTuple):
+    """Settings of :func:`run_datapoint` (all JSON-serializable).
+
+    Attributes:
+      forget: ``("class", c, fraction)`` or ``("indices", [i, ...])``.
+      hidden: hidden widths of the MLP.
+      original_epochs: epochs of the original model and of retraining.
+      gamma: the MI weight, or ``"auto"`` (the calibrated controller).
+      unlearn_epochs: epochs of MI unlearning (the cap under ``"auto"``).
+      baselines: names among ``retrain``, ``finetune``, ``neggrad``.
+      baseline_epochs: epochs of ``finetune`` and ``neggrad``.
+      neggrad_alpha: weight of the negated forget loss in NegGrad+.
+      batch_size: retain rows per step.
+      forget_batch_size: forget rows per step.
+      learning_rate: Adam's step size.
+      seeds: the seeds (model initialization, forget draw, batch order).
+      data_seed: seed of the train / test split.
+      num_bootstrap: bootstrap resamples of the MI audit.
+    """
+
+    forget: tuple
+    hidden: tuple[int, ...] = (128, 64)
+    original_epochs: int = 30
+    gamma: float | str = "auto"
+    unlearn_epochs: int = 20
+    baselines: tuple[str, ...] = BASELINES
+    baseline_epochs: int = 5
+    neggrad_alpha: float = 0.05
+    batch_size: int = 64
+    forget_batch_size: int = 16
+    learning_rate: float = 1e-3
+    seeds: tuple[int, ...] = (0,)
+    data_seed: int = 0
+    num_bootstrap: int = 100
+
+
+def parse_forget(spec: str) -> tuple:
+    """Parses ``class:C:FRACTION`` or ``indices:FILE`` into a forget spec.
+
+    ``FILE`` holds integer row indices of the training set (whitespace or
+    comma separated text, or an ``.npy`` array).
+
+    Args:
+      spec: the ``--forget`` argument.
+
+    Returns:
+      ``("class", c, fraction)`` or ``("indices", [i, ...])``.
+
+    Raises:
+      ValueError: for a malformed spec or an unreadable file.
+    """
+    kind, _, rest = spec.partition(":")
+    if kind == "class":
+        parts = rest.split(":")
+        if len(parts) != 2:
+            raise ValueError(
+                f"--forget: expected class:C:FRACTION, got {spec!r}"
+            )
+        try:
+            c, frac = int(parts[0]), float(parts[1])
+        except ValueError:
+            raise ValueError(
+                f"--forget: expected class:C:FRACTION with integer C and"
+                f" number FRACTION, got {spec!r}"
+            ) from None
+        if not 0.0 < frac <= 1.0:
+            raise ValueError(
+                f"--forget: FRACTION must be in (0, 1], got {frac}"
+            )
+        return ("class", c, frac)
+    if kind == "indices" and rest:
+        try:
+            if rest.endswith(".npy"):
+                idx = np.load(rest, allow_pickle=False)
+            else:
+                with open(rest, encoding="utf-8") as f:
+                    text = f.read().replace(",", " ").split()
+                idx = np.asarray([int(v) for v in text], np.int64)
+        except (OSError, ValueError) as err:
+            raise ValueError(
+                f"--forget: cannot read indices from {rest!r} ({err})"
+            ) from None
+        if idx.dtype.kind not in "iu" or idx.size == 0:
+            raise ValueError(
+                f"--forget: {rest!r} must hold at least one integer index"
+            )
+        return ("indices", [int(i) for i in np.ravel(idx)])
+    raise ValueError(
+        f"--forget: expected class:C:FRACTION or indices:FILE, got {spec!r}"
+    )
+
+
+def make_split(
+    data: ClassificationData, forget: tuple, key: jax.Array
+) -> datasets.UnlearningSplit:
+    """Builds the retain / forget / test split of a forget spec.
+
+    Args:
+      data: the training and held-out rows.
+      forget: a spec from :func:`parse_forget`.
+      key: PRNG key for the class-fraction draw.
+
+    Returns:
+      A ``jaxunlearn.datasets.UnlearningSplit``.
+
+    Raises:
+      ValueError: when the spec does not fit the data.
+    """
+    if forget[0] == "class":
+        c = int(forget[1])
+        if not 0 <= c < data.num_classes:
+            raise ValueError(
+                f"--forget: class {c} is not in [0, {data.num_classes})"
+            )
+        return datasets.forget_class_fraction(
+            key,
+            data.x,
+            data.y,
+            data.x_test,
+            data.y_test,
+            c,
+            float(forget[2]),
+            num_classes=data.num_classes,
+        )
+    try:
+        return datasets.forget_indices(
+            data.x,
+            data.y,
+            data.x_test,
+            data.y_test,
+            np.asarray(forget[1], np.int64),
+            num_classes=data.num_classes,
+        )
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"--forget: {err}") from None
+
+
+def _holdout_rows(split) -> tuple[jax.Array, jax.Array]:
+    # Non-members for the attacks: held-out rows of the forget classes.
+    classes = np.unique(np.asarray(split.y_forget))
+    keep = np.isin(np.asarray(split.y_test), classes)
+    if keep.sum() < 2:
+        keep = np.ones_like(keep)
+    idx = np.flatnonzero(keep)
+    return split.x_test[idx], split.y_test[idx]
+
+
+def audit_model(
+    apply_fn: Callable,
+    params: Any,
+    split: Any,
+    holdout: tuple[jax.Array, jax.Array],
+    *,
+    key: jax.Array,
+    num_bootstrap: int = 100,
+) -> tuple[dict[str, float], dict[str, list]]:
+    """Accuracies, MI audit and membership attack of one model.
+
+    Args:
+      apply_fn: ``apply_fn(params, x) -> logits``.
+      params: the model's parameters.
+      split: the unlearning split.
+      holdout: ``(x, y)`` held-out rows of the forget classes.
+      key: PRNG key of the MI bootstrap.
+      num_bootstrap: bootstrap resamples.
+
+    Returns:
+      ``(metrics, roc)``: ``retain_acc, forget_acc, test_acc, mi, mi_lower,
+      mi_upper, tv_bound, mia_auc, mia_advantage`` and the attack's
+      ``scores`` / ``is_member``.
+    """
+    acc = audit.split_accuracy(apply_fn, params, split)
+    lf = apply_fn(params, split.x_forget)
+    lh = apply_fn(params, holdout[0])
+    mi = audit.mi_audit(
+        jax.nn.softmax(lh, axis=-1),
+        jax.nn.softmax(lf, axis=-1),
+        key=key,
+        num_bootstrap=num_bootstrap,
+    )
+    att = audit.loss_threshold_attack(lf, split.y_forget, lh, holdout[1])
+    metrics = {
+        "retain_acc": float(acc.retain),
+        "forget_acc": float(acc.forget),
+        "test_acc": float(acc.test),
+        "mi": float(mi.mi),
+        "mi_lower": float(mi.lower),
+        "mi_upper": float(mi.upper),
+        "tv_bound": float(mi.bounds.tv_bound),
+        "mia_auc": float(att.auc),
+        "mia_advantage": float(att.advantage),
+    }
+    roc = {
+        "scores": np.asarray(att.scores, np.float64).tolist(),
+        "is_member": np.asarray(att.is_member, bool).tolist(),
+    }
+    return metrics, roc
+
+
+def _model(data: ClassificationData, hidden, seed: int):
+    d = int(np.prod(data.x.shape[1:]))
+    return models.functional(
+        models.MLP(d, hidden, data.num_classes, rngs=nnx.Rngs(seed))
+    )
+
+
+class _Bar:
+    def __init__(self, progress, total, desc):
+        self.bar = progress(total=total, desc=desc) if progress else None
+
+    def update(self, n=1, **post):
+        if self.bar is not None:
+            if post:
+                self.bar.set_postfix(**post, refresh=False)
+            self.bar.update(n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_datapoint_seed(
+    data: ClassificationData,
+    config: DatapointConfig,
+    seed: int,
+    *,
+    apply_fn: Callable | None = None,
+    progress: Callable | None = None,
+    warmup: bool = True,
+) -> dict[str, Any]:
+    """One seed: original, MI-unlearned and baseline models, all audited.
+
+    ``seconds`` are wall times excluding JIT compilation: with ``warmup``
+    the training epoch and the unlearning run are compiled first by a
+    throw-away call (results are unchanged: every function is pure).
+
+    Args:
+      data: training and held-out rows.
+      config: the run's settings.
+      seed: this unit's seed.
+      apply_fn: a shared forward pass (reuses compilations across seeds).
+      progress: a ``tqdm``-like factory ``progress(total=, desc=)`` or
+        ``None`` for no bars.
+      warmup: compile before timing (skip when an earlier seed of the same
+        shapes already compiled everything).
+
+    Returns:
+      ``{"seed", "sizes", "models": name -> metrics, "history": MI
+      unlearning per epoch, "roc": name -> attack scores}``.
+    """
+    k_split, k_init, k_train, k_unl, k_base, k_audit = jax.random.split(
+        jax.random.key(seed), 6
+    )
+    split = make_split(data, tuple(config.forget), k_split)
+    holdout = _holdout_rows(split)
+    fn, params0 = _model(data, config.hidden, seed)
+    apply_fn = fn if apply_fn is None else apply_fn
+    x_all = jnp.asarray(data.x)
+    y_all = jnp.asarray(data.y)
+    retain_w = np.zeros(data.x.shape[0], np.float32)
+    retain_w[np.asarray(split.retain_indices)] = 1.0
+    models_out, rocs = {}, {}
+
+    def audited(name, params, seconds):
+        m, roc = audit_model(
+            apply_fn,
+            params,
+            split,
+            holdout,
+            key=jax.random.fold_in(k_audit, len(models_out)),
+            num_bootstrap=config.num_bootstrap,
+        )
+        m["seconds"] = seconds
+        models_out[name] = m
+        rocs[name] = roc
+
+    kw = {
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "x_forget": split.x_forget,
+        "y_forget": split.y_forget,
+        "forget_batch_size": config.forget_batch_size,
+    }
+    gamma = config.gamma if config.gamma == "auto" else float(config.gamma)
+    unlearn_kw = {
+        "gamma": gamma,
+        "epochs": config.unlearn_epochs,
+        "batch_size": config.batch_size,
+        "forget_batch_size": config.forget_batch_size,
+        "learning_rate": config.learning_rate,
+        "key": k_unl,
+    }
+    if warmup:
+        bar = _Bar(progress, 2, "compiling")
+        jax.block_until_ready(
+            train_epochs(
+                apply_fn, params0, x_all, y_all, epochs=1, key=k_train, **kw
+            )
+        )
+        bar.update()
+        jax.block_until_ready(
+            datapoint.unlearn(apply_fn, params0, split, **unlearn_kw).params
+        )
+        bar.update()
+        bar.close()
+    bar = _Bar(progress, config.original_epochs, f"seed {seed}: original")
+    t0 = time.perf_counter()
+    original, _ = train_epochs(
+        apply_fn,
+        params0,
+        x_all,
+        y_all,
+        epochs=config.original_epochs,
+        key=k_train,
+        on_epoch=lambda e, loss: bar.update(loss=f"{loss:.3f}"),
+        **kw,
+    )
+    jax.block_until_ready(original)
+    audited("original", original, time.perf_counter() - t0)
+    bar.close()
+
+    bar = _Bar(progress, 1, f"seed {seed}: MI unlearning")
+    t0 = time.perf_counter()
+    out = datapoint.unlearn(apply_fn, original, split, **unlearn_kw)
+    jax.block_until_ready(out.params)
+    audited("unlearned", out.params, time.perf_counter() - t0)
+    models_out["unlearned"]["epochs_run"] = int(out.epochs_run)
+    bar.update()
+    bar.close()
+    h = out.history
+    history = {
+        "retain_acc": np.asarray(h.retain_acc),
+        "forget_acc": np.asarray(h.forget_acc),
+        "test_acc": np.asarray(h.test_acc),
+        "mi": np.asarray(h.mi),
+        "gamma": np.asarray(h.gamma),
+        "active": np.asarray(h.active),
+    }
+
+    for b, name in enumerate(config.baselines):
+        kb = jax.random.fold_in(k_base, b)
+        if name == "retrain":
+            epochs, start, alpha = config.original_epochs, params0, 0.0
+        elif name == "finetune":
+            epochs, start, alpha = config.baseline_epochs, original, 0.0
+        else:
+            epochs, start, alpha = (
+                config.baseline_epochs,
+                original,
+                config.neggrad_alpha,
+            )
+        bar = _Bar(progress, epochs, f"seed {seed}: {name}")
+        t0 = time.perf_counter()
+        params, _ = train_epochs(
+            apply_fn,
+            start,
+            x_all,
+            y_all,
+            where=retain_w,
+            epochs=epochs,
+            key=kb,
+            alpha=alpha,
+            on_epoch=lambda e, loss, bar=bar: bar.update(loss=f"{loss:.3f}"),
+            **kw,
+        )
+        jax.block_until_ready(params)
+        audited(name, params, time.perf_counter() - t0)
+        bar.close()
+    return {
+        "seed": seed,
+        "sizes": {
+            "retain": int(split.x_retain.shape[0]),
+            "forget": int(split.x_forget.shape[0]),
+            "test": int(split.x_test.shape[0]),
+            "holdout": int(holdout[0].shape[0]),
+        },
+        "models": models_out,
+        "history": history,
+        "roc": rocs,
+    }
+
+
+def summarize(units: Sequence[dict]) -> dict[str, dict[str, Any]]:
+    """Mean and standard deviation over seeds of every model's metrics.
+
+    Args:
+      units: the per-seed results of :func:`run_datapoint_seed`.
+
+    Returns:
+      model name -> ``{metric: mean, ..., "std": {metric: std},
+      "n_seeds": S}`` with metrics in :data:`METRICS` (and extras).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name in units[0]["models"]:
+        keys = list(units[0]["models"][name])
+        vals = {
+            k: np.asarray([u["models"][name][k] for u in units], np.float64)
+            for k in keys
+        }
+        entry: dict[str, Any] = {k: float(np.mean(v)) for k, v in vals.items()}
+        entry["std"] = {k: float(np.std(v)) for k, v in vals.items()}
+        entry["n_seeds"] = len(units)
+        out[name] = entry
+    return out
+
+
+def validate_config(config: DatapointConfig) -> None:
+    """Checks a :class:`DatapointConfig` (user errors raise ValueError).
+
+    Args:
+      config: the settings.
+
+    Returns:
+      None.
+
+    Raises:
+      ValueError: for an unknown baseline, non-positive epochs or sizes,
+        a negative gamma or no seeds.
+    """
+    unknown = [b for b in config.baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(
+            f"--baselines: unknown {unknown}; expected some of"
+            f" {', '.join(BASELINES)}"
+        )
+    for name in (
+        "original_epochs",
+        "unlearn_epochs",
+        "baseline_epochs",
+        "batch_size",
+        "forget_batch_size",
+    ):
+        v = getattr(config, name)
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+    if config.gamma != "auto" and not float(config.gamma) >= 0:
+        raise ValueError(f"--gamma: expected a number >= 0, got {config.gamma}")
+    if not config.seeds:
+        raise ValueError("--seeds: expected at least one seed")
+
+
+def run_datapoint(
+    data: ClassificationData,
+    config: DatapointConfig,
+    *,
+    checkpoint: Checkpoint | None = None,
+    progress: Callable | None = None,
+) -> dict[str, Any]:
+    """Every seed of a data-point unlearning run, checkpointed per seed.
+
+    Args:
+      data: training and held-out rows.
+      config: the settings.
+      checkpoint: finished units are read from / written to it.
+      progress: a ``tqdm``-like factory, or ``None``.
+
+    Returns:
+      ``{"config", "data", "units": [per seed], "summary": model ->
+      metrics}``.
+
+    Raises:
+      ValueError: on bad settings or a forget spec that does not fit.
+    """
+    validate_config(config)
+    checkpoint = checkpoint or Checkpoint(None, config._asdict())
+    apply_fn = _model(data, config.hidden, 0)[0]
+    units, warm = [], False
+    for seed in config.seeds:
+        name = f"seed-{seed}"
+        unit = checkpoint.get(name)
+        if unit is None:
+            result = run_datapoint_seed(
+                data,
+                config,
+                seed,
+                apply_fn=apply_fn,
+                progress=progress,
+                warmup=not warm,
+            )
+            warm = True
+            unit = checkpoint.put(name, result)
+        units.append(unit)
+    return {
+        "config": config._asdict(),
+        "data": {
+            "name": data.name,
+            "n_train": int(data.x.shape[0]),
+            "n_test": int(data.x_test.shape[0]),
+            "num_classes": data.num_classes,
+        },
+        "units": units,
+        "summary": summarize(units),
+    }

@@ -1,0 +1,180 @@
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxunlearn.datapoint import AutoGamma, unlearn
+from jaxunlearn.datapoint import _unlearn as unlearn_mod
+from tests.datapoint._problems import Split, tiny_model, tiny_split
+
+KW = {"epochs": 2, "batch_size": 16, "forget_batch_size": 4}
+
+
+def test_runs_history_and_inputs_untouched(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    before = jax.tree.map(np.array, params)
+    out = unlearn(apply_fn, params, split, gamma=2.0, key=rng, **KW)
+    h = out.history
+    for field in h:
+        assert field.shape == (2,)
+    assert int(out.epochs_run) == 2
+    assert bool(jnp.all(h.active))
+    np.testing.assert_allclose(h.gamma, 2.0, rtol=1e-6)
+    assert bool(jnp.all((h.forget_acc >= 0) & (h.forget_acc <= 1)))
+    chex.assert_trees_all_equal(params, before)
+    assert not jax.tree.all(
+        jax.tree.map(lambda a, b: bool(jnp.all(a == b)), out.params, params)
+    )
+
+
+def test_history_matches_direct_evaluation(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    out = unlearn(apply_fn, params, split, gamma=1.0, key=rng, **KW)
+
+    def acc(x, y):
+        return float(jnp.mean(jnp.argmax(apply_fn(out.params, x), -1) == y))
+
+    h = out.history
+    assert float(h.retain_acc[-1]) == pytest.approx(
+        acc(split.x_retain, split.y_retain)
+    )
+    assert float(h.forget_acc[-1]) == pytest.approx(
+        acc(split.x_forget, split.y_forget)
+    )
+    assert float(h.test_acc[-1]) == pytest.approx(
+        acc(split.x_test, split.y_test)
+    )
+
+
+def test_one_compilation_for_new_hyperparameters(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    unlearn(apply_fn, params, split, gamma=1.0, key=rng, **KW)
+    size = unlearn_mod._core_jit._cache_size()
+    for g, lr in [(0.5, 1e-2), (3.0, 1e-4)]:
+        unlearn(
+            apply_fn,
+            params,
+            split,
+            gamma=g,
+            learning_rate=lr,
+            key=jax.random.key(3),
+            **KW,
+        )
+    assert unlearn_mod._core_jit._cache_size() == size
+
+
+def test_gamma_zero_reduces_task_loss_only(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    out = unlearn(
+        apply_fn, params, split, gamma=0.0, learning_rate=1e-2, key=rng, **KW
+    )
+    assert float(out.history.task_loss[-1]) < float(out.history.task_loss[0])
+    np.testing.assert_allclose(out.history.gamma, 0.0)
+
+
+def test_stop_rule_freezes(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    out = unlearn(
+        apply_fn,
+        params,
+        split,
+        gamma=1.0,
+        stop="forget_acc",
+        stop_value=1.0,
+        key=rng,
+        **{**KW, "epochs": 3},
+    )
+    # Fires after the first epoch: only one active epoch, values frozen.
+    assert int(out.epochs_run) == 1
+    np.testing.assert_array_equal(out.history.active, [True, False, False])
+    np.testing.assert_allclose(
+        out.history.forget_acc[1:], out.history.forget_acc[0]
+    )
+
+
+def test_auto_gamma_runs(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    out = unlearn(
+        apply_fn,
+        params,
+        split,
+        gamma="auto",
+        auto=AutoGamma(gamma_init=0.5, dual_lr=5.0),
+        key=rng,
+        **KW,
+    )
+    assert out.history.gamma.shape == (2,)
+    assert bool(jnp.all(out.history.gamma >= 0))
+
+
+def test_float64(x64, rng):
+    split, _ = tiny_split(dtype=jnp.float64)
+    apply_fn, params = tiny_model(dtype=jnp.float64)
+    out = unlearn(apply_fn, params, split, gamma=1.0, key=rng, **KW)
+    assert jax.tree.leaves(out.params)[0].dtype == jnp.float64
+    assert out.history.mi.dtype == jnp.float64
+
+
+def test_bad_input(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+
+    def run(s=split, **kw):
+        return unlearn(apply_fn, params, s, key=rng, **{**KW, **kw})
+
+    with pytest.raises(ValueError, match="gamma"):
+        run(gamma=-1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        run(gamma="fast")
+    with pytest.raises(ValueError, match="epochs"):
+        run(epochs=0)
+    with pytest.raises(ValueError, match="utility"):
+        run(utility="forget")
+    with pytest.raises(ValueError, match="stop"):
+        run(stop="never")
+    with pytest.raises(ValueError, match="split.x_forget"):
+        run(
+            s=split._replace(
+                x_forget=split.x_forget[:0], y_forget=split.y_forget[:0]
+            )
+        )
+    with pytest.raises(ValueError, match="split.x_retain"):
+        run(
+            s=split._replace(
+                x_retain=split.x_retain[:0], y_retain=split.y_retain[:0]
+            )
+        )
+    with pytest.raises(ValueError, match="split.y_forget: expected labels"):
+        run(s=split._replace(y_forget=split.y_forget + 7))
+    with pytest.raises(ValueError, match="model/data shape mismatch"):
+        run(
+            s=split._replace(
+                x_retain=split.x_retain[:, :3],
+                x_forget=split.x_forget[:, :3],
+                x_test=split.x_test[:, :3],
+            )
+        )
+    with pytest.raises(ValueError, match="split.num_classes"):
+        run(s=split._replace(num_classes=5))
+    with pytest.raises(ValueError, match="split: expected an object"):
+        run(s=(1, 2))
+    with pytest.raises(TypeError, match="split.y_retain"):
+        run(s=split._replace(y_retain=split.y_retain.astype(jnp.float32)))
+
+
+def test_split_namedtuple_is_accepted(rng):
+    assert Split._fields[:6] == (
+        "x_retain",
+        "y_retain",
+        "x_forget",
+        "y_forget",
+        "x_test",
+        "y_test",
+    )

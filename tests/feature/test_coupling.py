@@ -1,0 +1,247 @@
+"""The coupling repair: exact maps, identical laws, partial repair, errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from jaxunlearn import feature
+
+
+def _atom_law(repair, zi, row_mass):
+    """Exact repaired law of group ``zi`` in-sample: {atom: mass}."""
+    st = {k: np.asarray(v, np.float64) for k, v in repair.stats.items()}
+    support = st["support"][zi][: int(st["support_count"][zi])]
+    partners = st["partners"][zi]
+    alpha = st["alpha"][zi]
+    law = {}
+    for r in range(support.shape[0]):
+        prev = 0.0
+        for slot in range(int(st["seg_count"][zi, r])):
+            cum = st["entry_cum"][zi, r, slot]
+            part = int(st["entry_partner"][zi, r, slot])
+            atom = alpha * support[r] + (1 - alpha) * partners[part]
+            key = tuple(np.round(atom, 5))
+            law[key] = law.get(key, 0.0) + row_mass[r] * (cum - prev)
+            prev = cum
+    return law
+
+
+def test_permutation_case_exact_map():
+    x0 = np.array([[0.0], [1.0], [2.0], [3.0]], np.float32)
+    x1 = np.array([[13.0], [10.0], [12.0], [11.0]], np.float32)
+    x = np.concatenate([x0, x1])
+    z = np.array([0] * 4 + [1] * 4)
+    repair = feature.fit_coupling(x, z, standardize=False)
+    out = np.asarray(feature.transform_coupling(repair, x, z))[:, 0]
+    # Monotone coupling i <-> 10 + i, McCann point with weights 1/2.
+    expect0 = 0.5 * x0[:, 0] + 0.5 * (10 + x0[:, 0])
+    np.testing.assert_allclose(out[:4], expect0, rtol=1e-6)
+    np.testing.assert_allclose(out[4:], 0.5 * (x1[:, 0] - 10) + 0.5 * x1[:, 0])
+    np.testing.assert_allclose(np.sort(out[:4]), np.sort(out[4:]))
+
+
+def test_identical_repaired_law_two_groups(rng):
+    # Uneven groups, duplicated rows, non-uniform barycentric weights.
+    k1, k2 = jax.random.split(rng)
+    x0 = np.round(np.asarray(jax.random.normal(k1, (9, 2))), 1)
+    x0 = np.concatenate([x0, x0[:3]])
+    x1 = np.asarray(jax.random.normal(k2, (5, 2))) + 1.0
+    x = np.concatenate([x0, x1]).astype(np.float32)
+    z = np.array([0] * 12 + [1] * 5)
+    w = jnp.array([0.3, 0.7])
+    repair = feature.fit_coupling(x, z, weights=w, standardize=False)
+    laws = []
+    for zi, rows in enumerate([x0, x1]):
+        count = int(repair.stats["support_count"][zi])
+        support = np.asarray(repair.stats["support"][zi])[:count]
+        mass = np.array(
+            [np.sum(np.all(np.isclose(rows, s), axis=1)) for s in support]
+        ) / len(rows)
+        laws.append(_atom_law(repair, zi, mass))
+    assert laws[0].keys() == laws[1].keys()
+    for atom in laws[0]:
+        assert laws[0][atom] == pytest.approx(laws[1][atom], abs=1e-6)
+    assert sum(laws[0].values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_identical_repaired_points_k_groups(rng):
+    keys = jax.random.split(rng, 3)
+    xs = [
+        np.asarray(jax.random.normal(k, (5, 2))) + 2.0 * i
+        for i, k in enumerate(keys)
+    ]
+    x = np.concatenate(xs).astype(np.float32)
+    z = np.repeat(np.array([3, 7, 9]), 5)
+    repair = feature.fit_coupling(
+        x, z, num_atoms=5, standardize=False, key=jax.random.key(1)
+    )
+    out = np.asarray(feature.transform_coupling(repair, x, z))
+    # Equal sizes and num_atoms = n_z: each coupling is a permutation, so
+    # every group is repaired onto exactly the barycenter's atoms.
+    sets = [np.sort(out[z == c], axis=0) for c in (3, 7, 9)]
+    np.testing.assert_allclose(sets[0], sets[1], rtol=1e-5)
+    np.testing.assert_allclose(sets[0], sets[2], rtol=1e-5)
+    np.testing.assert_allclose(
+        np.sort(np.asarray(repair.stats["partners"][0]), axis=0),
+        sets[0],
+        rtol=1e-5,
+    )
+
+
+def _toy(rng, n=40):
+    k1, k2 = jax.random.split(rng)
+    z = np.asarray(jax.random.bernoulli(k1, 0.35, (n,))).astype(np.int32)
+    x = np.asarray(jax.random.normal(k2, (n, 3))) + z[:, None]
+    return x.astype(np.float32), z
+
+
+def test_partial_repair_interpolates(rng):
+    x, z = _toy(rng)
+    repair = feature.fit_coupling(x, z)
+    key = jax.random.key(5)
+    full = feature.transform_coupling(repair, x, z, key=key)
+    for t in (0.0, 0.3, 0.8):
+        part = feature.transform_coupling(repair, x, z, t=t, key=key)
+        np.testing.assert_allclose(
+            part, (1 - t) * x + t * np.asarray(full), rtol=1e-5, atol=1e-5
+        )
+
+
+def test_keyed_reproducible_and_jit(rng, jit):
+    x, z = _toy(rng)
+    repair = feature.fit_coupling(x, z)
+    fn = jit(feature.transform_coupling)
+    a = fn(repair, x, z, key=jax.random.key(1))
+    b = feature.transform_coupling(repair, x, z, key=jax.random.key(1))
+    c = feature.transform_coupling(repair, x, z, key=jax.random.key(2))
+    np.testing.assert_array_equal(a, b)
+    # 26 vs 14 rows: coupling rows split, so another key draws differently.
+    assert not np.array_equal(np.asarray(a), np.asarray(c))
+
+
+@pytest.mark.parametrize("extension", ["nearest", "entropic"])
+def test_out_of_sample_rows(extension):
+    x0 = np.array([[0.0], [1.0], [2.0], [3.0]], np.float32)
+    x = np.concatenate([x0, x0 + 10.0])
+    z = np.array([0] * 4 + [1] * 4)
+    repair = feature.fit_coupling(
+        x, z, standardize=False, extension=extension, epsilon=1e-3
+    )
+    new = np.array([[1.2], [12.1]], np.float32)
+    out = np.asarray(feature.transform_coupling(repair, new, np.array([0, 1])))
+    if extension == "nearest":
+        # T(x) := T(nearest fitted row of the own group): 1 -> 6, 12 -> 7.
+        np.testing.assert_allclose(out[:, 0], [6.0, 7.0], rtol=1e-6)
+    else:
+        # Own point kept, partner drawn from the other group's rows (which
+        # one depends on the Laguerre cells of the Sinkhorn potential).
+        partner = 2.0 * out[:, 0] - new[:, 0]
+        assert np.all(np.isin(np.round(partner[:1], 4), x0[:, 0] + 10.0))
+        assert np.all(np.isin(np.round(partner[1:], 4), x0[:, 0]))
+    # In-sample rows are unaffected by the extension.
+    np.testing.assert_allclose(
+        np.asarray(feature.transform_coupling(repair, x, z))[:, 0],
+        np.concatenate([x0[:, 0] + 5.0] * 2),
+        rtol=1e-6,
+    )
+
+
+def test_entropic_coupling_repair_close_to_exact():
+    x0 = np.array([[0.0], [1.0], [2.0], [3.0]], np.float32)
+    x = np.concatenate([x0, x0 + 10.0])
+    z = np.array([0] * 4 + [1] * 4)
+    repair = feature.fit_coupling(
+        x, z, standardize=False, coupling="entropic", epsilon=1e-2
+    )
+    out = np.asarray(feature.transform_coupling(repair, x, z))[:, 0]
+    np.testing.assert_allclose(out, np.concatenate([x0[:, 0] + 5] * 2))
+
+
+@pytest.mark.parametrize("decode", ["sample", "mode"])
+def test_categorical_round_trip(rng, decode):
+    k1, k2, k3 = jax.random.split(rng, 3)
+    n = 60
+    z = np.asarray(jax.random.bernoulli(k1, 0.4, (n,))).astype(np.int32)
+    cat = np.asarray(jax.random.randint(k2, (n,), 0, 4)) + z  # codes 0..4
+    cont = np.asarray(jax.random.normal(k3, (n,))) + z
+    ints = np.round(cont * 3.0)
+    x = np.stack([cat, cont, ints], 1).astype(np.float32)
+    spec = feature.ColumnSpec(("categorical", "continuous", "integer"))
+    repair = feature.fit_coupling(x, z, spec=spec, decode=decode)
+    assert repair.spec.num_categories == (5, 0, 0)
+    same = feature.transform_coupling(repair, x, z, t=0.0)
+    np.testing.assert_allclose(same, x, rtol=1e-5, atol=1e-5)
+    out = np.asarray(feature.transform_coupling(repair, x, z))
+    assert set(np.unique(out[:, 0])) <= set(range(5))
+    np.testing.assert_array_equal(out[:, 2], np.round(out[:, 2]))
+
+
+def test_infer_column_spec_from_frame():
+    df = pd.DataFrame(
+        {
+            "age": np.array([30, 40, 50], np.int64),
+            "job": pd.Categorical(["a", "b", "a"]),
+            "income": [1.5, 2.5, 3.0],
+            "flag": [True, False, True],
+        }
+    )
+    values, spec, cats = feature.infer_column_spec(df)
+    assert spec.kinds == ("integer", "categorical", "continuous", "categorical")
+    assert spec.num_categories == (0, 2, 0, 2)
+    assert cats[1] == ("a", "b")
+    np.testing.assert_array_equal(values[:, 1], [0, 1, 0])
+    with pytest.raises(TypeError, match="DataFrame"):
+        feature.infer_column_spec(values)
+
+
+def test_bad_input(rng):
+    x, z = _toy(rng)
+    with pytest.raises(ValueError, match="expected 3 column kinds"):
+        feature.fit_coupling(x, z, spec=("continuous",) * 2)
+    with pytest.raises(ValueError, match=r"spec.kinds\[0\]"):
+        feature.fit_coupling(x, z, spec=("ordinal",) * 3)
+    with pytest.raises(ValueError, match="not codes"):
+        feature.fit_coupling(x, z, spec=("categorical",) * 3)
+    one = z.copy()
+    one[:] = 0
+    one[0] = 1
+    with pytest.raises(ValueError, match="at least two rows per group"):
+        feature.fit_coupling(x, one)
+    with pytest.raises(ValueError, match="at least two groups"):
+        feature.fit_coupling(x, np.zeros_like(z))
+    with pytest.raises(TypeError, match="integer"):
+        feature.fit_coupling(x, z.astype(np.float32))
+    with pytest.raises(ValueError, match="coupling"):
+        feature.fit_coupling(x, z, coupling="lp")
+    repair = feature.fit_coupling(x, z)
+    with pytest.raises(ValueError, match=r"labels \[2\] were not seen"):
+        feature.transform_coupling(repair, x[:2], np.array([0, 2]))
+    with pytest.raises(ValueError, match="expected 3 columns"):
+        feature.transform_coupling(repair, x[:, :2], z)
+    with pytest.raises(ValueError, match=r"t: expected values in \[0, 1\]"):
+        feature.transform_coupling(repair, x, z, t=1.5)
+    spec = feature.ColumnSpec(("categorical", "continuous", "continuous"))
+    xc = x.copy()
+    xc[:, 0] = np.arange(len(z)) % 3
+    rc = feature.fit_coupling(xc, z, spec=spec)
+    bad = xc[:2].copy()
+    bad[0, 0] = 7
+    with pytest.raises(ValueError, match="codes below 3"):
+        feature.transform_coupling(rc, bad, z[:2])
+
+
+def test_registry_method(rng):
+    x, z = _toy(rng)
+    assert "coupling" in feature.available_methods()
+    rep = feature.fit(x, z + 5, method="coupling", options={"seed": 1})
+    direct = feature.fit_coupling(x, z + 5, key=jax.random.key(1))
+    key = jax.random.key(3)
+    a = feature.transform(rep, x, z + 5, t=0.4, key=key)
+    b = feature.transform_coupling(direct, x, z + 5, t=0.4, key=key)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown option"):
+        feature.fit(x, z, method="coupling", options={"spec": ["continuous"]})
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        feature.fit(x[:3], np.array([0, 0, 1]), method="coupling")
