@@ -250,3 +250,31 @@ def check_square_symmetric(name: str, a: Any) -> None:
             f"{name}: expected symmetric matrices, got a relative asymmetry"
             f" of {asym:.3g} (limit {limit:.3g})"
         )
+
+
+def check_key(name: str, key: Any) -> None:
+    """Raises TypeError unless ``key`` is a PRNG key (typed or raw uint32)."""
+    if isinstance(key, jax.Array) and (
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.dtype == jnp.uint32 and key.shape[-1:] == (2,))
+    ):
+        return
+    raise TypeError(
+        f"{name}: expected a PRNG key (jax.random.key(seed)), got"
+        f" {_describe(key)}"
+    )
+
+
+def check_not_nan(name: str, x: Any) -> None:
+    """Raises ValueError when a concrete ``x`` holds NaN (Inf is allowed)."""
+    if not is_concrete(x):
+        _traced_check(
+            lambda: ~jnp.isnan(_as_float(x)), f"{name}: expected no NaN"
+        )
+        return
+    n_nan = int(np.count_nonzero(np.isnan(np.asarray(x))))
+    if n_nan:
+        raise ValueError(
+            f"{name}: expected no NaN, got {n_nan} NaN entries in an"
+            f" {_describe(x)}"
+        )
