@@ -8,6 +8,7 @@ via Information Theoretic Regularization", arXiv:2502.05684.
 
 from jaxunlearn import datapoint, feature, info, models, numerics, transport
 from jaxunlearn._checkify import checked
+from jaxunlearn._pytree_io import load_pytree, save_pytree
 
 __version__ = "0.1.0"
 
@@ -17,7 +18,9 @@ __all__ = [
     "datapoint",
     "feature",
     "info",
+    "load_pytree",
     "models",
     "numerics",
+    "save_pytree",
     "transport",
 ]
