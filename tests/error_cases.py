@@ -15,7 +15,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxunlearn import datasets, feature, info, numerics, transport
+from flax import nnx
+
+from jaxunlearn import (
+    audit,
+    baselines,
+    datapoint,
+    datasets,
+    experiments,
+    feature,
+    info,
+    models,
+    numerics,
+    transport,
+)
 
 
 class Case(NamedTuple):
@@ -845,6 +858,556 @@ case(
     ValueError,
     "images",
 )(lambda p: datasets.stroke_thickness(_f32(4, 4)))
+
+
+# --------------------------------------------------- models and datapoint
+A = "datapoint"
+
+
+def _dp():
+    from tests.datapoint._problems import tiny_model, tiny_split
+
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    return apply_fn, params, split
+
+
+def _unlearn(**kw):
+    apply_fn, params, split = _dp()
+    split = split._replace(**kw.pop("split", {}))
+    kw.setdefault("key", jax.random.key(0))
+    kw.setdefault("epochs", 1)
+    return datapoint.unlearn(apply_fn, params, split, **kw)
+
+
+case(
+    A,
+    "datapoint.unlearn(..., gamma=...)",
+    "gamma < 0",
+    ValueError,
+    "gamma: expected a finite value >= 0",
+)(lambda p: _unlearn(gamma=-1.0))
+case(
+    A,
+    "datapoint.unlearn(..., gamma=...)",
+    "gamma = NaN",
+    ValueError,
+    "gamma: expected a finite value >= 0",
+)(lambda p: _unlearn(gamma=float("nan")))
+case(
+    A,
+    "datapoint.unlearn(..., gamma=...)",
+    "unknown gamma rule",
+    ValueError,
+    "gamma: expected one of 'auto'",
+)(lambda p: _unlearn(gamma="fast"))
+case(
+    A,
+    "datapoint.unlearn(..., epochs=0)",
+    "epochs = 0",
+    ValueError,
+    "epochs: expected an integer >= 1",
+)(lambda p: _unlearn(epochs=0))
+case(
+    A,
+    "datapoint.unlearn(..., learning_rate=-1)",
+    "negative learning rate",
+    ValueError,
+    "learning_rate: expected a finite value >= 0",
+)(lambda p: _unlearn(learning_rate=-1.0))
+case(
+    A,
+    "datapoint.unlearn(..., utility=...)",
+    "unknown utility",
+    ValueError,
+    "utility: expected one of",
+)(lambda p: _unlearn(utility="nope"))
+case(
+    A,
+    "datapoint.unlearn(apply_fn, params, split)",
+    "empty forget set",
+    ValueError,
+    "split.x_forget: expected a non-empty",
+)(
+    lambda p: _unlearn(
+        split={
+            "x_forget": jnp.zeros((0, 4)),
+            "y_forget": jnp.zeros(0, jnp.int32),
+        }
+    )
+)
+case(
+    A,
+    "datapoint.unlearn(apply_fn, params, split)",
+    "NaN in the retain rows",
+    ValueError,
+    "split.x_retain: expected finite",
+)(
+    lambda p: _unlearn(
+        split={"x_retain": _dp()[2].x_retain.at[0, 0].set(jnp.nan)}
+    )
+)
+case(
+    A,
+    "datapoint.unlearn(apply_fn, params, split)",
+    "integer rows",
+    TypeError,
+    "split.x_retain: expected a float32 or float64",
+)(lambda p: _unlearn(split={"x_retain": _dp()[2].x_retain.astype(jnp.int32)}))
+case(
+    A,
+    "datapoint.unlearn(apply_fn, params, split)",
+    "label 7 with 3 classes",
+    ValueError,
+    "split.y_retain: expected labels in [0, 3)",
+)(lambda p: _unlearn(split={"y_retain": _dp()[2].y_retain.at[0].set(7)}))
+case(
+    A,
+    "datapoint.unlearn(apply_fn, params, split)",
+    "split without the forget fields",
+    ValueError,
+    "split: expected an object with fields",
+)(
+    lambda p: datapoint.unlearn(
+        *_dp()[:2], {"x": 1}, epochs=1, key=jax.random.key(0)
+    )
+)
+case(
+    A,
+    "datapoint.unlearn(..., key=3)",
+    "an int instead of a PRNG key",
+    TypeError,
+    "key: expected a PRNG key",
+)(lambda p: _unlearn(key=3))
+case(
+    A,
+    "datapoint.pad_forget_sets(sets, n)",
+    "duplicated index",
+    ValueError,
+    "expected distinct indices",
+)(lambda p: datapoint.pad_forget_sets([[1, 1, 2]], 10))
+case(
+    A,
+    "datapoint.pad_forget_sets(sets, n)",
+    "index out of range",
+    ValueError,
+    "expected indices in [0, 10)",
+)(lambda p: datapoint.pad_forget_sets([[1, 12]], 10))
+case(
+    A,
+    "datapoint.pad_forget_sets(sets, n)",
+    "forget set covering every row (overlaps all of retain)",
+    ValueError,
+    "the retain set would be empty",
+)(lambda p: datapoint.pad_forget_sets([list(range(10))], 10))
+case(
+    A,
+    "datapoint.pad_forget_sets(sets, n)",
+    "no requests",
+    ValueError,
+    "expected at least one request",
+)(lambda p: datapoint.pad_forget_sets([], 10))
+case(
+    A,
+    "datapoint.pad_forget_sets(sets, n)",
+    "float indices",
+    ValueError,
+    "expected a 1-D integer index array",
+)(lambda p: datapoint.pad_forget_sets([[0.5]], 10))
+case(
+    A,
+    "datapoint.membership_mi(logits_retain, logits_forget)",
+    "class counts differ",
+    ValueError,
+    "logits_forget: expected shape [*, 3]",
+)(lambda p: datapoint.membership_mi(_f32(4, 3), _f32(2, 4)))
+case(
+    A,
+    "datapoint.fit_classifier(..., y)",
+    "y shorter than x",
+    ValueError,
+    "y: expected shape [60]",
+)(
+    lambda p: datapoint.fit_classifier(
+        *_dp()[:2],
+        jnp.zeros((60, 4)),
+        jnp.zeros(5, jnp.int32),
+        epochs=1,
+        key=jax.random.key(0),
+    )
+)
+case(
+    A,
+    "models.MLP(in_features, hidden, classes)",
+    "0 input features",
+    ValueError,
+    "in_features: expected an integer >= 1",
+)(lambda p: models.MLP(0, (8,), 3, rngs=nnx.Rngs(0)))
+case(
+    A,
+    "models.functional(model)",
+    "a plain function",
+    TypeError,
+    "model: expected a flax nnx.Module",
+)(lambda p: models.functional(lambda x: x))
+
+# ------------------------------------------------------ audit, baselines
+A = "audit"
+_P = jnp.full((8, 3), 1 / 3)
+
+
+case(
+    A,
+    "audit.roc_auc(scores, is_member)",
+    "NaN score",
+    ValueError,
+    "scores: expected no NaN",
+)(lambda p: audit.roc_auc(jnp.array([0.0, jnp.nan]), jnp.array([True, False])))
+case(
+    A,
+    "audit.roc_auc(scores, is_member)",
+    "only members",
+    ValueError,
+    "expected both members and non-members",
+)(lambda p: audit.roc_auc(jnp.zeros(5), jnp.ones(5, bool)))
+case(
+    A,
+    "audit.roc_auc(scores, is_member)",
+    "lengths differ",
+    ValueError,
+    "is_member: expected shape [5]",
+)(lambda p: audit.roc_auc(jnp.zeros(5), jnp.zeros(4, bool)))
+case(
+    A,
+    "audit.mi_audit(probs_0, probs_1, key=...)",
+    "rows off the simplex",
+    ValueError,
+    "probs_0: expected probabilities summing to 1",
+)(lambda p: audit.mi_audit(_P * 2, _P, key=jax.random.key(0)))
+case(
+    A,
+    "audit.mi_audit(probs_0, probs_1, key=...)",
+    "confidence = 1.5",
+    ValueError,
+    "confidence: expected a value in (0, 1)",
+)(lambda p: audit.mi_audit(_P, _P, key=jax.random.key(0), confidence=1.5))
+case(
+    A,
+    "audit.mi_audit(probs_0, probs_1, key=...)",
+    "num_bootstrap = 0",
+    ValueError,
+    "num_bootstrap: expected an integer >= 2",
+)(lambda p: audit.mi_audit(_P, _P, key=jax.random.key(0), num_bootstrap=0))
+case(
+    A,
+    "audit.accuracy(logits, labels)",
+    "float labels",
+    TypeError,
+    "labels: expected an integer array",
+)(lambda p: audit.accuracy(_f32(8, 3), jnp.zeros(8)))
+case(
+    A,
+    "audit.logistic_attack(..., num_folds=1)",
+    "one fold",
+    ValueError,
+    "num_folds: expected an integer >= 2",
+)(
+    lambda p: audit.logistic_attack(
+        _f32(8, 3),
+        jnp.zeros(8, jnp.int32),
+        _f32(8, 3),
+        jnp.zeros(8, jnp.int32),
+        key=jax.random.key(0),
+        num_folds=1,
+    )
+)
+case(
+    A,
+    "audit.per_example_epsilon(u, r, delta=2)",
+    "delta outside [0, 1)",
+    ValueError,
+    "delta: expected a value in [0, 1)",
+)(lambda p: audit.per_example_epsilon(_f32(4, 8), _f32(4, 8), delta=2.0))
+case(
+    A,
+    "audit.leakage_auc(..., model=...)",
+    "unknown model name",
+    ValueError,
+    "model: expected one of",
+)(
+    lambda p: audit.leakage_auc(
+        np.zeros((10, 2)),
+        np.arange(10) % 2,
+        np.zeros((10, 2)),
+        np.arange(10) % 2,
+        model="svm",
+    )
+)
+case(
+    A,
+    "audit.leakage_auc(x, z, ...)",
+    "a single group",
+    ValueError,
+    "z_train: expected at least two groups",
+)(
+    lambda p: audit.leakage_auc(
+        np.zeros((10, 2)),
+        np.zeros(10, int),
+        np.zeros((10, 2)),
+        np.zeros(10, int),
+    )
+)
+case(
+    A,
+    "audit.mi_bounds(mi, pi)",
+    "pi outside (0, 1)",
+    ValueError,
+    "pi: expected values in (0, 1)",
+)(lambda p: audit.mi_bounds(0.1, 1.2))
+case(
+    A,
+    "baselines.certified_removal(..., l2=...)",
+    "l2 = 0",
+    ValueError,
+    "l2: expected a positive ridge strength",
+)(lambda p: baselines.certified_removal(*_dp(), l2=0.0))
+
+# -------------------------------------------------------------- experiments
+A = "experiments"
+
+
+def _npz(p, name, **arrays):
+    path = os.path.join(p, name)
+    np.savez(path, **arrays)
+    return path
+
+
+def _ckpt(p, doc: str):
+    return _write(os.path.join(p, "ck.json"), doc.encode())
+
+
+case(
+    A,
+    "experiments.parse_forget(spec)",
+    "unknown kind",
+    ValueError,
+    "--forget: expected class:C:FRACTION or indices:FILE",
+)(lambda p: experiments.parse_forget("random:5"))
+case(
+    A,
+    "experiments.parse_forget(spec)",
+    "fraction 1.5",
+    ValueError,
+    "--forget: FRACTION must be in (0, 1]",
+)(lambda p: experiments.parse_forget("class:3:1.5"))
+case(
+    A,
+    "experiments.parse_forget(spec)",
+    "index file with a word",
+    ValueError,
+    "--forget: cannot read indices",
+)(
+    lambda p: experiments.parse_forget(
+        "indices:" + _write(os.path.join(p, "i.txt"), b"1, 2, x")
+    )
+)
+case(
+    A,
+    "experiments.parse_forget(spec)",
+    "pickled object .npy",
+    ValueError,
+    "--forget: cannot read indices",
+)(lambda p: experiments.parse_forget("indices:" + _pickled_npy(p)))
+
+
+def _pickled_npy(p):
+    path = os.path.join(p, "o.npy")
+    np.save(path, np.array([1, "a"], dtype=object), allow_pickle=True)
+    return path
+
+
+case(
+    A,
+    "experiments.load_classification(spec)",
+    "unknown data set",
+    ValueError,
+    "--data: unknown data set",
+)(lambda p: experiments.load_classification("cifar"))
+case(
+    A,
+    "experiments.load_classification('npz:PATH')",
+    "missing file",
+    ValueError,
+    "--data: no such file",
+)(
+    lambda p: experiments.load_classification(
+        "npz:" + os.path.join(p, "none.npz")
+    )
+)
+case(
+    A,
+    "experiments.load_classification('npz:PATH')",
+    "not an npz",
+    ValueError,
+    "as .npz",
+)(
+    lambda p: experiments.load_classification(
+        "npz:" + _write(os.path.join(p, "g.npz"), b"garbage")
+    )
+)
+case(
+    A,
+    "experiments.load_classification('npz:PATH')",
+    "no label array y",
+    ValueError,
+    "has no integer label array 'y'",
+)(
+    lambda p: experiments.load_classification(
+        "npz:" + _npz(p, "a.npz", x=np.zeros((5, 2)))
+    )
+)
+case(
+    A,
+    "experiments.load_classification('npz:PATH')",
+    "float labels",
+    ValueError,
+    "'y' must be [5] integers",
+)(
+    lambda p: experiments.load_classification(
+        "npz:" + _npz(p, "b.npz", x=np.zeros((5, 2)), y=np.zeros(5))
+    )
+)
+case(
+    A,
+    "experiments.load_classification('npz:PATH')",
+    "NaN rows",
+    ValueError,
+    "'x' holds NaN or Inf",
+)(
+    lambda p: experiments.load_classification(
+        "npz:" + _npz(p, "c.npz", x=np.full((5, 2), np.nan), y=np.zeros(5, int))
+    )
+)
+case(
+    A,
+    "experiments.load_feature_data('csv:PATH', attribute)",
+    "attribute column absent",
+    ValueError,
+    "--attribute: column 'sex' is not in",
+)(
+    lambda p: experiments.load_feature_data(
+        "csv:"
+        + _write(os.path.join(p, "a.csv"), b"a,b\n1,m\n2,m\n3,f\n4,m\n5,f\n"),
+        "sex",
+    )
+)
+case(
+    A,
+    "experiments.load_feature_data('csv:PATH', attribute)",
+    "missing value",
+    ValueError,
+    "has missing values in columns ['a']",
+)(
+    lambda p: experiments.load_feature_data(
+        "csv:"
+        + _write(os.path.join(p, "m.csv"), b"a,sex\n1,m\n,m\n3,f\n4,m\n5,f\n"),
+        "sex",
+    )
+)
+case(
+    A,
+    "experiments.load_feature_data('csv:PATH', attribute)",
+    "ragged row",
+    ValueError,
+    "as CSV",
+)(
+    lambda p: experiments.load_feature_data(
+        "csv:"
+        + _write(os.path.join(p, "r.csv"), b"a,sex\n1,m\n2\n3,f\n4,m\n5,f,7\n"),
+        "sex",
+    )
+)
+case(
+    A,
+    "experiments.load_feature_data('csv:PATH', attribute)",
+    "binary, non-UTF-8 bytes",
+    ValueError,
+    "as CSV",
+)(
+    lambda p: experiments.load_feature_data(
+        "csv:" + _write(os.path.join(p, "b.csv"), b"\x00\xff\xfe\x00,,\n"),
+        "sex",
+    )
+)
+case(
+    A,
+    "experiments.load_feature_data('csv:PATH', attribute)",
+    "empty file",
+    ValueError,
+    "as CSV",
+)(
+    lambda p: experiments.load_feature_data(
+        "csv:" + _write(os.path.join(p, "e.csv"), b""), "sex"
+    )
+)
+case(
+    A,
+    "experiments.Checkpoint(path, config, resume=True)",
+    "malformed JSON",
+    ValueError,
+    "--resume: cannot read checkpoint",
+)(lambda p: experiments.Checkpoint(_ckpt(p, "{nope"), {"a": 1}, resume=True))
+case(
+    A,
+    "experiments.Checkpoint(path, config, resume=True)",
+    "JSON list instead of a checkpoint",
+    ValueError,
+    "is not a jaxunlearn checkpoint",
+)(lambda p: experiments.Checkpoint(_ckpt(p, "[1, 2]"), {"a": 1}, resume=True))
+case(
+    A,
+    "experiments.Checkpoint(path, config, resume=True)",
+    "checkpoint from version 9",
+    ValueError,
+    "has checkpoint version 9",
+)(
+    lambda p: experiments.Checkpoint(
+        _ckpt(p, '{"format": "jaxunlearn.checkpoint", "version": 9}'),
+        {"a": 1},
+        resume=True,
+    )
+)
+case(
+    A,
+    "experiments.Checkpoint(path, config, resume=True)",
+    "tampered unit result",
+    ValueError,
+    "fails its checksum",
+)(lambda p: experiments.Checkpoint(_tampered_ckpt(p), {"a": 1}, resume=True))
+case(
+    A,
+    "experiments.Checkpoint(path, config, resume=True)",
+    "written with other settings",
+    ValueError,
+    "was written with other settings (differing: a)",
+)(
+    lambda p: experiments.Checkpoint(
+        _good_ckpt(p, {"a": 2}), {"a": 1}, resume=True
+    )
+)
+
+
+def _good_ckpt(p, config):
+    path = os.path.join(p, "good.json")
+    experiments.Checkpoint(path, config).put("seed0", {"acc": 0.5})
+    return path
+
+
+def _tampered_ckpt(p):
+    path = _good_ckpt(p, {"a": 1})
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return _write(path, text.replace("0.5", "0.9").encode())
 
 
 def markdown() -> str:
