@@ -1,6 +1,7 @@
-"""End-to-end runs shared by the command line, notebooks and benchmarks."""
+"""End-to-end runs shared by the CLI, notebooks and benchmarks."""
 
 from jaxunlearn.experiments._checkpoint import Checkpoint, jsonable
+from jaxunlearn.experiments._common import ReproductionResult, format_table
 from jaxunlearn.experiments._data import (
     ClassificationData,
     FeatureData,
@@ -17,6 +18,13 @@ from jaxunlearn.experiments._datapoint_run import (
     summarize,
     validate_config,
 )
+from jaxunlearn.experiments._feature_run import (
+    parse_ts,
+    run_feature,
+    split_feature_data,
+)
+from jaxunlearn.experiments._gmm import gmm_reproduction
+from jaxunlearn.experiments._mnist import mnist_reproduction
 from jaxunlearn.experiments._training import train_epochs
 
 __all__ = [
@@ -24,14 +32,21 @@ __all__ = [
     "ClassificationData",
     "DatapointConfig",
     "FeatureData",
+    "ReproductionResult",
     "audit_model",
+    "format_table",
+    "gmm_reproduction",
     "jsonable",
     "load_classification",
     "load_feature_data",
     "make_split",
+    "mnist_reproduction",
     "parse_forget",
+    "parse_ts",
     "run_datapoint",
     "run_datapoint_seed",
+    "run_feature",
+    "split_feature_data",
     "summarize",
     "train_epochs",
     "validate_config",

@@ -14,6 +14,7 @@ References:
   Regularization", arXiv:2502.05684, 2025. https://arxiv.org/abs/2502.05684
 """
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -23,12 +24,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxunlearn import audit, datapoint, datasets, models
+from jaxunlearn import audit, baselines, datapoint, datasets, models
 from jaxunlearn.experiments._checkpoint import Checkpoint
 from jaxunlearn.experiments._data import ClassificationData
 from jaxunlearn.experiments._training import train_epochs
 
-BASELINES = ("retrain", "finetune", "neggrad")
+BASELINES = ("retrain", "finetune", "neggrad", "scrub")
+DEFAULT_BASELINES = ("retrain", "finetune", "neggrad")
 METRICS = ("retain_acc", "forget_acc", "test_acc", "seconds", "mi", "mia_auc")
 
 
@@ -41,8 +43,9 @@ class DatapointConfig(NamedTuple):
       original_epochs: epochs of the original model and of retraining.
       gamma: the MI weight, or ``"auto"`` (the calibrated controller).
       unlearn_epochs: epochs of MI unlearning (the cap under ``"auto"``).
-      baselines: names among ``retrain``, ``finetune``, ``neggrad``.
-      baseline_epochs: epochs of ``finetune`` and ``neggrad``.
+      baselines: names among ``retrain``, ``finetune``, ``neggrad``
+        (NegGrad+), ``scrub`` (``jaxunlearn.baselines.scrub``).
+      baseline_epochs: epochs of ``finetune``, ``neggrad`` and ``scrub``.
       neggrad_alpha: weight of the negated forget loss in NegGrad+.
       batch_size: retain rows per step.
       forget_batch_size: forget rows per step.
@@ -57,7 +60,7 @@ class DatapointConfig(NamedTuple):
     original_epochs: int = 30
     gamma: float | str = "auto"
     unlearn_epochs: int = 20
-    baselines: tuple[str, ...] = BASELINES
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
     baseline_epochs: int = 5
     neggrad_alpha: float = 0.05
     batch_size: int = 64
@@ -231,11 +234,22 @@ def audit_model(
     return metrics, roc
 
 
+@functools.lru_cache(maxsize=8)
+def _apply_fn(d: int, hidden: tuple[int, ...], num_classes: int):
+    # One forward pass per architecture, so jit caches keyed on it (static
+    # argument) are reused across seeds and runs in one process.
+    return models.functional(
+        models.MLP(d, hidden, num_classes, rngs=nnx.Rngs(0))
+    )[0]
+
+
 def _model(data: ClassificationData, hidden, seed: int):
     d = int(np.prod(data.x.shape[1:]))
-    return models.functional(
+    hidden = tuple(int(h) for h in hidden)
+    params = models.functional(
         models.MLP(d, hidden, data.num_classes, rngs=nnx.Rngs(seed))
-    )
+    )[1]
+    return _apply_fn(d, hidden, data.num_classes), params
 
 
 class _Bar:
@@ -383,6 +397,23 @@ def run_datapoint_seed(
                 original,
                 config.neggrad_alpha,
             )
+        if name == "scrub":
+            bar = _Bar(progress, 1, f"seed {seed}: scrub")
+            t0 = time.perf_counter()
+            params = baselines.scrub(
+                apply_fn,
+                original,
+                split,
+                epochs=config.baseline_epochs,
+                batch_size=config.batch_size,
+                forget_batch_size=config.forget_batch_size,
+                key=kb,
+            ).params
+            jax.block_until_ready(params)
+            audited(name, params, time.perf_counter() - t0)
+            bar.update()
+            bar.close()
+            continue
         bar = _Bar(progress, epochs, f"seed {seed}: {name}")
         t0 = time.perf_counter()
         params, _ = train_epochs(

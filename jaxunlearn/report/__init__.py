@@ -1,5 +1,10 @@
 """Plots (matplotlib) and the Markdown / HTML / JSON report writer."""
 
+from jaxunlearn.report._documents import (
+    datapoint_sections,
+    feature_sections,
+    roc_curve,
+)
 from jaxunlearn.report._plots import (
     plot_group_histograms,
     plot_image_grid,
@@ -18,6 +23,8 @@ from jaxunlearn.report._writer import (
 __all__ = [
     "ReportPaths",
     "Section",
+    "datapoint_sections",
+    "feature_sections",
     "format_value",
     "markdown_table",
     "plot_group_histograms",
@@ -25,5 +32,6 @@ __all__ = [
     "plot_pareto",
     "plot_roc",
     "plot_training_curves",
+    "roc_curve",
     "write_report",
 ]

@@ -51,7 +51,7 @@ def _save(fig: Any, path: str | os.PathLike) -> str:
 def _band(ax, x, values, color, label):
     values = np.atleast_2d(np.asarray(values, dtype=float))
     mean = values.mean(axis=0)
-    ax.plot(x, mean, color=color, label=label, lw=2)
+    ax.plot(x, mean, color=color, label=label, lw=2, marker="o", ms=3)
     if values.shape[0] > 1:
         std = values.std(axis=0)
         ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2)
@@ -63,6 +63,7 @@ def plot_training_curves(
     *,
     title: str = "MI unlearning",
     retrain: Mapping[str, float] | None = None,
+    first_epoch: int = 1,
 ) -> str:
     """MI and retain/forget/test accuracy per epoch, mean +- std over seeds.
 
@@ -77,6 +78,8 @@ def plot_training_curves(
       title: figure title.
       retrain: optional ``{"forget_acc": .., "test_acc": .., ...}`` of the
         retrained reference.
+      first_epoch: the epoch number of the first column (0 when the
+        original model's values are prepended; NaN entries are not drawn).
 
     Returns:
       The path written.
@@ -84,7 +87,7 @@ def plot_training_curves(
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     n = np.atleast_2d(np.asarray(history["forget_acc"])).shape[1]
-    epochs = np.arange(1, n + 1)
+    epochs = np.arange(first_epoch, first_epoch + n)
     for split in ("retain", "forget", "test"):
         key = f"{split}_acc"
         if key in history:
@@ -106,7 +109,9 @@ def plot_training_curves(
         ax2 = ax.twinx()
         _band(ax2, epochs, history["mi"], _COLORS["mi"], "I(Y_hat; Z)")
         ax2.set_ylabel("I(Y_hat; Z) [nats]")
-        ax2.set_ylim(bottom=0.0)
+        top = np.nanmax(np.asarray(history["mi"], dtype=float))
+        # Headroom keeps the MI curve apart from accuracies near 1.
+        ax2.set_ylim(0.0, 1.6 * top if np.isfinite(top) and top > 0 else 1.0)
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="lower left", fontsize=8, framealpha=0.9)
@@ -218,6 +223,9 @@ def plot_group_histograms(
                 )
             ax.set_title(f"{label} ({stage})", fontsize=9)
             ax.tick_params(labelsize=7)
+            ax.set_xlabel("value", fontsize=8)
+            if j == 0:
+                ax.set_ylabel("density", fontsize=8)
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)

