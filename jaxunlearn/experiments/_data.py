@@ -85,7 +85,9 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
     if not os.path.isfile(path):
         raise ValueError(f"--data: no such file {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        # Open the file ourselves: np.load leaks its handle when the zip
+        # directory is unreadable.
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
             return {k: np.asarray(f[k]) for k in f.files}
     except Exception as err:  # noqa: BLE001 - any failure is unreadable
         raise ValueError(

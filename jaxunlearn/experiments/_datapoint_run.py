@@ -108,12 +108,16 @@ def parse_forget(spec: str) -> tuple:
     if kind == "indices" and rest:
         try:
             if rest.endswith(".npy"):
-                idx = np.load(rest, allow_pickle=False)
+                with open(rest, "rb") as f:
+                    idx = np.load(f, allow_pickle=False)
+                    if not isinstance(idx, np.ndarray):
+                        idx.close()  # an .npz archive, not an .npy array
+                        raise ValueError("not an .npy array")
             else:
                 with open(rest, encoding="utf-8") as f:
                     text = f.read().replace(",", " ").split()
                 idx = np.asarray([int(v) for v in text], np.int64)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, EOFError, UnicodeDecodeError) as err:
             raise ValueError(
                 f"--forget: cannot read indices from {rest!r} ({err})"
             ) from None
