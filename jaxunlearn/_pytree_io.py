@@ -39,7 +39,7 @@ def save_pytree(
     *,
     meta: Mapping[str, Any] | None = None,
 ) -> None:
-    """Saves a pytree of arrays to a versioned ``.npz`` file (atomic, no pickle).
+    """Saves a pytree of arrays to a versioned ``.npz`` file (atomic, safe).
 
     Each leaf is stored as an array with its key path (``"['w']"``,
     ``".history.loss"``, ...); typed PRNG keys are stored as their key data.
