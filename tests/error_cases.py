@@ -1410,6 +1410,272 @@ def _tampered_ckpt(p):
     return _write(path, text.replace("0.5", "0.9").encode())
 
 
+# ---------------------------------------------------------------------- CLI
+A = "cli"
+
+
+class CliExit(Exception):
+    """The command exited with a non-zero status (message: stderr)."""
+
+
+def _cli(p, *argv):
+    """Runs ``jaxunlearn ARGV`` in-process; raises CliExit unless it passes.
+
+    A user error must give exit status 2 and exactly one stderr line
+    starting ``jaxunlearn: error:``.
+    """
+    import contextlib
+    import io
+
+    from jaxunlearn import cli
+
+    argv = [a.replace("{tmp}", p) for a in argv]
+    if argv and argv[0] != "--help" and "--out" not in argv and len(argv) > 1:
+        argv += ["--out", os.path.join(p, "out"), "--quiet"]
+    err = io.StringIO()
+    with (
+        contextlib.redirect_stderr(err),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        code = cli.main(argv)
+    text = err.getvalue()
+    lines = text.strip().splitlines()
+    if code == 0:
+        return code
+    if (
+        code != 2
+        or len(lines) != 1
+        or not lines[0].startswith("jaxunlearn: error:")
+    ):
+        raise AssertionError(f"exit {code}, stderr {text!r}")
+    raise CliExit(lines[0])
+
+
+_CSV = "a,b,sex\n" + "".join(
+    f"{i},{i % 3}.5,{'mf'[i % 2]}\n" for i in range(12)
+)
+
+
+def _csv(p):
+    return _write(os.path.join(p, "d.csv"), _CSV.encode())
+
+
+def _cli_case(bad, match, *argv, setup=None):
+    def run(p):
+        if setup is not None:
+            setup(p)
+        return _cli(p, *argv)
+
+    call = "jaxunlearn " + " ".join(argv)
+    case(A, call, bad, CliExit, match)(run)
+
+
+_cli_case("no command", "required: command")
+_cli_case("unknown command", "invalid choice: 'forget'", "forget")
+_cli_case("missing --data", "required: --data", "feature", "--attribute", "sex")
+_cli_case(
+    "unknown data set",
+    "--data: unknown data set",
+    "datapoint",
+    "--data",
+    "cifar",
+    "--forget",
+    "class:3:0.5",
+)
+_cli_case(
+    "--seed not an integer",
+    "--seed: invalid int value",
+    "feature",
+    "--data",
+    "csv:x",
+    "--attribute",
+    "sex",
+    "--seed",
+    "one",
+)
+_cli_case(
+    "missing CSV file",
+    "no such file",
+    "feature",
+    "--data",
+    "csv:{tmp}/none.csv",
+    "--attribute",
+    "sex",
+)
+_cli_case(
+    "malformed CSV",
+    "as CSV",
+    "feature",
+    "--data",
+    "csv:{tmp}/bad.csv",
+    "--attribute",
+    "sex",
+    setup=lambda p: _write(
+        os.path.join(p, "bad.csv"), b"a,sex\n1,m\n2\n3,f,9\n"
+    ),
+)
+_cli_case(
+    "attribute column absent",
+    "--attribute: column 'race' is not in",
+    "feature",
+    "--data",
+    "csv:{tmp}/d.csv",
+    "--attribute",
+    "race",
+    setup=_csv,
+)
+_cli_case(
+    "repair level t = 1.5",
+    "--t",
+    "feature",
+    "--data",
+    "csv:{tmp}/d.csv",
+    "--attribute",
+    "sex",
+    "--t",
+    "0,1.5",
+    setup=_csv,
+)
+_cli_case(
+    "repair levels not numbers",
+    "--t",
+    "feature",
+    "--data",
+    "csv:{tmp}/d.csv",
+    "--attribute",
+    "sex",
+    "--t",
+    "a:b",
+    setup=_csv,
+)
+_cli_case(
+    "unknown repair method",
+    "method",
+    "feature",
+    "--data",
+    "csv:{tmp}/d.csv",
+    "--attribute",
+    "sex",
+    "--method",
+    "magic",
+    setup=_csv,
+)
+_cli_case(
+    "unknown forget kind",
+    "--forget: expected class:C:FRACTION or indices:FILE",
+    "datapoint",
+    "--data",
+    "digits",
+    "--forget",
+    "random:5",
+)
+_cli_case(
+    "forget fraction 2",
+    "--forget: FRACTION must be in (0, 1]",
+    "datapoint",
+    "--data",
+    "digits",
+    "--forget",
+    "class:3:2",
+)
+_cli_case(
+    "forget index file missing",
+    "--forget: cannot read indices",
+    "datapoint",
+    "--data",
+    "digits",
+    "--forget",
+    "indices:{tmp}/none.txt",
+)
+_cli_case(
+    "gamma < 0",
+    "--gamma: expected a number >= 0",
+    "datapoint",
+    "--data",
+    "digits",
+    "--forget",
+    "class:3:0.5",
+    "--gamma",
+    "-1",
+)
+_cli_case(
+    "gamma not a number",
+    "--gamma: expected a number or 'auto'",
+    "datapoint",
+    "--data",
+    "digits",
+    "--forget",
+    "class:3:0.5",
+    "--gamma",
+    "fast",
+)
+_cli_case(
+    "hidden width 0",
+    "--hidden: expected positive integers",
+    "datapoint",
+    "--data",
+    "digits",
+    "--forget",
+    "class:3:0.5",
+    "--hidden",
+    "0,5",
+)
+_cli_case(
+    "--seeds 0",
+    "--seeds: expected >= 1",
+    "datapoint",
+    "--data",
+    "digits",
+    "--forget",
+    "class:3:0.5",
+    "--seeds",
+    "0",
+)
+_cli_case("unknown experiment", "invalid choice: 'cifar'", "reproduce", "cifar")
+_cli_case(
+    "--resume from a tampered checkpoint",
+    "fails its checksum",
+    "feature",
+    "--data",
+    "csv:{tmp}/d.csv",
+    "--attribute",
+    "sex",
+    "--resume",
+    setup=lambda p: (_csv(p), _tampered_cli_ckpt(p)),
+)
+_cli_case(
+    "--resume from a checkpoint of other settings",
+    "was written with other settings",
+    "feature",
+    "--data",
+    "csv:{tmp}/d.csv",
+    "--attribute",
+    "sex",
+    "--resume",
+    setup=lambda p: (_csv(p), _other_cli_ckpt(p)),
+)
+
+
+def _other_cli_ckpt(p):
+    os.makedirs(os.path.join(p, "out"), exist_ok=True)
+    path = os.path.join(p, "out", "checkpoint.json")
+    experiments.Checkpoint(path, {"command": "other"}).put("u", 1)
+    return path
+
+
+def _tampered_cli_ckpt(p):
+    path = _other_cli_ckpt(p)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return _write(path, text.replace('"u": 1', '"u": 2').encode())
+
+
+def _raises(c: Case) -> str:
+    if c.exc is CliExit:
+        return "exit 2, one line"
+    return f"`{c.exc.__name__}`"
+
+
 def markdown() -> str:
     """docs/errors.md, generated from :data:`CASES`."""
     lines = [
@@ -1422,8 +1688,11 @@ def markdown() -> str:
         " `ValueError` or `TypeError` that names the argument, says what was"
         " expected and what came. The table lists the bad inputs that the"
         " test suite (`tests/test_errors.py`) feeds to the library; the"
-        " last column is a fragment of the message. See the end of the"
-        " page for what happens under `jax.jit`.",
+        " last column is a fragment of the message. The `jaxunlearn`"
+        " command reports the same errors as exit status 2 and a single"
+        " stderr line `jaxunlearn: error: ...` (no traceback; set"
+        " `JAXUNLEARN_DEBUG=1` for one). See the end of the page for what"
+        " happens under `jax.jit`.",
         "",
         f"{len(CASES)} cases.",
         "",
@@ -1434,7 +1703,7 @@ def markdown() -> str:
         frag = c.match.replace("|", "\\|")
         lines.append(
             f"| {i} | {c.area} | `{c.call}` | {c.bad} |"
-            f" `{c.exc.__name__}` | `{frag}` |"
+            f" {_raises(c)} | `{frag}` |"
         )
     lines += ["", _JIT_NOTES.strip(), ""]
     return "\n".join(lines)

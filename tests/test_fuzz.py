@@ -53,12 +53,10 @@ VALID_IDX = _valid_idx()
 
 def mutations(valid: bytes):
     """Random bytes, or the valid file with a byte changed / truncated."""
-    flip = st.tuples(
-        st.integers(0, len(valid) - 1), st.integers(1, 255)
-    ).map(
-        lambda p: valid[: p[0]]
-        + bytes([valid[p[0]] ^ p[1]])
-        + valid[p[0] + 1 :]
+    flip = st.tuples(st.integers(0, len(valid) - 1), st.integers(1, 255)).map(
+        lambda p: (
+            valid[: p[0]] + bytes([valid[p[0]] ^ p[1]]) + valid[p[0] + 1 :]
+        )
     )
     cut = st.integers(0, len(valid) - 1).map(lambda n: valid[:n])
     return st.one_of(st.binary(max_size=256), flip, cut)
@@ -125,3 +123,87 @@ def test_truncated_valid_files_never_load(tmp_path):
             continue
         raise AssertionError(f"a {n}-byte prefix loaded")
     assert io.BytesIO(VALID_NPZ).getbuffer().nbytes == len(VALID_NPZ)
+
+
+# ---------------------------------------------- user files of the CLI runs
+def _valid_csv() -> bytes:
+    rows = ["age,income,sex,y"]
+    rows += [
+        f"{20 + i},{1000 * (i % 7)},{'mf'[i % 2]},{i % 3 == 0:d}"
+        for i in range(12)
+    ]
+    return ("\n".join(rows) + "\n").encode()
+
+
+VALID_CSV = _valid_csv()
+
+
+def _valid_classification_npz() -> bytes:
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    np.savez(
+        buf,
+        x=rng.normal(size=(20, 3)).astype(np.float32),
+        y=np.arange(20) % 2,
+    )
+    return buf.getvalue()
+
+
+VALID_CLS_NPZ = _valid_classification_npz()
+
+
+def csv_mutations():
+    """Valid CSV with a byte changed, a line dropped, or random text."""
+    lines = VALID_CSV.decode().splitlines()
+    drop = st.integers(0, len(lines) - 1).map(
+        lambda i: ("\n".join(lines[:i] + lines[i + 1 :]) + "\n").encode()
+    )
+    junk = st.text(
+        alphabet=st.sampled_from(list('0123456789,.-\n"ab \tnaNINF')),
+        max_size=200,
+    ).map(str.encode)
+    return st.one_of(mutations(VALID_CSV), drop, junk)
+
+
+@FUZZ
+@given(csv_mutations())
+def test_fuzz_feature_csv(data):
+    from jaxunlearn import experiments
+
+    path = _write(data, ".csv")
+    try:
+        out = experiments.load_feature_data("csv:" + path, "sex")
+    except ValueError:
+        return
+    finally:
+        os.unlink(path)
+    assert np.all(np.isfinite(out.x))
+    assert out.x.shape[0] == out.z.shape[0]
+
+
+@FUZZ
+@given(mutations(VALID_CLS_NPZ))
+def test_fuzz_classification_npz(data):
+    from jaxunlearn import experiments
+
+    path = _write(data, ".npz")
+    try:
+        out = experiments.load_classification("npz:" + path)
+    except ValueError:
+        return
+    finally:
+        os.unlink(path)
+    assert np.all(np.isfinite(out.x))
+    assert out.y.min() >= 0 and out.y.max() < out.num_classes
+
+
+@FUZZ
+@given(st.text(max_size=40))
+def test_fuzz_parse_forget(spec):
+    from jaxunlearn import experiments
+
+    try:
+        out = experiments.parse_forget(spec)
+    except ValueError:
+        return
+    assert out[0] in ("class", "indices")
