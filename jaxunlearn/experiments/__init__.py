@@ -24,6 +24,15 @@ from jaxunlearn.experiments._feature_run import (
     split_feature_data,
 )
 from jaxunlearn.experiments._gmm import gmm_reproduction
+from jaxunlearn.experiments._images import (
+    ImageAuditConfig,
+    ImageAuditResult,
+    ImageAuditRow,
+    audit_table,
+    image_feature_audit,
+    mnist_thickness_audit,
+    save_image_grid,
+)
 from jaxunlearn.experiments._mnist import mnist_reproduction
 from jaxunlearn.experiments._training import train_epochs
 
@@ -32,20 +41,27 @@ __all__ = [
     "ClassificationData",
     "DatapointConfig",
     "FeatureData",
+    "ImageAuditConfig",
+    "ImageAuditResult",
+    "ImageAuditRow",
     "ReproductionResult",
     "audit_model",
+    "audit_table",
     "format_table",
     "gmm_reproduction",
+    "image_feature_audit",
     "jsonable",
     "load_classification",
     "load_feature_data",
     "make_split",
     "mnist_reproduction",
+    "mnist_thickness_audit",
     "parse_forget",
     "parse_ts",
     "run_datapoint",
     "run_datapoint_seed",
     "run_feature",
+    "save_image_grid",
     "split_feature_data",
     "summarize",
     "train_epochs",

@@ -6,6 +6,7 @@ joint ``"coupling"`` method on mixed tabular columns.
 """
 
 from jaxunlearn.feature import _methods  # registers the built-in methods
+from jaxunlearn.feature import _neural_method  # registers "neural"
 from jaxunlearn.feature._columns import ColumnSpec, infer_column_spec
 from jaxunlearn.feature._coupling import (
     CouplingRepair,
