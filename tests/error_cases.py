@@ -545,7 +545,11 @@ case(
     "expected 2 weights",
 )(lambda p: feature.fit(_X, _Z, weights=jnp.ones(3) / 3))
 case(
-    A, "feature.fit(x, z, options=...)", "unknown option", TypeError, "options"
+    A,
+    "feature.fit(x, z, options=...)",
+    "unknown option",
+    ValueError,
+    "options: unknown option(s) ['bogus'] for method 'gaussian'",
 )(lambda p: feature.fit(_X, _Z, options={"bogus": 1}))
 case(
     A,
@@ -1408,6 +1412,148 @@ def _tampered_ckpt(p):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     return _write(path, text.replace("0.5", "0.9").encode())
+
+
+# ----------------------------------------------------------------- neural OT
+A = "transport (neural)"
+_NCFG = transport.NeuralOTConfig(
+    num_iterations=2, k_t=1, batch_size=8, hidden=8, depth=1
+)
+_NX = jnp.asarray(np.random.default_rng(1).normal(size=(16, 2)), jnp.float32)
+
+
+def _neural_ckpt(p, tamper=False):
+    state = transport.init_neural_ot(_NX, key=jax.random.key(0), config=_NCFG)
+    path = os.path.join(p, "neural.npz")
+    transport.save_neural_ot_state(path, state, config=_NCFG)
+    if tamper:
+        _rewrite(
+            path,
+            lambda a: {
+                k: (v + 1 if k.startswith("leaf") or k == "step" else v)
+                if k != "__jaxunlearn_meta__" and v.dtype.kind == "f"
+                else v
+                for k, v in a.items()
+            },
+        )
+    return path, state
+
+
+case(
+    A,
+    "transport.load_neural_ot_state(path, template, config=...)",
+    "tampered checkpoint",
+    ValueError,
+    "fails its checksum",
+)(lambda p: _load_tampered_neural(p))
+
+
+def _load_tampered_neural(p):
+    path, state = _neural_ckpt(p, tamper=True)
+    return transport.load_neural_ot_state(path, state, config=_NCFG)
+
+
+def _load_other_config(p):
+    path, state = _neural_ckpt(p)
+    return transport.load_neural_ot_state(
+        path, state, config=_NCFG._replace(hidden=16)
+    )
+
+
+case(
+    A,
+    "transport.load_neural_ot_state(path, template, config=...)",
+    "checkpoint of another config",
+    ValueError,
+    "checkpoint was written with config",
+)(_load_other_config)
+case(
+    A,
+    "transport.fit_neural_ot(source, target, key=..., config=...)",
+    "num_iterations = 0",
+    ValueError,
+    "config.num_iterations: expected an integer >= 1",
+)(
+    lambda p: transport.fit_neural_ot(
+        _NX, _NX, key=jax.random.key(0), config=_NCFG._replace(num_iterations=0)
+    )
+)
+case(
+    A,
+    "transport.fit_neural_ot(source, target, key=..., config=...)",
+    "negative learning rate",
+    ValueError,
+    "config.learning_rate_t: expected a finite value >= 0",
+)(
+    lambda p: transport.fit_neural_ot(
+        _NX,
+        _NX,
+        key=jax.random.key(0),
+        config=_NCFG._replace(learning_rate_t=-1.0),
+    )
+)
+case(
+    A,
+    "transport.fit_neural_ot(source, target, key=...)",
+    "per-sample shapes differ",
+    ValueError,
+    "target: expected samples of the same shape as source",
+)(
+    lambda p: transport.fit_neural_ot(
+        _NX, jnp.zeros((16, 3)), key=jax.random.key(0), config=_NCFG
+    )
+)
+case(
+    A,
+    "transport.fit_neural_ot(source, target, key=...)",
+    "NaN in source",
+    ValueError,
+    "source: expected finite values",
+)(
+    lambda p: transport.fit_neural_ot(
+        _NX.at[0, 0].set(jnp.nan), _NX, key=jax.random.key(0), config=_NCFG
+    )
+)
+case(
+    A,
+    "transport.fit_neural_ot(source, target, key=0)",
+    "an int instead of a PRNG key",
+    TypeError,
+    "key: expected a PRNG key",
+)(lambda p: transport.fit_neural_ot(_NX, _NX, key=0, config=_NCFG))
+case(
+    A,
+    "transport.fit_neural_barycenter(x, z, key=...)",
+    "a single group",
+    ValueError,
+    "z: expected two groups",
+)(
+    lambda p: transport.fit_neural_barycenter(
+        _NX, jnp.zeros(16, jnp.int32), key=jax.random.key(0), config=_NCFG
+    )
+)
+case(
+    A,
+    "transport.fit_neural_barycenter(x, z, key=...)",
+    "three groups",
+    ValueError,
+    "handles two groups coded 0 and 1",
+)(
+    lambda p: transport.fit_neural_barycenter(
+        _NX, jnp.arange(16) % 3, key=jax.random.key(0), config=_NCFG
+    )
+)
+case(
+    A,
+    "feature.fit(x, z, method='neural', options=...)",
+    "unknown option",
+    ValueError,
+    "options: unknown keys ['bogus']",
+)(
+    lambda p: feature.fit(
+        _NX, jnp.arange(16) % 2, method="neural", options={"bogus": 1}
+    )
+)
 
 
 # ---------------------------------------------------------------------- CLI

@@ -65,7 +65,19 @@ def _probs(seed, n):
     return jax.nn.softmax(logits, axis=-1)
 
 
+def _neural_ot():
+    cfg = transport.NeuralOTConfig(
+        num_iterations=3, k_t=1, batch_size=8, hidden=8, depth=1
+    )
+    x = jax.random.normal(jax.random.key(17), (16, 2))
+    out = transport.fit_neural_ot(
+        x, x + 1.0, key=jax.random.key(18), config=cfg
+    )
+    return out.state, transport.apply_neural_ot(out.ot_map, x)
+
+
 KEYED = {
+    "transport.fit_neural_ot": _neural_ot,
     "datapoint.unlearn": _unlearn,
     "datapoint.fit_classifier": _fit_classifier,
     "audit.mi_audit": lambda: audit.mi_audit(

@@ -214,7 +214,7 @@ def _fit_weights(weights: Any, codes: np.ndarray, counts: np.ndarray, dtype):
 
 
 def _check_options(method: str, spec: RepairMethod, options: dict) -> None:
-    """Raises TypeError naming ``options`` when the fitter rejects a key."""
+    """Raises ValueError naming ``options`` when the fitter rejects a key."""
     try:
         sig = inspect.signature(spec.fit)
     except (TypeError, ValueError):  # builtins, C callables: cannot check.
@@ -229,9 +229,9 @@ def _check_options(method: str, spec: RepairMethod, options: dict) -> None:
     ]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise TypeError(
-            f"options: method {method!r} accepts {accepted}, got unknown"
-            f" options {unknown}"
+        raise ValueError(
+            f"options: unknown option(s) {unknown} for method {method!r}"
+            f" (known: {accepted})"
         )
 
 
@@ -269,10 +269,9 @@ def fit(
 
     Raises:
       ValueError: on mismatched shapes, empty input, NaN/Inf in ``x``, an
-        unknown method, bad weights, a single group or a group with too few
-        rows.
-      TypeError: on a non-floating ``x``, non-integer ``z`` or an option
-        the method does not accept.
+        unknown method, bad weights, a single group, a group with too few
+        rows or an option the method does not accept.
+      TypeError: on a non-floating ``x`` or non-integer ``z``.
 
     References:
       Xu & Strohmer, "Machine Unlearning via Information Theoretic
