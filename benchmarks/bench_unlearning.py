@@ -201,7 +201,11 @@ def bench_many_requests(args, tt, split, apply_fn, original, key):
     out_b, out_s = batched(), sequential()
     got = np.asarray(out_b.history.forget_acc)[:, 0, -1]
     want = np.array([float(o.history.forget_acc[-1]) for o in out_s])
-    np.testing.assert_allclose(got, want, atol=2e-2)
+    # Same runs up to float32 reduction order (the batched call pads the
+    # retain set and vmaps): allow at most 2 flipped forget rows a request.
+    flips = np.abs(got - want) * sizes
+    assert np.all(flips <= 2 + 1e-3), (got, want)
+    print(f"    vmapped == sequential: max {flips.max():.0f} flipped rows")
     ratio = t_s["median_s"] / t_b["median_s"]
     record(
         "unlearning_many_requests",

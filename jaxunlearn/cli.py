@@ -224,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="gmm: points n (5000); mnist: a subset of MNIST-5k rows",
     )
+    p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="only original, retrain, fine-tune and MI unlearning",
+    )
     return parser
 
 
@@ -499,7 +504,11 @@ def _cmd_reproduce(args) -> dict:
     bar = _progress(args)
     bar = bar(total=1, desc=f"reproduce {args.experiment}") if bar else None
     if args.experiment == "gmm":
-        kw = {"seeds": args.seeds or 10, "epochs": args.epochs or 100}
+        kw = {
+            "seeds": args.seeds or 10,
+            "epochs": args.epochs or 100,
+            "baselines": not args.no_baselines,
+        }
         if args.size:
             kw["n"] = args.size + args.size % 2
         res = experiments.gmm_reproduction(key=key, **kw)
@@ -514,6 +523,7 @@ def _cmd_reproduce(args) -> dict:
             original_epochs=e,
             retrain_epochs=e,
             finetune_epochs=e,
+            baselines=not args.no_baselines,
         )
         metrics, scale = ("retain", "forget", "test"), 1.0
         title = "MNIST-5k: forget 75% of the digit 3 (SPEC 4), in %"

@@ -180,6 +180,7 @@ def unlearn_many(
     auto: AutoGamma | None = None,
     holdout: tuple[Any, Any] | None = None,
     max_forget: int | None = None,
+    stop_each_step: bool | None = None,
     shard: bool = False,
 ) -> UnlearnOutput:
     """:func:`unlearn` for ``K`` forget requests times ``S`` seeds, in one call.
@@ -219,6 +220,7 @@ def unlearn_many(
       holdout: as in :func:`unlearn` (the test set by default).
       max_forget: static bound on the forget-set size (see
         :func:`pad_forget_sets`).
+      stop_each_step: as in :func:`unlearn`.
       shard: lay the request axis over all devices.
 
     Returns:
@@ -254,6 +256,7 @@ def unlearn_many(
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
         remat=False,
+        stop_each_step=stop_each_step,
     )
     x = np.asarray(_checks.as_array("x_train", x_train))
     y = np.asarray(_checks.as_array("y_train", y_train))

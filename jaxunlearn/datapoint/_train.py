@@ -87,7 +87,12 @@ def default_optimizer(
             t = count.astype(m.dtype)
             m_hat = m / (1 - jnp.asarray(b1, m.dtype) ** t)
             v_hat = v / (1 - jnp.asarray(b2, m.dtype) ** t)
-            return m_hat / (jnp.sqrt(v_hat) + eps)
+            # Double-where sqrt: same value, but a zero (not infinite)
+            # derivative at v = 0 (parameters with no gradient yet, e.g. dead
+            # ReLUs), which keeps meta-gradients through the loop finite.
+            pos = v_hat > 0
+            root = jnp.where(pos, jnp.sqrt(jnp.where(pos, v_hat, 1)), 0)
+            return m_hat / (root + eps)
 
         return jax.tree.map(direction, mu, nu), AdamState(count, mu, nu)
 

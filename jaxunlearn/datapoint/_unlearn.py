@@ -24,7 +24,7 @@ from jaxunlearn.datapoint._core import (
 from jaxunlearn.datapoint._membership import ApplyFn
 from jaxunlearn.datapoint._train import _check_labels, _num_outputs
 
-_STOPS = (None, "holdout", "forget_acc", "mi")
+_STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi")
 
 
 def _static(
@@ -38,6 +38,7 @@ def _static(
     gamma_schedule: Schedule | None,
     lr_schedule: Schedule | None,
     remat: bool,
+    stop_each_step: bool | None = None,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -48,7 +49,9 @@ def _static(
     if auto:
         _checks.check_choice("gamma", gamma, ("auto",))
     if auto and stop is None:
-        stop = "holdout"
+        stop = "holdout_initial"
+    if stop_each_step is None:
+        stop_each_step = auto
     return _Static(
         epochs=epochs,
         batch_size=batch_size,
@@ -59,6 +62,7 @@ def _static(
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
         remat=remat,
+        stop_each_step=stop_each_step,
     )
 
 
@@ -203,6 +207,7 @@ def unlearn(
     stop_value: float = 0.0,
     auto: AutoGamma | None = None,
     holdout: tuple[Any, Any] | None = None,
+    stop_each_step: bool | None = None,
     key: jax.Array,
 ) -> UnlearnOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
@@ -222,7 +227,8 @@ def unlearn(
         ``jaxunlearn.datasets.UnlearningSplit``.
       gamma: the MI weight ``>= 0``, or ``"auto"`` for the controller of
         :class:`AutoGamma` (dual ascent on ``I_f <= (1 + slack) I_h`` with
-        held-out rows, learning-rate decay, stop rule ``"holdout"``).
+        held-out rows, learning-rate decay, and by default the stop rule
+        ``"holdout_initial"`` checked after every step).
       epochs: the maximal number of epochs (static).
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
@@ -233,7 +239,9 @@ def unlearn(
         optax schedule); ignored by ``"auto"``.
       lr_schedule: optional ``step -> multiplier`` of the learning rate.
       stop: None (run every epoch), ``"holdout"`` (stop once the forget
-        accuracy falls to the held-out accuracy of the forget classes plus
+        accuracy falls below the held-out accuracy of the forget classes
+        plus ``auto.stop_margin``), ``"holdout_initial"`` (stop once it is
+        ``<=`` the held-out accuracy under the starting model plus
         ``auto.stop_margin``), ``"forget_acc"`` (stop once it is
         ``<= stop_value``) or ``"mi"`` (stop once the epoch's mean ``I`` is
         ``<= stop_value``). Checked after every epoch.
@@ -242,6 +250,10 @@ def unlearn(
       holdout: optional ``(x, y)`` rows never trained on, standing in for the
         forget set (the controller and ``"holdout"`` use the rows of the
         forget set's classes); the test set by default.
+      stop_each_step: check the ``"holdout*"`` / ``"forget_acc"`` rule after
+        every step (one forward pass on the whole forget set and the
+        held-out rows per step) instead of after every epoch; None means
+        True for ``gamma="auto"`` and False otherwise.
       key: PRNG key for the batch order.
 
     Returns:
@@ -284,6 +296,7 @@ def unlearn(
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
         remat=False,
+        stop_each_step=stop_each_step,
     )
     _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)

@@ -1,7 +1,13 @@
 """End-to-end runs shared by the CLI, notebooks and benchmarks."""
 
-from jaxunlearn.experiments._checkpoint import Checkpoint, jsonable
-from jaxunlearn.experiments._common import ReproductionResult, format_table
+from jaxunlearn.experiments._checkpoint import (
+    Checkpoint,
+    jsonable,
+)
+from jaxunlearn.experiments._common import (
+    ReproductionResult,
+    format_table,
+)
 from jaxunlearn.experiments._data import (
     ClassificationData,
     FeatureData,
@@ -23,7 +29,9 @@ from jaxunlearn.experiments._feature_run import (
     run_feature,
     split_feature_data,
 )
-from jaxunlearn.experiments._gmm import gmm_reproduction
+from jaxunlearn.experiments._gmm import (
+    gmm_reproduction,
+)
 from jaxunlearn.experiments._images import (
     ImageAuditConfig,
     ImageAuditResult,
@@ -33,21 +41,52 @@ from jaxunlearn.experiments._images import (
     mnist_thickness_audit,
     save_image_grid,
 )
-from jaxunlearn.experiments._mnist import mnist_reproduction
-from jaxunlearn.experiments._training import train_epochs
+from jaxunlearn.experiments._mnist import (
+    mnist_reproduction,
+)
+from jaxunlearn.experiments._training import (
+    train_epochs,
+)
+from jaxunlearn.experiments._unified import (
+    DiscreteOutcome,
+    GaussianObjectives,
+    GaussianProblem,
+    Objectives,
+    coarsened_outcome,
+    constant_outcome,
+    discrete_examples,
+    discrete_objectives,
+    discrete_outcomes,
+    gaussian_example,
+    gaussian_outcomes,
+    noisy_outcome,
+    quantile_barycenter_outcome,
+    rearrangement_outcome,
+)
 
 __all__ = [
     "Checkpoint",
     "ClassificationData",
     "DatapointConfig",
+    "DiscreteOutcome",
     "FeatureData",
+    "GaussianObjectives",
+    "GaussianProblem",
     "ImageAuditConfig",
     "ImageAuditResult",
     "ImageAuditRow",
+    "Objectives",
     "ReproductionResult",
     "audit_model",
     "audit_table",
+    "coarsened_outcome",
+    "constant_outcome",
+    "discrete_examples",
+    "discrete_objectives",
+    "discrete_outcomes",
     "format_table",
+    "gaussian_example",
+    "gaussian_outcomes",
     "gmm_reproduction",
     "image_feature_audit",
     "jsonable",
@@ -56,8 +95,11 @@ __all__ = [
     "make_split",
     "mnist_reproduction",
     "mnist_thickness_audit",
+    "noisy_outcome",
     "parse_forget",
     "parse_ts",
+    "quantile_barycenter_outcome",
+    "rearrangement_outcome",
     "run_datapoint",
     "run_datapoint_seed",
     "run_feature",

@@ -24,7 +24,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
+from jaxunlearn import datapoint
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
@@ -56,7 +56,7 @@ def _epoch(
 ):
     # Rows with w > 0 come first in a random order; steps past them are
     # skipped (no update), so one compilation serves every subset of x.
-    opt = optax.scale_by_adam()
+    opt = datapoint.default_optimizer()
     n, nf = x.shape[0], x_f.shape[0]
     steps = math.ceil(n / batch_size)
     k_r, k_f = jax.random.split(key)
@@ -88,7 +88,8 @@ def _epoch(
         p, o = jax.tree.map(
             lambda a, b: jnp.where(keep, a, b), (p2, o2), (p, o)
         )
-        return (p, o), (task * keep, keep)
+        keep_f = keep.astype(task.dtype)
+        return (p, o), (task * keep_f, keep_f)
 
     (params, opt_state), (losses, kept) = jax.lax.scan(
         step, (params, opt_state), jnp.arange(steps)
@@ -143,7 +144,7 @@ def train_epochs(
         if where is None
         else jnp.asarray(where, x.dtype)
     )
-    opt_state = optax.scale_by_adam().init(params)
+    opt_state = datapoint.default_optimizer().init(params)
     dtype = jax.tree.leaves(params)[0].dtype
     lr = jnp.asarray(learning_rate, dtype)
     a = jnp.asarray(alpha, dtype)

@@ -90,8 +90,12 @@ class CouplingRepair:
     an entropic coupling), ``partners`` ``[k, M, D]`` and
     ``partner_count`` ``[k]`` (the other group's rows for two groups, the
     barycenter atoms otherwise), ``potential`` ``[k, M]`` (Sinkhorn
-    potential of the partners; zeros when unused), ``alpha`` ``[k]`` (a
-    row with partner ``p`` goes to ``alpha x + (1 - alpha) p``),
+    potential of the partners; zeros when unused), ``alpha`` and ``beta``
+    ``[k]`` (a row with partner ``p`` goes to ``alpha x + beta p``; for two
+    groups ``beta`` holds the *same* floats as the other group's ``alpha``,
+    so both members of a pair land on bitwise the same point: otherwise
+    ``1 - lambda_1 != lambda_0`` in floating point and a histogram auditor
+    reads Z from the last bit of columns with few distinct values),
     ``epsilon`` ``[]``, and the column centres and scales ``mean``,
     ``scale`` ``[p]``.
 
@@ -177,6 +181,7 @@ def _build(
         partners = [supports[1], supports[0]]
         partner_mass = [masses[1], masses[0]]
         alpha = lam.copy()
+        beta = lam[::-1].copy()
     else:
         if num_atoms is None:
             num_atoms = min(max(s.shape[0] for s in supports), 2000)
@@ -193,6 +198,7 @@ def _build(
         partners = [atoms] * k
         partner_mass = [np.asarray(bary.atom_weights, np.float64)] * k
         alpha = np.zeros(k)
+        beta = np.ones(k)
     sizes = [
         s.shape[0] * q.shape[0] for s, q in zip(supports, partners, strict=True)
     ]
@@ -249,6 +255,7 @@ def _build(
     d = enc.shape[1]
     return {
         "alpha": jnp.asarray(alpha, dtype),
+        "beta": jnp.asarray(beta, dtype),
         "support": jnp.asarray(_pad(supports, (d,)), dtype),
         "support_count": jnp.asarray([s.shape[0] for s in supports]),
         "seg_count": jnp.asarray(seg_count, jnp.int32),
@@ -397,6 +404,7 @@ def _repair_group(stats, cfg: _Config, zi: int, e, t, key):
     support = stats["support"][zi]
     partners = stats["partners"][zi]
     alpha = stats["alpha"][zi]
+    beta = stats["beta"][zi]
     dtype = e.dtype
     tiny = jnp.finfo(dtype).eps
     valid = jnp.arange(support.shape[0]) < stats["support_count"][zi]
@@ -432,7 +440,7 @@ def _repair_group(stats, cfg: _Config, zi: int, e, t, key):
         else:
             partner = jnp.where(hit, p_fit, draw_entropic(q, k_e))
             base = jnp.where(hit, own, q)
-        target = alpha * base + (1 - alpha) * partners[partner]
+        target = alpha * base + beta * partners[partner]
         return (1 - t) * q + t * target
 
     keys = jax.random.split(key, e.shape[0])

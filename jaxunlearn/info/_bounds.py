@@ -26,6 +26,7 @@ References:
   theorem 2.10.1 (Fano).
 """
 
+import functools
 from typing import Any
 
 from jaxtyping import Array, ArrayLike, Float
@@ -186,6 +187,11 @@ def fano_bound(
         )
     _checks.check_positive_int("n_iter", n_iter)
     check_probs("group_probs", probs, -1)
+    return _fano(mi, probs, n_iter)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _fano(mi: Array, probs: Array, n_iter: int) -> Array:
     k = probs.shape[-1]
     target = -jnp.sum(xlogy(probs, probs), axis=-1) - mi.astype(probs.dtype)
     lo = jnp.zeros_like(target)

@@ -14,10 +14,12 @@ References:
   (KL divergence between multivariate normals).
 """
 
+import functools
 from typing import Any
 
 from jaxtyping import Array, ArrayLike, Float
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -37,19 +39,24 @@ def _cov(name: str, cov: Any) -> Array:
     return symmetrize(cov)
 
 
-def _chol(name: str, cov: Array) -> Array:
-    chol = jnp.linalg.cholesky(cov)
+def _spd_check(name: str, chol: Array) -> None:
+    """Raises (eagerly) when a Cholesky factor holds NaN: input not SPD."""
     if _checks.is_concrete(chol) and not bool(jnp.all(jnp.isfinite(chol))):
         raise ValueError(
             f"{name}: expected symmetric positive definite matrices, got a"
             " matrix whose Cholesky factorisation fails"
         )
-    return chol
+
+
+_cholesky = jax.jit(jnp.linalg.cholesky)
 
 
 def _logdet(chol: Array) -> Array:
     diag = jnp.diagonal(chol, axis1=-2, axis2=-1)
     return 2 * jnp.sum(jnp.log(diag), axis=-1)
+
+
+_logdet_jit = jax.jit(_logdet)
 
 
 def gaussian_entropy(
@@ -84,7 +91,9 @@ def gaussian_entropy(
     cov = _cov("cov", cov)
     d = cov.shape[-1]
     const = 0.5 * d * np.log(2 * np.pi * np.e)
-    return const + 0.5 * _logdet(_chol("cov", cov))
+    chol = _cholesky(cov)
+    _spd_check("cov", chol)
+    return const + 0.5 * _logdet_jit(chol)
 
 
 def gaussian_kl_divergence(
@@ -129,11 +138,18 @@ def gaussian_kl_divergence(
     _checks.check_floating("mean0", mean0)
     _checks.check_floating("mean1", mean1)
     _checks.check_same_dtype(mean0=mean0, cov0=cov0, mean1=mean1, cov1=cov1)
-    d = cov0.shape[-1]
     _checks.check_shape("cov1", cov1, cov0.shape)
     _checks.check_shape("mean0", mean0, cov0.shape[:-1])
     _checks.check_shape("mean1", mean1, cov0.shape[:-1])
-    l0, l1 = _chol("cov0", cov0), _chol("cov1", cov1)
+    l0, l1 = _cholesky(cov0), _cholesky(cov1)
+    _spd_check("cov0", l0)
+    _spd_check("cov1", l1)
+    return _kl_from_chol(mean0, l0, mean1, l1)
+
+
+@jax.jit
+def _kl_from_chol(mean0: Array, l0: Array, mean1: Array, l1: Array) -> Array:
+    d = l0.shape[-1]
     # tr(S1^-1 S0) = ||L1^-1 L0||_F^2 and the Mahalanobis term via L1^-1 dm.
     w = jnp.linalg.solve(l1, l0)
     v = jnp.linalg.solve(l1, (mean1 - mean0)[..., None])[..., 0]
@@ -186,7 +202,14 @@ def gaussian_mutual_information(
         raise ValueError(
             f"split: expected an int in [1, {d}) for d = {d}, got {split}"
         )
-    full = _logdet(_chol("cov", cov))
-    a = _logdet(_chol("cov", cov[..., :split, :split]))
-    b = _logdet(_chol("cov", cov[..., split:, split:]))
+    chol = _cholesky(cov)
+    _spd_check("cov", chol)
+    return _block_mi(cov, split)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _block_mi(cov: Array, split: int) -> Array:
+    full = _logdet(jnp.linalg.cholesky(cov))
+    a = _logdet(jnp.linalg.cholesky(cov[..., :split, :split]))
+    b = _logdet(jnp.linalg.cholesky(cov[..., split:, split:]))
     return jnp.maximum(0.5 * (a + b - full), 0)

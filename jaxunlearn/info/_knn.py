@@ -54,22 +54,21 @@ def _blocked(n: int, block_size: int, fn: Callable[[Array], Any]) -> Any:
 def _kth_smallest(dist: Array, k: int) -> Array:
     """The k-th smallest entry (with multiplicity) of each row of ``dist``.
 
-    ``k`` passes of a masked row minimum: pass ``t`` finds the t-th smallest
-    distinct value ``m_t`` and the answer is the first ``m_t`` with at least
-    ``k`` entries ``<= m_t`` (exact with ties). On CPU this is about 10x
-    faster than ``lax.top_k`` for small ``k``.
+    ``k`` passes of a masked row minimum give the ``k`` smallest distinct
+    values ``m_1 < ... < m_k``; one more (fused) pass counts the entries
+    ``<= m_t`` and the answer is the first ``m_t`` with at least ``k`` of
+    them (exact with ties). On CPU this is several times faster than
+    ``lax.top_k`` for small ``k``.
     """
-    b = dist.shape[0]
-    prev = jnp.full((b,), -jnp.inf, dist.dtype)
-    out = jnp.full((b,), jnp.inf, dist.dtype)
-    done = jnp.zeros((b,), bool)
+    prev = jnp.full(dist.shape[:1], -jnp.inf, dist.dtype)
+    mins = []
     for _ in range(k):  # k is static and small.
-        m = jnp.min(jnp.where(dist > prev[:, None], dist, jnp.inf), axis=1)
-        hit = (~done) & (jnp.sum(dist <= m[:, None], axis=1) >= k)
-        out = jnp.where(hit, m, out)
-        done = done | hit
-        prev = m
-    return out
+        prev = jnp.min(jnp.where(dist > prev[:, None], dist, jnp.inf), axis=1)
+        mins.append(prev)
+    m = jnp.stack(mins, axis=1)  # [b, k]
+    counts = jnp.sum(dist[:, :, None] <= m[:, None, :], axis=1)  # [b, k]
+    first = jnp.argmax(counts >= k, axis=1)
+    return jnp.take_along_axis(m, first[:, None], axis=1)[:, 0]
 
 
 def _check_k(k: Any, n: int) -> None:
@@ -82,7 +81,7 @@ def kl_entropy(
     x: Float[ArrayLike, "n d"],
     k: int = 3,
     *,
-    block_size: int = 128,
+    block_size: int = 64,
 ) -> Float[Array, ""]:
     r"""Kozachenko-Leonenko k-NN estimate of the differential entropy.
 
@@ -144,7 +143,7 @@ def ksg_mutual_information(
     y: Float[ArrayLike, "n dy"],
     k: int = 3,
     *,
-    block_size: int = 128,
+    block_size: int = 64,
 ) -> Float[Array, ""]:
     r"""Kraskov-Stoegbauer-Grassberger (KSG, algorithm 1) estimate of ``I``.
 

@@ -44,10 +44,12 @@ def _joint_table(
 ) -> Array:
     m = jnp.ones(probs.shape[:1], probs.dtype) if where is None else where
     m = m.astype(probs.dtype)
-    onehot = jax.nn.one_hot(z, num_groups, dtype=probs.dtype)
+    # Row weights folded into the one-hot codes: one [c, n] x [n, k] matmul
+    # (slightly faster on CPU than a three-operand einsum).
+    onehot = jax.nn.one_hot(z, num_groups, dtype=probs.dtype) * m[:, None]
     total = jnp.sum(m)
     total = jnp.where(total > 0, total, jnp.ones_like(total))
-    return jnp.einsum("n,nc,nk->ck", m, probs, onehot) / total
+    return probs.T @ onehot / total
 
 
 def _infer_groups(z: Array, num_groups: int | None) -> int:

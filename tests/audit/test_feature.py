@@ -65,7 +65,7 @@ def test_distortion_and_accuracy():
 
 
 def test_feature_audit_and_path():
-    x, z = _data(shift=2.0, seed=3)
+    x, z = _data(shift=2.0, seed=3, n=700)
     y = (x[:, 0] > 1.0).astype(int)
 
     def fn(t):

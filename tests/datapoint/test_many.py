@@ -28,6 +28,25 @@ def _split_for(x, y, xt, yt, forget):
 FORGET = [np.array([0, 3, 6, 9, 12]), np.array([1, 4]), np.array([7])]
 
 
+def run_reference_problem(shard=False):
+    """The problem both the sharded and the multi-process tests run."""
+    x, y = blobs(jax.random.key(0), n=70)
+    apply_fn, params = tiny_model()
+    keys = jax.random.split(jax.random.key(5), 2)
+    return unlearn_many(
+        apply_fn,
+        params,
+        x[:50],
+        y[:50],
+        FORGET,
+        x[50:],
+        y[50:],
+        keys=keys,
+        shard=shard,
+        **KW,
+    )
+
+
 def test_vmapped_requests_equal_separate_runs():
     x, y, xt, yt = _data()
     apply_fn, params = tiny_model()
@@ -113,16 +132,10 @@ SHARDED = textwrap.dedent(
     import jax, numpy as np
     jax.config.update("jax_numpy_dtype_promotion", "strict")
     jax.config.update("jax_numpy_rank_promotion", "raise")
-    from jaxunlearn.datapoint import unlearn_many
-    from tests.datapoint._problems import blobs, tiny_model
-    from tests.datapoint.test_many import FORGET, KW
     assert jax.device_count() == 4, jax.devices()
-    x, y = blobs(jax.random.key(0), n=70)
-    apply_fn, params = tiny_model()
-    keys = jax.random.split(jax.random.key(5), 2)
-    args = (apply_fn, params, x[:50], y[:50], FORGET, x[50:], y[50:])
-    a = unlearn_many(*args, keys=keys, shard=True, **KW)
-    b = unlearn_many(*args, keys=keys, **KW)
+    from tests.datapoint.test_many import run_reference_problem
+    a = run_reference_problem(shard=True)
+    b = run_reference_problem(shard=False)
     assert len(a.history.mi.sharding.device_set) == 4
     for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=2e-4,
@@ -132,6 +145,7 @@ SHARDED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sharded_equals_unsharded_on_4_cpu_devices():
     env = {**os.environ, "PYTHONPATH": ROOT}
     env.pop("XLA_FLAGS", None)
@@ -146,3 +160,56 @@ def test_sharded_equals_unsharded_on_4_cpu_devices():
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "SHARDED-OK (3, 2, 2)" in res.stdout
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_equal_single_process(tmp_path):
+    out = tmp_path / "two.npz"
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    env.pop("XLA_FLAGS", None)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.datapoint._distributed_worker",
+                str(i),
+                str(port),
+                str(out),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    errs = []
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=400)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        errs.append(err)
+    assert all(p.returncode == 0 for p in procs), "\n".join(
+        e[-2000:] for e in errs
+    )
+    ref = run_reference_problem(shard=False)
+    got = np.load(out)
+    leaves = jax.tree.leaves((ref.params, ref.history))
+    assert len(got.files) == len(leaves)
+    for i, leaf in enumerate(leaves):
+        np.testing.assert_allclose(
+            got[f"arr_{i}"], np.asarray(leaf), rtol=2e-4, atol=2e-5
+        )

@@ -84,6 +84,7 @@ def test_loss_and_grad_x64(x64, rng):
     np.testing.assert_allclose(loss, aux.task_loss + 2.0 * aux.mi, rtol=1e-12)
     flat, unravel = jax.flatten_util.ravel_pytree(params)
 
+    @jax.jit
     def f(v):
         return unlearning_loss(apply_fn, unravel(v), b, 2.0)[0]
 

@@ -178,3 +178,44 @@ def test_split_namedtuple_is_accepted(rng):
         "x_test",
         "y_test",
     )
+
+
+def test_stop_each_step_stops_mid_epoch(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "epochs": 2}
+    out = unlearn(
+        apply_fn,
+        params,
+        split,
+        gamma=1.0,
+        stop="forget_acc",
+        stop_value=1.0,
+        stop_each_step=True,
+        key=rng,
+        **kw,
+    )
+    # forget_acc <= 1 holds after the first step: one active epoch.
+    assert int(out.epochs_run) == 1
+    assert not bool(out.history.active[1])
+
+
+def test_holdout_initial_rule_is_monotone(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    out = unlearn(
+        apply_fn,
+        params,
+        split,
+        gamma=3.0,
+        stop="holdout_initial",
+        stop_each_step=True,
+        learning_rate=0.05,
+        key=rng,
+        **{**KW, "epochs": 4},
+    )
+    h = out.history
+    # Once stopped, nothing changes any more.
+    last = int(out.epochs_run)
+    if last < 4:
+        np.testing.assert_allclose(h.forget_acc[last:], h.forget_acc[last - 1])

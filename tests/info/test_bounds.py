@@ -90,3 +90,10 @@ def test_bad_input():
         fano_bound(jnp.float32(0.1), jnp.array([1.0]))
     with pytest.raises(ValueError, match="group_probs: expected probabilities"):
         fano_bound(jnp.float32(0.1), jnp.array([0.5, 0.6]))
+
+
+def test_dtype_preserved(x64):
+    mi = jnp.float64(0.1)
+    assert tv_bound(mi, jnp.float64(0.4)).dtype == jnp.float64
+    assert fano_bound(mi, jnp.array([0.4, 0.6])).dtype == jnp.float64
+    assert tv_bound(jnp.float32(0.1), jnp.float32(0.4)).dtype == jnp.float32

@@ -110,3 +110,10 @@ def test_bad_input():
         kl_entropy(jnp.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="x: expected finite"):
         kl_entropy(jnp.full((10, 1), jnp.nan))
+
+
+def test_dtype_preserved(x64):
+    x, y = _pair(50, 0.5, seed=8)
+    out = ksg_mutual_information(jnp.asarray(x), jnp.asarray(y))
+    assert out.dtype == jnp.float64
+    assert kl_entropy(jnp.asarray(x)).dtype == jnp.float64

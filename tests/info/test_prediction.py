@@ -169,3 +169,19 @@ def test_bad_probabilities():
     assert bool(jnp.isfinite(out))
     # Under jit the values are not checked (documented): no error.
     jax.jit(lambda p: prediction_mi(p, z, num_groups=2))(bad_row)
+
+
+def test_no_retracing_across_calls():
+    import chex
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def step(p, zz):
+        return prediction_mi(p, zz, num_groups=2)
+
+    for seed in range(3):
+        k1, k2 = jax.random.split(jax.random.key(seed))
+        step(
+            jax.nn.softmax(jax.random.normal(k1, (16, 3))),
+            jax.random.randint(k2, (16,), 0, 2),
+        )
