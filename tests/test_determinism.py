@@ -109,6 +109,9 @@ KEYED = {
         t=0.7,
         key=jax.random.key(4),
     ),
+    "feature.transform(coupling)": lambda: feature.transform(
+        feature.fit(*_xz(), method="coupling"), *_xz(), key=jax.random.key(19)
+    ),
     "feature.transform(gaussian)": lambda: feature.transform(
         feature.fit(*_xz()), *_xz(), t=0.3
     ),

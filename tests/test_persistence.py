@@ -126,7 +126,7 @@ def test_tampered_metadata_refused(tmp_path):
 def test_feature_repair_round_trip_is_exact(tmp_path):
     x = jax.random.normal(jax.random.key(0), (30, 3))
     z = jnp.arange(30) % 3
-    for method in ("gaussian", "quantile"):
+    for method in ("gaussian", "quantile", "coupling"):
         rep = feature.fit(x, z, method=method)
         path = tmp_path / f"{method}.npz"
         feature.save(rep, path)
