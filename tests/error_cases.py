@@ -1176,6 +1176,69 @@ case(
     "l2: expected a positive ridge strength",
 )(lambda p: baselines.certified_removal(*_dp(), l2=0.0))
 
+
+def _baseline(name, **kw):
+    apply_fn, params, split = _dp()
+    split = split._replace(**kw.pop("split", {}))
+    kw.setdefault("key", jax.random.key(0))
+    return getattr(baselines, name)(apply_fn, params, split, **kw)
+
+
+case(
+    A,
+    "baselines.finetune(..., epochs=0)",
+    "epochs = 0",
+    ValueError,
+    "epochs: expected an integer >= 1",
+)(lambda p: _baseline("finetune", epochs=0))
+case(
+    A,
+    "baselines.neggrad(..., learning_rate=-1)",
+    "negative learning rate",
+    ValueError,
+    "learning_rate: expected a finite value >= 0",
+)(lambda p: _baseline("neggrad", learning_rate=-1.0))
+case(
+    A,
+    "baselines.scrub(..., temperature=0)",
+    "temperature 0",
+    ValueError,
+    "temperature: expected > 0",
+)(lambda p: _baseline("scrub", temperature=0.0))
+case(
+    A,
+    "baselines.retrain(..., key=1)",
+    "an int instead of a PRNG key",
+    TypeError,
+    "key: expected a PRNG key",
+)(lambda p: _baseline("retrain", key=1))
+case(
+    A,
+    "baselines.ssd(apply_fn, params, split)",
+    "NaN in the forget rows",
+    ValueError,
+    "x_forget: expected finite values",
+)(
+    lambda p: _baseline(
+        "ssd", split={"x_forget": _dp()[2].x_forget.at[0, 0].set(jnp.nan)}
+    )
+)
+case(
+    A,
+    "baselines.random_labels(apply_fn, params, split)",
+    "empty forget set",
+    ValueError,
+    "x_forget: expected a non-empty array",
+)(
+    lambda p: _baseline(
+        "random_labels",
+        split={
+            "x_forget": jnp.zeros((0, 4)),
+            "y_forget": jnp.zeros(0, jnp.int32),
+        },
+    )
+)
+
 # -------------------------------------------------------------- experiments
 A = "experiments"
 

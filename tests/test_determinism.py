@@ -11,7 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxunlearn import audit, datapoint, datasets, feature, transport
+from jaxunlearn import (
+    audit,
+    baselines,
+    datapoint,
+    datasets,
+    feature,
+    transport,
+)
 from tests.datapoint._problems import tiny_model, tiny_split
 
 
@@ -52,6 +59,16 @@ def _unlearn():
     )
 
 
+def _baseline(name):
+    def run():
+        split, _ = tiny_split()
+        apply_fn, params = tiny_model()
+        fn = getattr(baselines, name)
+        return fn(apply_fn, params, split, epochs=1, key=jax.random.key(20))
+
+    return run
+
+
 def _fit_classifier():
     split, (x, y, _) = tiny_split()
     apply_fn, params = tiny_model()
@@ -77,6 +94,9 @@ def _neural_ot():
 
 
 KEYED = {
+    "baselines.finetune": _baseline("finetune"),
+    "baselines.neggrad_plus": _baseline("neggrad_plus"),
+    "baselines.scrub": _baseline("scrub"),
     "transport.fit_neural_ot": _neural_ot,
     "datapoint.unlearn": _unlearn,
     "datapoint.fit_classifier": _fit_classifier,
