@@ -21,6 +21,8 @@ from jaxunlearn import (
     numerics,
     transport,
 )
+from jaxunlearn._checkify import checked
+from jaxunlearn._pytree_io import load_pytree, save_pytree
 
 __version__ = "0.1.0"
 
@@ -28,11 +30,14 @@ __all__ = [
     "__version__",
     "audit",
     "baselines",
+    "checked",
     "datapoint",
     "datasets",
     "feature",
     "info",
+    "load_pytree",
     "models",
     "numerics",
+    "save_pytree",
     "transport",
 ]

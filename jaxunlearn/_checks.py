@@ -3,16 +3,41 @@
 Each helper raises ``ValueError`` or ``TypeError`` with a message that names
 the argument, says what was expected and what was received. Shape and dtype
 checks work on tracers (they are static); value checks (finiteness, ranges)
-run only on concrete arrays and are skipped silently under ``jit``, where the
-caller documents the precondition instead.
+run only on concrete arrays and are skipped under ``jit``, where the caller
+documents the precondition instead, unless the call is traced inside
+:func:`jaxunlearn.checked`: then the value checks become
+``jax.experimental.checkify`` checks and surface as a ``ValueError`` when
+the checked function runs.
 """
 
+import contextvars
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
+
+# True while a function is traced inside ``jaxunlearn.checked``.
+CHECKIFY_ACTIVE = contextvars.ContextVar("jaxunlearn_checkify", default=False)
+
+
+def _traced_check(ok: Any, message: str) -> None:
+    """Emits a checkify check of ``ok()`` while traced inside ``checked``.
+
+    ``ok`` is a thunk: outside ``checked`` nothing is computed or traced.
+    """
+    if CHECKIFY_ACTIVE.get():
+        message = message.replace("{", "(").replace("}", ")")
+        checkify.check(jnp.all(ok()), message)
+
+
+def _as_float(x: Any) -> jax.Array:
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.float32)
+    return x
 
 
 def is_concrete(x: Any) -> bool:
@@ -102,6 +127,10 @@ def check_nonempty(name: str, x: Any, axis: int = 0) -> None:
 def check_finite(name: str, x: Any) -> None:
     """Raises ValueError when a concrete ``x`` holds NaN or Inf."""
     if not is_concrete(x):
+        _traced_check(
+            lambda: jnp.isfinite(_as_float(x)),
+            f"{name}: expected finite values",
+        )
         return
     arr = np.asarray(x)
     if not np.all(np.isfinite(arr)):
@@ -122,6 +151,10 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
 def check_unit_interval(name: str, t: Any) -> None:
     """Raises ValueError when a concrete ``t`` lies outside ``[0, 1]``."""
     if not is_concrete(t):
+        _traced_check(
+            lambda: (_as_float(t) >= 0) & (_as_float(t) <= 1),
+            f"{name}: expected values in [0, 1]",
+        )
         return
     arr = np.asarray(t, dtype=float)
     if not np.all(np.isfinite(arr)) or np.any((arr < 0) | (arr > 1)):
@@ -143,6 +176,10 @@ def check_positive_int(name: str, value: Any, minimum: int = 1) -> None:
 def check_nonnegative(name: str, value: Any) -> None:
     """Raises ValueError when a concrete scalar ``value`` is negative or NaN."""
     if not is_concrete(value):
+        _traced_check(
+            lambda: jnp.isfinite(_as_float(value)) & (_as_float(value) >= 0),
+            f"{name}: expected a finite value >= 0",
+        )
         return
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
@@ -161,6 +198,13 @@ def check_weights(name: str, weights: Any, k: int) -> None:
         )
     check_floating(name, weights)
     if not is_concrete(weights):
+        _traced_check(
+            lambda: jnp.isfinite(weights) & (weights >= 0),
+            f"{name}: expected finite non-negative weights",
+        )
+        _traced_check(
+            lambda: jnp.any(weights > 0), f"{name}: expected a positive sum"
+        )
         return
     w = np.asarray(weights, dtype=float)
     if not np.all(np.isfinite(w)):
@@ -181,3 +225,56 @@ def check_same_dtype(**arrays: Any) -> None:
     if len(set(dtypes.values())) > 1:
         desc = ", ".join(f"{k}: {v}" for k, v in dtypes.items())
         raise TypeError(f"expected arrays of one floating dtype, got {desc}")
+
+
+def check_square_symmetric(name: str, a: Any) -> None:
+    """Checks square symmetric matrices ``[..., d, d]`` (floating, finite).
+
+    Dtype and shape checks are static; finiteness and a relative asymmetry
+    above ``sqrt(eps)`` of the dtype are checked only on concrete input.
+    """
+    check_floating(name, a)
+    if jnp.ndim(a) < 2 or jnp.shape(a)[-1] != jnp.shape(a)[-2]:
+        raise ValueError(
+            f"{name}: expected square matrices [..., d, d], got {_describe(a)}"
+        )
+    check_finite(name, a)
+    if not is_concrete(a) or not np.size(a):
+        return
+    c = np.asarray(a, dtype=np.float64)
+    scale = max(float(np.max(np.abs(c))), np.finfo(np.float64).tiny)
+    asym = float(np.max(np.abs(c - np.swapaxes(c, -1, -2)))) / scale
+    limit = float(np.sqrt(jnp.finfo(jnp.result_type(a)).eps))
+    if asym > limit:
+        raise ValueError(
+            f"{name}: expected symmetric matrices, got a relative asymmetry"
+            f" of {asym:.3g} (limit {limit:.3g})"
+        )
+
+
+def check_key(name: str, key: Any) -> None:
+    """Raises TypeError unless ``key`` is a PRNG key (typed or raw uint32)."""
+    if isinstance(key, jax.Array) and (
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.dtype == jnp.uint32 and key.shape[-1:] == (2,))
+    ):
+        return
+    raise TypeError(
+        f"{name}: expected a PRNG key (jax.random.key(seed)), got"
+        f" {_describe(key)}"
+    )
+
+
+def check_not_nan(name: str, x: Any) -> None:
+    """Raises ValueError when a concrete ``x`` holds NaN (Inf is allowed)."""
+    if not is_concrete(x):
+        _traced_check(
+            lambda: ~jnp.isnan(_as_float(x)), f"{name}: expected no NaN"
+        )
+        return
+    n_nan = int(np.count_nonzero(np.isnan(np.asarray(x))))
+    if n_nan:
+        raise ValueError(
+            f"{name}: expected no NaN, got {n_nan} NaN entries in an"
+            f" {_describe(x)}"
+        )

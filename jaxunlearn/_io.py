@@ -5,14 +5,19 @@ bytes land in a temporary file in the target directory, are flushed to disk,
 and replace the target with one ``os.replace``. An interrupted save leaves the
 previous file intact. Array bundles are ``.npz`` archives read with
 ``allow_pickle=False``; their metadata is a JSON document stored as bytes, with
-a ``kind`` and a ``format_version`` checked on load.
+a ``kind`` and a ``format_version`` checked on load, and a SHA-256
+checksum of the arrays (names, dtypes, shapes and bytes) and of the header
+itself, so a file edited after it was written (tampered with, or damaged in
+a way the zip CRCs miss) fails to load with a clear error. The checksum
+guards against accidents and casual edits, not against an adversary who
+recomputes it.
 """
 
+import hashlib
 import io
 import json
 import os
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,6 +61,18 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _checksum(arrays: Mapping[str, np.ndarray], header: Mapping) -> str:
+    """SHA-256 over the header (without its checksum) and every array."""
+    h = hashlib.sha256()
+    head = {k: v for k, v in header.items() if k != "sha256"}
+    h.update(json.dumps(head, sort_keys=True).encode("utf-8"))
+    for name in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[name])
+        h.update(f"\0{name}\0{arr.dtype.str}\0{arr.shape}\0".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
 def save_arrays(
     path: str | os.PathLike,
     arrays: Mapping[str, Any],
@@ -79,18 +96,19 @@ def save_arrays(
         "format_version": FORMAT_VERSION,
         "meta": dict(meta or {}),
     }
-    try:
-        header_bytes = json.dumps(header, sort_keys=True).encode("utf-8")
-    except TypeError as err:
-        raise TypeError(
-            f"meta: expected JSON-serializable values ({err})"
-        ) from err
     payload = {}
     for name, value in arrays.items():
         arr = np.asarray(value)
         if arr.dtype == object:
             raise TypeError(f"arrays[{name!r}]: object arrays cannot be saved")
         payload[name] = arr
+    try:
+        header["sha256"] = _checksum(payload, header)
+        header_bytes = json.dumps(header, sort_keys=True).encode("utf-8")
+    except TypeError as err:
+        raise TypeError(
+            f"meta: expected JSON-serializable values ({err})"
+        ) from err
     payload[_META_KEY] = np.frombuffer(header_bytes, dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **payload)
@@ -110,16 +128,22 @@ def load_arrays(
       ``(arrays, meta)``.
 
     Raises:
-      ValueError: unreadable, tampered, of another kind or of an unknown
-        format version.
+      ValueError: unreadable, tampered (checksum mismatch), of another kind
+        or of an unknown format version.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"path: no such file {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: np.array(data[k]) for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        # Open the file ourselves: np.load leaks its handle when the zip
+        # directory is unreadable.
+        with open(path, "rb") as f:
+            data = np.load(f, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with data:
+                arrays = {k: np.array(data[k]) for k in data.files}
+    except Exception as err:  # noqa: BLE001 - any parse failure is bad data.
         raise ValueError(
             f"path: {path!r} is not a readable jaxunlearn file ({err})"
         ) from err
@@ -140,5 +164,10 @@ def load_arrays(
         raise ValueError(
             f"path: {path!r} has format version {header['format_version']!r};"
             f" this jaxunlearn reads version {FORMAT_VERSION}"
+        )
+    if header.get("sha256") != _checksum(arrays, header):
+        raise ValueError(
+            f"path: {path!r} fails its checksum: the file was modified after"
+            " it was written (tampered or damaged)"
         )
     return arrays, header.get("meta", {})

@@ -46,6 +46,7 @@ from jaxunlearn.info import (
     prediction_mi,
     tv_bound,
 )
+from jaxunlearn.info._simplex import check_probs
 
 
 class MIBounds(NamedTuple):
@@ -192,9 +193,9 @@ def mi_audit(
       retrained model's audit on the same rows.
 
     Raises:
-      ValueError: on rank or class-count mismatch, empty groups, a
-        confidence outside ``(0, 1)``.
-      TypeError: on non-floating input or mixed dtypes.
+      ValueError: on rank or class-count mismatch, empty groups, rows off
+        the probability simplex, a confidence outside ``(0, 1)``.
+      TypeError: on non-floating input, mixed dtypes or a non-key ``key``.
 
     References:
       Xu & Strohmer, arXiv:2502.05684, 2025; Efron & Tibshirani, 1993.
@@ -215,6 +216,9 @@ def mi_audit(
         _checks.check_nonempty(name, p)
     _checks.check_shape("probs_1", p1, (None, p0.shape[1]))
     _checks.check_same_dtype(probs_0=p0, probs_1=p1)
+    check_probs("probs_0", p0, -1)
+    check_probs("probs_1", p1, -1)
+    _checks.check_key("key", key)
     _checks.check_positive_int("num_bootstrap", num_bootstrap, minimum=2)
     if not 0 < confidence < 1:
         raise ValueError(

@@ -65,6 +65,7 @@ def _split_scores(scores: Array, is_member: Array):
     _checks.check_rank("scores", scores, 1)
     _checks.check_shape("is_member", is_member, scores.shape)
     _checks.check_nonempty("scores", scores)
+    _checks.check_not_nan("scores", scores)
     return scores, is_member.astype(bool)
 
 
@@ -105,8 +106,8 @@ def roc_auc(
       A scalar AUC in ``[0, 1]``, dtype of ``scores``.
 
     Raises:
-      ValueError: on shape mismatch, empty input, or (when concrete) a
-        single class.
+      ValueError: on shape mismatch, empty input, or (when concrete) NaN
+        scores or a single class.
 
     Examples:
       >>> import jax.numpy as jnp

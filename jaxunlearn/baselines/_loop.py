@@ -59,6 +59,7 @@ def prepare(apply_fn: ApplyFn, params: Any, split: Any) -> tuple[_Data, int]:
         _checks.check_floating(f"x_{n}", x)
         _checks.check_integer(f"y_{n}", y)
         _checks.check_nonempty(f"x_{n}", x)
+        _checks.check_finite(f"x_{n}", x)
         _checks.check_shape(f"y_{n}", y, (x.shape[0],))
         arrays[n] = (x, y.astype(jnp.int32))
     xr = arrays["retain"][0]
@@ -258,6 +259,7 @@ def run_loop(
     _checks.check_positive_int("batch_size", batch_size)
     _checks.check_positive_int("forget_batch_size", forget_batch_size)
     _checks.check_nonnegative("learning_rate", learning_rate)
+    _checks.check_key("key", key)
     data, _ = prepare(apply_fn, params, split)
     dtype = data.x_retain.dtype
     hyper = {k: jnp.asarray(v, dtype) for k, v in hyper.items()}

@@ -134,6 +134,7 @@ def reinitialize(params: Any, *, key: jax.Array) -> Any:
       ((3, 2), 0.0)
     """
     leaves, treedef = jax.tree.flatten(params)
+    _checks.check_key("key", key)
     keys = jax.random.split(key, max(len(leaves), 1))
     out = []
     for leaf, k in zip(leaves, keys, strict=False):
@@ -229,6 +230,7 @@ def retrain(
     Raises:
       ValueError: on empty sets, labels out of range or shape mismatches.
     """
+    _checks.check_key("key", key)
     k_init, k_run = jax.random.split(key)
     start = (
         reinitialize(params, key=k_init) if init_params is None else init_params

@@ -121,6 +121,7 @@ def _split_arrays(split: Any) -> dict:
         _checks.check_floating(f"split.x_{part}", x)
         _checks.check_integer(f"split.y_{part}", y)
         _checks.check_nonempty(f"split.x_{part}", x)
+        _checks.check_finite(f"split.x_{part}", x)
         _checks.check_shape(f"split.y_{part}", y, (x.shape[0],))
     shape = out["x_retain"].shape[1:]
     for part in ("forget", "test"):
@@ -259,9 +260,11 @@ def unlearn(
       An :class:`UnlearnOutput` ``(params, history, epochs_run)``.
 
     Raises:
-      ValueError: on empty sets, labels out of range, ``gamma < 0``,
-        ``epochs < 1``, unknown options or a model/data shape mismatch.
-      TypeError: on non-floating inputs or non-integer labels.
+      ValueError: on empty sets, NaN/Inf rows, labels out of range,
+        ``gamma < 0``, ``epochs < 1``, unknown options or a model/data shape
+        mismatch.
+      TypeError: on non-floating inputs, non-integer labels or a ``key``
+        that is not a PRNG key.
 
     References:
       Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -295,6 +298,7 @@ def unlearn(
         remat=False,
         stop_each_step=stop_each_step,
     )
+    _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)
     dtype = jax.tree.leaves(params)[0].dtype
     auto = AutoGamma() if auto is None else auto

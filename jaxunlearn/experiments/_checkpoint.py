@@ -10,6 +10,7 @@ saved results; floats round-trip exactly through JSON, so the resumed run's
 output equals an uninterrupted one's.
 """
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -21,6 +22,12 @@ from jaxunlearn import _io
 
 _FORMAT = "jaxunlearn.checkpoint"
 _VERSION = 1
+
+
+def _digest(config: Any, units: Any) -> str:
+    """SHA-256 of the canonical JSON of the settings and finished units."""
+    doc = json.dumps({"config": config, "units": units}, sort_keys=True)
+    return hashlib.sha256(doc.encode("utf-8")).hexdigest()
 
 
 def jsonable(value: Any) -> Any:
@@ -53,8 +60,9 @@ class Checkpoint:
       resume: load the finished units of an earlier run from ``path``.
 
     Raises:
-      ValueError: when resuming from an unreadable file or one written with
-        other settings.
+      ValueError: when resuming from an unreadable, damaged or tampered
+        file (SHA-256 mismatch), one of another version, or one written
+        with other settings.
     """
 
     def __init__(
@@ -76,9 +84,29 @@ class Checkpoint:
                 raise ValueError(
                     f"--resume: cannot read checkpoint {self.path!r} ({err})"
                 ) from err
-            if data.get("format") != _FORMAT or data.get("version") != _VERSION:
+            if not isinstance(data, dict) or data.get("format") != _FORMAT:
                 raise ValueError(
                     f"--resume: {self.path!r} is not a jaxunlearn checkpoint"
+                )
+            if data.get("version") != _VERSION:
+                raise ValueError(
+                    f"--resume: {self.path!r} has checkpoint version"
+                    f" {data.get('version')!r}; this jaxunlearn reads version"
+                    f" {_VERSION}"
+                )
+            if not isinstance(data.get("config"), dict) or not isinstance(
+                data.get("units", {}), dict
+            ):
+                raise ValueError(
+                    f"--resume: {self.path!r} is a damaged checkpoint (config"
+                    " and units must be objects)"
+                )
+            if data.get("sha256") != _digest(
+                data["config"], data.get("units", {})
+            ):
+                raise ValueError(
+                    f"--resume: {self.path!r} fails its checksum: the"
+                    " checkpoint was modified after it was written"
                 )
             if data.get("config") != self.config:
                 diff = sorted(
@@ -122,6 +150,7 @@ class Checkpoint:
                 "version": _VERSION,
                 "config": self.config,
                 "units": self.units,
+                "sha256": _digest(self.config, self.units),
             }
             _io.atomic_write_text(self.path, json.dumps(doc) + "\n")
         if self.after_put is not None:

@@ -47,6 +47,7 @@ References:
 
 import dataclasses
 import functools
+import inspect
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -212,6 +213,28 @@ def _fit_weights(weights: Any, codes: np.ndarray, counts: np.ndarray, dtype):
     return weights / jnp.sum(weights)
 
 
+def _check_options(method: str, spec: RepairMethod, options: dict) -> None:
+    """Raises ValueError naming ``options`` when the fitter rejects a key."""
+    try:
+        sig = inspect.signature(spec.fit)
+    except (TypeError, ValueError):  # builtins, C callables: cannot check.
+        return
+    params = list(sig.parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    accepted = [
+        p.name
+        for p in params[4:]
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"options: unknown option(s) {unknown} for method {method!r}"
+            f" (known: {accepted})"
+        )
+
+
 def fit(
     x: Float[ArrayLike, "n d"],
     z: Int[ArrayLike, " n"],
@@ -246,7 +269,8 @@ def fit(
 
     Raises:
       ValueError: on mismatched shapes, empty input, NaN/Inf in ``x``, an
-        unknown method, bad weights, or a group with too few rows.
+        unknown method, bad weights, a single group, a group with too few
+        rows or an option the method does not accept.
       TypeError: on a non-floating ``x`` or non-integer ``z``.
 
     References:
@@ -270,6 +294,11 @@ def fit(
     codes, index, counts = np.unique(
         np.asarray(z), return_inverse=True, return_counts=True
     )
+    if len(codes) < 2:
+        raise ValueError(
+            "z: expected at least 2 groups (distinct codes) to remove Z from"
+            f" x, got the single code {codes.tolist()}"
+        )
     small = counts < spec.min_group_size
     if np.any(small):
         bad = {
@@ -288,6 +317,7 @@ def fit(
         raise TypeError(
             f"options: expected JSON-serializable values ({err})"
         ) from err
+    _check_options(method, spec, options)
     index = jnp.asarray(index.reshape(-1), jnp.int32)
     stats = spec.fit(x, index, len(codes), w, **options)
     stats = dict(stats)

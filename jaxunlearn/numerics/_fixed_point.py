@@ -31,6 +31,8 @@ from jaxtyping import Array, ArrayLike
 import jax
 import jax.numpy as jnp
 
+from jaxunlearn import _checks
+
 
 class FixedPointOutput(NamedTuple):
     """Result of :func:`fixed_point`.
@@ -129,7 +131,8 @@ def fixed_point(
       A :class:`FixedPointOutput` with the iterate and diagnostics.
 
     Raises:
-      ValueError: when ``max_iter`` is not a positive integer.
+      ValueError: when ``max_iter`` is not a positive integer or (eagerly)
+        ``tol`` is negative or NaN.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -147,6 +150,7 @@ def fixed_point(
         raise ValueError(
             f"max_iter: expected an integer >= 1, got {max_iter!r}"
         )
+    _checks.check_nonnegative("tol", tol)
     dtype = jnp.result_type(*jax.tree.leaves(x0))
     tol = jnp.asarray(tol, dtype=dtype)
     value, converged, n_iters, error = _solve(fn, x0, params, tol, max_iter)

@@ -28,6 +28,8 @@ from jaxtyping import Array, ArrayLike, Float
 import jax
 import jax.numpy as jnp
 
+from jaxunlearn import _checks
+
 
 def symmetrize(a: Float[ArrayLike, "... d d"]) -> Float[Array, "... d d"]:
     """Returns ``(a + a^T) / 2`` over the last two axes.
@@ -104,11 +106,17 @@ def sqrtm_and_inv_sqrtm(
     Returns:
       ``(sqrt_a, inv_sqrt_a)``, each ``[..., d, d]``.
 
+    Raises:
+      ValueError: on non-square input, or (eagerly) NaN/Inf or a matrix
+        that is not symmetric up to ``sqrt(eps)`` relative.
+      TypeError: on a non-floating (integer, bool, complex, float16) dtype.
+
     References:
       Higham, "Stable iterations for the matrix square root", Numerical
       Algorithms 15, 1997. https://doi.org/10.1023/A:1019150005407
     """
-    a = jnp.asarray(a)
+    a = _checks.as_array("a", a)
+    _checks.check_square_symmetric("a", a)
     return _sqrt_pair(a, _rel_floor(a, eps))
 
 
@@ -125,6 +133,9 @@ def sqrtm(
 
     Returns:
       ``A^{1/2}``, ``[..., d, d]``, symmetric PSD.
+
+    Raises:
+      ValueError, TypeError: as :func:`sqrtm_and_inv_sqrtm`.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -149,6 +160,9 @@ def inv_sqrtm(
 
     Returns:
       ``A^{-1/2}``, ``[..., d, d]``.
+
+    Raises:
+      ValueError, TypeError: as :func:`sqrtm_and_inv_sqrtm`.
     """
     return sqrtm_and_inv_sqrtm(a, eps=eps)[1]
 
@@ -161,7 +175,12 @@ def min_eigenvalue_ratio(a: Float[ArrayLike, "... d d"]) -> Float[Array, "..."]:
 
     Returns:
       ``min(w) / max(w)`` per matrix, ``[...]``; 0 or below means singular.
+
+    Raises:
+      ValueError, TypeError: as :func:`sqrtm_and_inv_sqrtm`.
     """
-    w = jnp.linalg.eigvalsh(symmetrize(jnp.asarray(a)))
+    a = _checks.as_array("a", a)
+    _checks.check_square_symmetric("a", a)
+    w = jnp.linalg.eigvalsh(symmetrize(a))
     top = jnp.maximum(w[..., -1], jnp.finfo(w.dtype).tiny)
     return w[..., 0] / top

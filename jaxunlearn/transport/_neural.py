@@ -231,7 +231,8 @@ def init_neural_ot(
       A :class:`NeuralOTState` at step 0 (``T`` starts at the identity).
 
     Raises:
-      TypeError, ValueError: on non-floating, badly ranked or empty input.
+      TypeError, ValueError: on non-floating, badly ranked or empty input,
+        or a ``key`` that is not a PRNG key.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -243,6 +244,7 @@ def init_neural_ot(
     sample = _checks.as_array("sample", sample)
     _checks.check_floating("sample", sample)
     _checks.check_rank("sample", sample, (2, 3, 4))
+    _checks.check_key("key", key)
     b = _build(config, tuple(sample.shape[1:]), sample.dtype.name)
     k_t, k_f, k_s = jax.random.split(key, 3)
     t_params = _init_params(b.t_params, k_t)
@@ -622,8 +624,10 @@ def fit_neural_ot(
       A :class:`NeuralOTOutput`.
 
     Raises:
-      ValueError, TypeError: on non-floating, non-finite or empty samples, or
-        groups with different per-sample shapes or dtypes.
+      ValueError, TypeError: on non-floating, non-finite or empty samples,
+        groups with different per-sample shapes or dtypes, non-positive
+        iteration or batch counts, negative learning rates or a non-key
+        ``key``.
 
     References:
       Korotin, Selikhanovych and Burnaev, "Neural Optimal Transport",
@@ -662,6 +666,8 @@ def _fit_stacked(
     _checks.check_positive_int("config.num_iterations", config.num_iterations)
     _checks.check_positive_int("config.k_t", config.k_t)
     _checks.check_positive_int("config.batch_size", config.batch_size)
+    _checks.check_nonnegative("config.learning_rate_t", config.learning_rate_t)
+    _checks.check_nonnegative("config.learning_rate_f", config.learning_rate_f)
     state = init_neural_ot(data, key=key, config=config)
     if checkpoint_path is not None and os.path.exists(checkpoint_path):
         state = load_neural_ot_state(checkpoint_path, state, config=config)
