@@ -13,7 +13,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 
 def test_notebooks_exist():
     names = [p.name[:2] for p in NOTEBOOKS]
-    assert names == ["01", "02", "03", "04", "05"]
+    assert names == ["01", "02", "03", "04", "05", "06"]
 
 
 @pytest.mark.slow
