@@ -12,6 +12,7 @@ scoring half (``test``); the retrained model is used only to score.
 
 import argparse
 import json
+import os
 import time
 
 import jax
@@ -19,58 +20,46 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxunlearn import datasets
+from jaxunlearn import _io, datasets
 from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
 from jaxunlearn.models import MLP, functional
 
 
+SHARED = {}
+
+
 def candidates(quick):
     e = 3 if quick else 20
+    auto = {"gamma": "auto", "epochs": e}
+    rep = 2 if quick else 60
     return {
         "fixed g=4, 5 ep": {"gamma": 4.0, "epochs": 5 if not quick else 2},
         "fixed g=1, 20 ep": {"gamma": 1.0, "epochs": e},
-        "fixed g=4 + stop(holdout, step)": {
-            "gamma": 4.0,
-            "epochs": e,
-            "stop": "holdout",
-            "stop_each_step": True,
-        },
-        "fixed g=1 + stop(holdout, step)": {
-            "gamma": 1.0,
-            "epochs": e,
-            "stop": "holdout",
-            "stop_each_step": True,
-        },
         "fixed g=1 + stop(holdout_initial, step)": {
             "gamma": 1.0,
             "epochs": e,
             "stop": "holdout_initial",
             "stop_each_step": True,
         },
-        "fixed g=4 + stop(holdout_initial, step)": {
-            "gamma": 4.0,
-            "epochs": e,
-            "stop": "holdout_initial",
-            "stop_each_step": True,
+        "auto (dual, stop holdout_initial, step)": {**auto, "repair_steps": 0},
+        "auto + repair 60 @1e-4": {**auto, "repair_steps": rep},
+        "auto + repair 60 @3e-4": {
+            **auto,
+            "repair_steps": rep,
+            "auto": AutoGamma(repair_lr=3e-4),
         },
-        "auto (dual, stop holdout_initial, step)": {
-            "gamma": "auto",
-            "epochs": e,
-            "stop": "holdout_initial",
-            "stop_each_step": True,
+        "auto + repair 240 @1e-4": {**auto, "repair_steps": 4 * rep},
+        "auto, margin prior": {**auto, "repair_steps": 0, "margin": "prior"},
+        "auto, margin probe": {**auto, "repair_steps": 0, "margin": "probe"},
+        "auto, margin probe + repair 60 @1e-4": {
+            **auto,
+            "repair_steps": rep,
+            "margin": "probe",
         },
-        "auto (dual, stop epoch)": {"gamma": "auto", "epochs": e},
-        "auto (dual, stop step)": {
-            "gamma": "auto",
-            "epochs": e,
-            "stop_each_step": True,
-        },
-        "auto (dual, no stop, lr decay)": {
-            "gamma": "auto",
-            "epochs": e,
-            "stop": "mi",
-            "stop_value": -1.0,
-            "auto": AutoGamma(lr_decay=0.5),
+        "auto (dual, stop epoch)": {
+            **auto,
+            "repair_steps": 0,
+            "stop_each_step": False,
         },
     }
 
@@ -112,22 +101,47 @@ def run_seed(seed, x, y, c, args, cands):
     )
     hidden = (128, 64)
     model = MLP(x.shape[1], hidden, c, rngs=nnx.Rngs(int(seed)))
-    apply_fn, p0 = functional(model)
+    apply_fn_seed, p0 = functional(model)
+    # One apply_fn for every seed (same architecture): jit caches hit.
+    apply_fn = SHARED.setdefault("apply_fn", apply_fn_seed)
     x_train = jnp.concatenate([split.x_retain, split.x_forget])
     y_train = jnp.concatenate([split.y_retain, split.y_forget])
     fit = {"epochs": args.orig_epochs, "batch_size": 64, "learning_rate": 1e-3}
-    t0 = time.perf_counter()
-    orig = fit_classifier(
-        apply_fn, p0, x_train, y_train, key=k_fit, **fit
-    ).params
-    jax.block_until_ready(orig)
-    time.perf_counter() - t0
-    t0 = time.perf_counter()
-    retr = fit_classifier(
-        apply_fn, p0, split.x_retain, split.y_retain, key=k_fit, **fit
-    ).params
-    jax.block_until_ready(retr)
-    t_retr = time.perf_counter() - t0
+    leaves0, treedef = jax.tree.flatten(p0)
+    path = None
+    if args.cache_dir:
+        os.makedirs(args.cache_dir, exist_ok=True)
+        path = os.path.join(
+            args.cache_dir,
+            f"{args.data}_cls{args.cls}_seed{seed}_ep{args.orig_epochs}.npz",
+        )
+    if path and os.path.exists(path):
+        arrs, meta = _io.load_arrays(path, kind="study.controller")
+        n = len(leaves0)
+        orig = jax.tree.unflatten(
+            treedef, [jnp.asarray(arrs[f"o{i}"]) for i in range(n)]
+        )
+        retr = jax.tree.unflatten(
+            treedef, [jnp.asarray(arrs[f"r{i}"]) for i in range(n)]
+        )
+        t_retr = meta["t_retr"]
+    else:
+        orig = fit_classifier(
+            apply_fn, p0, x_train, y_train, key=k_fit, **fit
+        ).params
+        jax.block_until_ready(orig)
+        t0 = time.perf_counter()
+        retr = fit_classifier(
+            apply_fn, p0, split.x_retain, split.y_retain, key=k_fit, **fit
+        ).params
+        jax.block_until_ready(retr)
+        t_retr = time.perf_counter() - t0
+        if path:
+            arrs = {f"o{i}": v for i, v in enumerate(jax.tree.leaves(orig))}
+            arrs |= {f"r{i}": v for i, v in enumerate(jax.tree.leaves(retr))}
+            _io.save_arrays(
+                path, arrs, kind="study.controller", meta={"t_retr": t_retr}
+            )
 
     def acc(p, xx, yy):
         return float(jnp.mean(jnp.argmax(apply_fn(p, xx), -1) == yy))
@@ -139,9 +153,15 @@ def run_seed(seed, x, y, c, args, cands):
             "test": acc(p, scored.x_test, scored.y_test),
         }
 
-    rows = {"original": score_(orig), "retrain": score_(retr)}
+    ref = references(apply_fn, orig, retr, split, x_hold, y_hold, args, c)
+    rows = {"original": score_(orig), "retrain": score_(retr), "ref": ref}
     rows["retrain"]["time_s"] = t_retr
     for name, kw in cands.items():
+        kw = dict(kw)
+        margin = kw.pop("margin", None)
+        if margin is not None:
+            a = kw.get("auto", AutoGamma())
+            kw["auto"] = a._replace(stop_margin=ref[margin])
         t0 = time.perf_counter()
         out = unlearn(
             apply_fn, orig, scored, holdout=(x_hold, y_hold), key=k_un, **kw
@@ -154,6 +174,57 @@ def run_seed(seed, x, y, c, args, cands):
     return rows
 
 
+def _linear(p, x):
+    return x @ p["w"] + p["b"][None, :]
+
+
+def references(apply_fn, orig, retr, split, x_hold, y_hold, args, c):
+    """Diagnostics of the stop reference (held-out rows of the class).
+
+    h0 / hR: held-out accuracy on the class under the original / retrained
+    model (hR is a diagnostic only). prior: the Saerens et al. (2002)
+    prior-shift estimate (logits + log(pi_retain / pi_train)) minus h0.
+    probe: the class-size effect under a linear probe on the inputs
+    (softmax regression fit on retain rows vs on all training rows, both
+    scored on the held-out rows of the class).
+    """
+    cls = args.cls
+    m = np.asarray(y_hold) == cls
+    xh = jnp.asarray(np.asarray(x_hold)[m])
+
+    def hacc(logits):
+        return float(jnp.mean(jnp.argmax(logits, -1) == cls))
+
+    lo = apply_fn(orig, xh)
+    y_tr = np.concatenate([np.asarray(split.y_retain), split.y_forget])
+    pi = np.bincount(y_tr, minlength=c) / y_tr.size
+    pi_r = np.bincount(np.asarray(split.y_retain), minlength=c)
+    pi_r = pi_r / pi_r.sum()
+    shift = jnp.asarray(np.log(pi_r / pi), lo.dtype)
+    h0 = hacc(lo)
+    out = {
+        "n_hold": int(m.sum()),
+        "h0": h0,
+        "hR": hacc(apply_fn(retr, xh)),
+        "prior": hacc(lo + shift[None, :]) - h0,
+    }
+    d = x_hold.shape[1]
+    p0 = {
+        "w": jnp.zeros((d, c), jnp.float32),
+        "b": jnp.zeros((c,), jnp.float32),
+    }
+    fit = {"epochs": 30, "batch_size": 64, "learning_rate": 1e-2}
+    kp = jax.random.key(1000 + cls)
+    x_all = jnp.concatenate([split.x_retain, split.x_forget])
+    y_all = jnp.concatenate([split.y_retain, split.y_forget])
+    pr = fit_classifier(
+        _linear, p0, split.x_retain, split.y_retain, key=kp, **fit
+    ).params
+    pa = fit_classifier(_linear, p0, x_all, y_all, key=kp, **fit).params
+    out["probe"] = hacc(_linear(pr, xh)) - hacc(_linear(pa, xh))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument(
@@ -163,6 +234,12 @@ def main():
     ap.add_argument("--orig-epochs", type=int, default=100)
     ap.add_argument("--cls", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--cache-dir",
+        default=None,
+        help="cache the original/retrained parameters per seed here",
+    )
+    ap.add_argument("--seed0", type=int, default=0)
     ap.add_argument(
         "--only", default=None, help="semicolon-separated candidate names"
     )
@@ -175,16 +252,22 @@ def main():
         keep = args.only.split(";")
         cands = {k: v for k, v in cands.items() if k in keep}
     results = []
-    for seed in range(args.seeds):
+    for seed in range(args.seed0, args.seed0 + args.seeds):
         rows = run_seed(seed, x, y, c, args, cands)
         results.append(rows)
         print(json.dumps({"seed": seed, **rows}), flush=True)
-    names = list(results[0])
+    names = [n for n in results[0] if n != "ref"]
     print(f"\n{args.data}, {args.seeds} seeds, original {args.orig_epochs} ep")
     print(
         "| model | forget | test | forget - retrain | test - retrain | hits |"
     )
     print("|---|---|---|---|---|---|")
+    refs = [r["ref"] for r in results]
+    for k in ("h0", "hR", "prior", "probe"):
+        v = np.array([r[k] for r in refs])
+        print(f"ref {k}: {v.mean():+.3f} ± {v.std():.3f}")
+    d = np.array([r["hR"] - r["h0"] for r in refs])
+    print(f"ref hR - h0: {d.mean():+.3f} ± {d.std():.3f}")
     for n in names:
         f = np.array([r[n]["forget"] for r in results])
         t = np.array([r[n]["test"] for r in results])

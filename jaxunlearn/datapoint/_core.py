@@ -40,6 +40,7 @@ from jaxunlearn.datapoint._membership import (
     MembershipBatch,
     _loss_and_logits,
     membership_mi,
+    weighted_cross_entropy,
 )
 from jaxunlearn.datapoint._train import (
     _apply_update,
@@ -96,6 +97,7 @@ class AutoGamma(NamedTuple):
     slack: float = 0.0
     lr_decay: float = 0.0
     stop_margin: float = 0.0
+    repair_lr: float = 1e-4
 
 
 class _Data(NamedTuple):
@@ -122,6 +124,7 @@ class _Hyper(NamedTuple):
     lr_decay: Array  # []
     stop_margin: Array  # []
     stop_value: Array  # [] threshold of the "forget_acc" / "mi" rules
+    repair_lr: Array | float = 0.0  # [] step size of the repair phase
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +139,7 @@ class _Static:
     lr_schedule: Schedule | None
     remat: bool
     stop_each_step: bool = False
+    repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
 
 
 def _masked_acc(correct: Array, w: Array) -> Array:
@@ -332,6 +336,59 @@ def _unlearn_core(
         epoch, carry, jnp.arange(static.epochs, dtype=jnp.int32)
     )
     history = UnlearnHistory(*rows)
+    params_out = state.params
+    if static.repair_steps > 0:
+        params_out = _repair(
+            apply_fn,
+            params_out,
+            data.x_pool,
+            data.y_pool,
+            req.retain_idx,
+            retain_mask,
+            jnp.asarray(hyper.repair_lr, dtype),
+            static.repair_steps,
+            b,
+            jax.random.fold_in(key, static.epochs),
+        )
     return UnlearnOutput(
-        state.params, history, jnp.sum(history.active).astype(jnp.int32)
+        params_out, history, jnp.sum(history.active).astype(jnp.int32)
     )
+
+
+def _repair(
+    apply_fn: ApplyFn,
+    params: Any,
+    x_pool: Array,
+    y_pool: Array,
+    retain_idx: Array,
+    retain_mask: Array,
+    learning_rate: Array,
+    steps: int,
+    batch_size: int,
+    key: Array,
+) -> Any:
+    """``steps`` Adam steps of the task loss on retain rows only.
+
+    A fresh optimizer state; batches cycle through a permutation of the real
+    retain rows. The forget rows are never read.
+    """
+    optimizer = default_optimizer()
+    n_r = jnp.sum(retain_mask > 0).astype(jnp.int32)
+    perm = masked_permutation(key, retain_mask)
+
+    def step(state, s):
+        rows, valid = _cycled(perm, n_r, s * batch_size, batch_size)
+        mask = retain_mask[rows] * valid.astype(retain_mask.dtype)
+        pool = retain_idx[rows]
+        xb, yb = x_pool[pool], y_pool[pool]
+        grads = jax.grad(
+            lambda p: weighted_cross_entropy(apply_fn(p, xb), yb, mask)
+        )(state.params)
+        return _apply_update(optimizer, state, grads, learning_rate), None
+
+    state, _ = jax.lax.scan(
+        step,
+        init_train_state(params, optimizer),
+        jnp.arange(steps, dtype=jnp.int32),
+    )
+    return state.params

@@ -25,6 +25,8 @@ from jaxunlearn.datapoint._membership import ApplyFn
 from jaxunlearn.datapoint._train import _check_labels, _num_outputs
 
 _STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi")
+# Retain-only fine-tuning steps after the MI phase under gamma="auto".
+AUTO_REPAIR_STEPS = 0
 
 
 def _static(
@@ -39,6 +41,7 @@ def _static(
     lr_schedule: Schedule | None,
     remat: bool,
     stop_each_step: bool | None = None,
+    repair_steps: int | None = None,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -52,6 +55,9 @@ def _static(
         stop = "holdout_initial"
     if stop_each_step is None:
         stop_each_step = auto
+    if repair_steps is None:
+        repair_steps = AUTO_REPAIR_STEPS if auto else 0
+    _checks.check_positive_int("repair_steps", repair_steps, minimum=0)
     return _Static(
         epochs=epochs,
         batch_size=batch_size,
@@ -63,6 +69,7 @@ def _static(
         lr_schedule=lr_schedule,
         remat=remat,
         stop_each_step=stop_each_step,
+        repair_steps=int(repair_steps),
     )
 
 
@@ -84,6 +91,7 @@ def _hyper(
     _checks.check_nonnegative("learning_rate", learning_rate)
     _checks.check_nonnegative("auto.dual_lr", auto.dual_lr)
     _checks.check_nonnegative("auto.lr_decay", lr_decay)
+    _checks.check_nonnegative("auto.repair_lr", auto.repair_lr)
 
     def f(v):
         return jnp.asarray(v, dtype)
@@ -96,6 +104,7 @@ def _hyper(
         f(lr_decay),
         f(margin),
         f(stop_value),
+        f(auto.repair_lr),
     )
 
 
@@ -208,6 +217,7 @@ def unlearn(
     auto: AutoGamma | None = None,
     holdout: tuple[Any, Any] | None = None,
     stop_each_step: bool | None = None,
+    repair_steps: int | None = None,
     key: jax.Array,
 ) -> UnlearnOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
@@ -254,6 +264,11 @@ def unlearn(
         every step (one forward pass on the whole forget set and the
         held-out rows per step) instead of after every epoch; None means
         True for ``gamma="auto"`` and False otherwise.
+      repair_steps: after the MI phase, this many Adam steps (a fresh
+        optimizer, step size ``auto.repair_lr``) of the task loss on retain
+        batches only, to recover the utility the MI term cost (static;
+        ``history`` describes the MI phase only). None means
+        ``AUTO_REPAIR_STEPS`` for ``gamma="auto"`` and 0 otherwise.
       key: PRNG key for the batch order.
 
     Returns:
@@ -297,6 +312,7 @@ def unlearn(
         lr_schedule=lr_schedule,
         remat=False,
         stop_each_step=stop_each_step,
+        repair_steps=repair_steps,
     )
     _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)
