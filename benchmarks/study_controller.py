@@ -22,6 +22,7 @@ from flax import nnx
 
 from jaxunlearn import _io, datasets
 from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
+from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
 from jaxunlearn.models import MLP, functional
 
 
@@ -30,8 +31,9 @@ SHARED = {}
 
 def candidates(quick):
     e = 3 if quick else 20
-    auto = {"gamma": "auto", "epochs": e}
+    auto = {"gamma": "auto", "epochs": e, "repair_steps": 0}
     rep = 2 if quick else 60
+    step = {"stop_each_step": True}
     return {
         "fixed g=4, 5 ep": {"gamma": 4.0, "epochs": 5 if not quick else 2},
         "fixed g=1, 20 ep": {"gamma": 1.0, "epochs": e},
@@ -39,27 +41,41 @@ def candidates(quick):
             "gamma": 1.0,
             "epochs": e,
             "stop": "holdout_initial",
-            "stop_each_step": True,
+            **step,
         },
-        "auto (dual, stop holdout_initial, step)": {**auto, "repair_steps": 0},
-        "auto + repair 60 @1e-4": {**auto, "repair_steps": rep},
-        "auto + repair 60 @3e-4": {
+        "auto (dual, stop holdout_initial, step)": {
             **auto,
+            "stop": "holdout_initial",
+        },
+        "auto + repair 60 @1e-4": {
+            **auto,
+            "stop": "holdout_initial",
             "repair_steps": rep,
-            "auto": AutoGamma(repair_lr=3e-4),
         },
-        "auto + repair 240 @1e-4": {**auto, "repair_steps": 4 * rep},
-        "auto, margin prior": {**auto, "repair_steps": 0, "margin": "prior"},
-        "auto, margin probe": {**auto, "repair_steps": 0, "margin": "probe"},
-        "auto, margin probe + repair 60 @1e-4": {
+        "auto, stop probe": {**auto, "stop": "probe"},
+        "auto, lr 3e-4, stop probe": {
             **auto,
-            "repair_steps": rep,
-            "margin": "probe",
+            "stop": "probe",
+            "learning_rate": 3e-4,
         },
-        "auto (dual, stop epoch)": {
-            **auto,
-            "repair_steps": 0,
-            "stop_each_step": False,
+        "fixed g=1 + stop probe": {
+            "gamma": 1.0,
+            "epochs": e,
+            "stop": "probe",
+            **step,
+        },
+        "fixed g=1, lr 3e-4 + stop probe": {
+            "gamma": 1.0,
+            "epochs": e,
+            "stop": "probe",
+            "learning_rate": 3e-4,
+            **step,
+        },
+        "fixed g=4 + stop probe": {
+            "gamma": 4.0,
+            "epochs": e,
+            "stop": "probe",
+            **step,
         },
     }
 
@@ -76,7 +92,8 @@ def load(name):
     return x, y, d.num_classes
 
 
-def run_seed(seed, x, y, c, args, cands):
+def setup_seed(seed, x, y, c, args):
+    """The split, the original and the retrained model of one seed."""
     key = jax.random.key(seed)
     k_split, k_forget, k_init, k_fit, k_half, k_un = jax.random.split(key, 6)
     tt = datasets.train_test_split(
@@ -142,6 +159,13 @@ def run_seed(seed, x, y, c, args, cands):
             _io.save_arrays(
                 path, arrs, kind="study.controller", meta={"t_retr": t_retr}
             )
+    return apply_fn, orig, retr, split, scored, x_hold, y_hold, k_un, t_retr
+
+
+def run_seed(seed, x, y, c, args, cands):
+    apply_fn, orig, retr, split, scored, x_hold, y_hold, k_un, t_retr = (
+        setup_seed(seed, x, y, c, args)
+    )
 
     def acc(p, xx, yy):
         return float(jnp.mean(jnp.argmax(apply_fn(p, xx), -1) == yy))
@@ -184,9 +208,10 @@ def references(apply_fn, orig, retr, split, x_hold, y_hold, args, c):
     h0 / hR: held-out accuracy on the class under the original / retrained
     model (hR is a diagnostic only). prior: the Saerens et al. (2002)
     prior-shift estimate (logits + log(pi_retain / pi_train)) minus h0.
-    probe: the class-size effect under a linear probe on the inputs
-    (softmax regression fit on retain rows vs on all training rows, both
-    scored on the held-out rows of the class).
+    probe_est: the estimate of retraining's forget accuracy used by
+    stop="probe" (datapoint.estimate_retrain_forget_acc); its key differs
+    from the one inside unlearn, so it is a diagnostic of the same
+    estimator, not the exact threshold used.
     """
     cls = args.cls
     m = np.asarray(y_hold) == cls
@@ -208,20 +233,20 @@ def references(apply_fn, orig, retr, split, x_hold, y_hold, args, c):
         "hR": hacc(apply_fn(retr, xh)),
         "prior": hacc(lo + shift[None, :]) - h0,
     }
-    d = x_hold.shape[1]
-    p0 = {
-        "w": jnp.zeros((d, c), jnp.float32),
-        "b": jnp.zeros((c,), jnp.float32),
-    }
-    fit = {"epochs": 30, "batch_size": 64, "learning_rate": 1e-2}
-    kp = jax.random.key(1000 + cls)
-    x_all = jnp.concatenate([split.x_retain, split.x_forget])
-    y_all = jnp.concatenate([split.y_retain, split.y_forget])
-    pr = fit_classifier(
-        _linear, p0, split.x_retain, split.y_retain, key=kp, **fit
-    ).params
-    pa = fit_classifier(_linear, p0, x_all, y_all, key=kp, **fit).params
-    out["probe"] = hacc(_linear(pr, xh)) - hacc(_linear(pa, xh))
+    out["probe_est"] = float(
+        estimate_retrain_forget_acc(
+            apply_fn,
+            orig,
+            split.x_retain,
+            split.y_retain,
+            split.x_forget,
+            split.y_forget,
+            x_hold,
+            y_hold,
+            num_classes=c,
+            key=jax.random.key(2000 + cls),
+        )
+    )
     return out
 
 
@@ -263,11 +288,17 @@ def main():
     )
     print("|---|---|---|---|---|---|")
     refs = [r["ref"] for r in results]
-    for k in ("h0", "hR", "prior", "probe"):
+    for k in ("h0", "hR", "prior", "probe_est"):
         v = np.array([r[k] for r in refs])
         print(f"ref {k}: {v.mean():+.3f} ± {v.std():.3f}")
     d = np.array([r["hR"] - r["h0"] for r in refs])
     print(f"ref hR - h0: {d.mean():+.3f} ± {d.std():.3f}")
+    d = np.array([r["retrain"]["forget"] - r["ref"]["h0"] for r in results])
+    print(f"ref retrain forget - h0: {d.mean():+.3f} ± {d.std():.3f}")
+    d = np.array(
+        [r["ref"]["probe_est"] - r["retrain"]["forget"] for r in results]
+    )
+    print(f"ref probe_est - retrain forget: {d.mean():+.3f} ± {d.std():.3f}")
     for n in names:
         f = np.array([r[n]["forget"] for r in results])
         t = np.array([r[n]["test"] for r in results])

@@ -5,6 +5,7 @@ References:
   Regularization", arXiv:2502.05684, 2025. https://arxiv.org/abs/2502.05684
 """
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -22,11 +23,14 @@ from jaxunlearn.datapoint._core import (
     _unlearn_core,
 )
 from jaxunlearn.datapoint._membership import ApplyFn
+from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
 from jaxunlearn.datapoint._train import _check_labels, _num_outputs
 
-_STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi")
+_STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi", "probe")
 # Retain-only fine-tuning steps after the MI phase under gamma="auto".
 AUTO_REPAIR_STEPS = 0
+# The stop rule of gamma="auto" in unlearn (unlearn_many: "holdout_initial").
+AUTO_STOP = "holdout_initial"
 
 
 def _static(
@@ -42,6 +46,7 @@ def _static(
     remat: bool,
     stop_each_step: bool | None = None,
     repair_steps: int | None = None,
+    allow_probe: bool = False,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -52,9 +57,14 @@ def _static(
     if auto:
         _checks.check_choice("gamma", gamma, ("auto",))
     if auto and stop is None:
-        stop = "holdout_initial"
+        stop = AUTO_STOP if allow_probe else "holdout_initial"
+    if stop == "probe" and not allow_probe:
+        raise ValueError(
+            "stop: 'probe' is supported by unlearn only (use"
+            " 'holdout_initial' or 'forget_acc' with a stop_value)"
+        )
     if stop_each_step is None:
-        stop_each_step = auto
+        stop_each_step = auto or stop == "probe"
     if repair_steps is None:
         repair_steps = AUTO_REPAIR_STEPS if auto else 0
     _checks.check_positive_int("repair_steps", repair_steps, minimum=0)
@@ -313,11 +323,32 @@ def unlearn(
         remat=False,
         stop_each_step=stop_each_step,
         repair_steps=repair_steps,
+        allow_probe=True,
     )
     _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)
     dtype = jax.tree.leaves(params)[0].dtype
     auto = AutoGamma() if auto is None else auto
+    if static.stop == "probe":
+        # The probe transfer estimate of retraining's forget accuracy (plus
+        # the margin) becomes the threshold of the "forget_acc" rule.
+        n_r = req.retain_idx.shape[0]
+        est = estimate_retrain_forget_acc(
+            apply_fn,
+            params,
+            data.x_pool[:n_r],
+            data.y_pool[:n_r],
+            data.x_pool[n_r:],
+            data.y_pool[n_r:],
+            data.x_hold,
+            data.y_hold,
+            num_classes=_num_outputs(
+                apply_fn, params, data.x_pool[:1], "split.x_retain"
+            ),
+            key=jax.random.fold_in(key, 0x9E3779B9 % 2**31),
+        )
+        stop_value = est + auto.stop_margin
+        static = dataclasses.replace(static, stop="forget_acc")
     hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
     return _core_jit(apply_fn, static, params, data, req, hyper, key)
 

@@ -219,3 +219,98 @@ def test_holdout_initial_rule_is_monotone(rng):
     last = int(out.epochs_run)
     if last < 4:
         np.testing.assert_allclose(h.forget_acc[last:], h.forget_acc[last - 1])
+
+
+def _repair_args(split, params):
+    from jaxunlearn.datapoint import _core
+
+    n_r = split.x_retain.shape[0]
+    x_pool = jnp.concatenate([split.x_retain, split.x_forget])
+    y_pool = jnp.concatenate([split.y_retain, split.y_forget])
+    return _core, x_pool, y_pool, jnp.arange(n_r), jnp.ones((n_r,))
+
+
+def test_repair_reads_only_retain_rows(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    core, x_pool, y_pool, idx, mask = _repair_args(split, params)
+    n_r = idx.shape[0]
+
+    def run(xp, yp):
+        return core._repair(
+            apply_fn, params, xp, yp, idx, mask, 1e-2, 5, 16, rng
+        )
+
+    base = run(x_pool, y_pool)
+    # Garbage in the forget rows changes nothing.
+    xp = x_pool.at[n_r:].set(1e3)
+    yp = y_pool.at[n_r:].set(2)
+    chex.assert_trees_all_close(run(xp, yp), base)
+
+    def retain_loss(p):
+        logits = apply_fn(p, split.x_retain)
+        ce = -jax.nn.log_softmax(logits)[jnp.arange(n_r), split.y_retain]
+        return float(jnp.mean(ce))
+
+    assert retain_loss(base) < retain_loss(params)
+
+
+def test_repair_phase_after_mi_phase(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "gamma": 1.0, "key": rng}
+    plain = unlearn(apply_fn, params, split, **kw)
+    rep = unlearn(
+        apply_fn,
+        params,
+        split,
+        repair_steps=3,
+        auto=AutoGamma(repair_lr=1e-2),
+        **kw,
+    )
+    # The history describes the MI phase, identical; the params moved on.
+    chex.assert_trees_all_close(rep.history, plain.history)
+    assert not jax.tree.all(
+        jax.tree.map(
+            lambda a, b: bool(jnp.all(a == b)), rep.params, plain.params
+        )
+    )
+    # A zero repair step size leaves the MI phase's parameters.
+    zero = unlearn(
+        apply_fn,
+        params,
+        split,
+        repair_steps=3,
+        auto=AutoGamma(repair_lr=0.0),
+        **kw,
+    )
+    chex.assert_trees_all_close(zero.params, plain.params)
+
+
+def test_repair_lr_does_not_retrace(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "gamma": 1.0, "repair_steps": 2, "key": rng}
+    unlearn(apply_fn, params, split, auto=AutoGamma(repair_lr=1e-3), **kw)
+    size = unlearn_mod._core_jit._cache_size()
+    for lr in (1e-4, 3e-2):
+        unlearn(apply_fn, params, split, auto=AutoGamma(repair_lr=lr), **kw)
+    assert unlearn_mod._core_jit._cache_size() == size
+
+
+def test_repair_bad_input(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    with pytest.raises(ValueError, match="repair_steps"):
+        unlearn(apply_fn, params, split, repair_steps=-1, key=rng, **KW)
+    with pytest.raises(TypeError, match="repair_steps"):
+        unlearn(apply_fn, params, split, repair_steps=1.5, key=rng, **KW)
+    with pytest.raises(ValueError, match="repair_lr"):
+        unlearn(
+            apply_fn,
+            params,
+            split,
+            auto=AutoGamma(repair_lr=-1.0),
+            key=rng,
+            **KW,
+        )
