@@ -18,6 +18,7 @@ from jaxunlearn.datapoint._membership import (
     unlearning_loss,
     weighted_cross_entropy,
 )
+from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
 from jaxunlearn.datapoint._train import (
     FitOutput,
     TrainState,
@@ -39,6 +40,7 @@ __all__ = [
     "UnlearnHistory",
     "UnlearnOutput",
     "default_optimizer",
+    "estimate_retrain_forget_acc",
     "fit_classifier",
     "init_train_state",
     "make_train_step",

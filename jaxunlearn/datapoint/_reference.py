@@ -81,6 +81,21 @@ def _probit(acc: Array, n: int) -> Array:
     return ndtri(jnp.clip(acc, eps, 1 - eps))
 
 
+def _transfer(
+    acc_r_forget: Array,
+    acc_model_hold: Array,
+    acc_a_hold: Array,
+    n_forget: int,
+    n_hold: int,
+) -> Array:
+    """``Phi(Phi^-1(acc_R) + Phi^-1(acc_model) - Phi^-1(acc_A))``."""
+    return ndtr(
+        _probit(acc_r_forget, n_forget)
+        + _probit(acc_model_hold, n_hold)
+        - _probit(acc_a_hold, n_hold)
+    )
+
+
 def estimate_retrain_forget_acc(
     apply_fn: ApplyFn,
     params: Any,
@@ -187,9 +202,10 @@ def estimate_retrain_forget_acc(
     xh_model = np.asarray(x_hold).astype(dtype)
     yh = labels["y_hold"]
     n_f, n_h = xf.shape[0], xh.shape[0]
-    z = (
-        _probit(acc(_linear, p_r, xf.astype(dtype), labels["y_forget"]), n_f)
-        + _probit(acc(apply_fn, params, xh_model, yh), n_h)
-        - _probit(acc(_linear, p_a, xh, yh), n_h)
+    return _transfer(
+        acc(_linear, p_r, xf.astype(dtype), labels["y_forget"]),
+        acc(apply_fn, params, xh_model, yh),
+        acc(_linear, p_a, xh, yh),
+        n_f,
+        n_h,
     )
-    return ndtr(z)

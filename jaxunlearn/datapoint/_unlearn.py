@@ -31,6 +31,8 @@ _STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi", "probe")
 AUTO_REPAIR_STEPS = 0
 # The stop rule of gamma="auto" in unlearn (unlearn_many: "holdout_initial").
 AUTO_STOP = "holdout_initial"
+# fold_in constant of the probes' key under stop="probe".
+_PROBE_KEY = 0x5EED
 
 
 def _static(
@@ -345,7 +347,7 @@ def unlearn(
             num_classes=_num_outputs(
                 apply_fn, params, data.x_pool[:1], "split.x_retain"
             ),
-            key=jax.random.fold_in(key, 0x9E3779B9 % 2**31),
+            key=jax.random.fold_in(key, _PROBE_KEY),
         )
         stop_value = est + auto.stop_margin
         static = dataclasses.replace(static, stop="forget_acc")
