@@ -27,6 +27,8 @@ from jaxunlearn.models import MLP, functional
 
 
 SHARED = {}
+# The controller settings before the probe stop (gamma="auto" until then).
+OLD_AUTO = AutoGamma(gamma_init=1.0, dual_lr=10.0, lr_scale=1.0)
 
 
 def candidates(quick):
@@ -46,17 +48,21 @@ def candidates(quick):
         "auto (dual, stop holdout_initial, step)": {
             **auto,
             "stop": "holdout_initial",
+            "auto": OLD_AUTO,
         },
+        "auto (default)": {"gamma": "auto", "epochs": e},
         "auto + repair 60 @1e-4": {
             **auto,
             "stop": "holdout_initial",
             "repair_steps": rep,
+            "auto": OLD_AUTO,
         },
-        "auto, stop probe": {**auto, "stop": "probe"},
+        "auto, stop probe": {**auto, "stop": "probe", "auto": OLD_AUTO},
         "auto, lr 3e-4, stop probe": {
             **auto,
             "stop": "probe",
             "learning_rate": 3e-4,
+            "auto": OLD_AUTO,
         },
         "fixed g=1 + stop probe": {
             "gamma": 1.0,
@@ -71,6 +77,33 @@ def candidates(quick):
             "learning_rate": 3e-4,
             **step,
         },
+        "fixed g=0.5, lr 3e-4 + stop probe": {
+            "gamma": 0.5,
+            "epochs": e,
+            "stop": "probe",
+            "learning_rate": 3e-4,
+            **step,
+        },
+        "fixed g=2, lr 3e-4 + stop probe": {
+            "gamma": 2.0,
+            "epochs": e,
+            "stop": "probe",
+            "learning_rate": 3e-4,
+            **step,
+        },
+        "fixed g=1, lr 1e-4 + stop probe": {
+            "gamma": 1.0,
+            "epochs": e,
+            "stop": "probe",
+            "learning_rate": 1e-4,
+            **step,
+        },
+        "auto (dual_lr 1), lr 3e-4, stop probe": {
+            **auto,
+            "stop": "probe",
+            "learning_rate": 3e-4,
+            "auto": OLD_AUTO._replace(dual_lr=1.0),
+        },
         "fixed g=4 + stop probe": {
             "gamma": 4.0,
             "epochs": e,
@@ -83,12 +116,14 @@ def candidates(quick):
 def load(name):
     if name == "digits":
         d = datasets.load_digits()
-    elif name == "fashion":
+    elif name in ("fashion", "fashion5k"):
         d = datasets.load_fashion_mnist()
     else:
         d = datasets.load_mnist5k()
-    x = np.asarray(d.x, np.float32)
+    x = np.asarray(d.x, np.float32).reshape(len(d.labels), -1)
     y = np.asarray(d.labels, np.int32)
+    if name == "fashion5k":  # the first 5,000 training rows (shuffled file)
+        x, y = x[:5000], y[:5000]
     return x, y, d.num_classes
 
 
@@ -253,7 +288,9 @@ def references(apply_fn, orig, retr, split, x_hold, y_hold, args, c):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument(
-        "--data", default="mnist5k", choices=["mnist5k", "digits", "fashion"]
+        "--data",
+        default="mnist5k",
+        choices=["mnist5k", "digits", "fashion", "fashion5k"],
     )
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--orig-epochs", type=int, default=100)

@@ -92,12 +92,13 @@ class AutoGamma(NamedTuple):
         stop_margin`` (``holdout_acc_0`` under the starting parameters).
     """
 
-    gamma_init: float = 1.0
-    dual_lr: float = 10.0
+    gamma_init: float = 0.5
+    dual_lr: float = 0.0
     slack: float = 0.0
     lr_decay: float = 0.0
     stop_margin: float = 0.0
     repair_lr: float = 1e-4
+    lr_scale: float = 0.3
 
 
 class _Data(NamedTuple):

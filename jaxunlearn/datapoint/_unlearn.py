@@ -30,7 +30,7 @@ _STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi", "probe")
 # Retain-only fine-tuning steps after the MI phase under gamma="auto".
 AUTO_REPAIR_STEPS = 0
 # The stop rule of gamma="auto" in unlearn (unlearn_many: "holdout_initial").
-AUTO_STOP = "holdout_initial"
+AUTO_STOP = "probe"
 # fold_in constant of the probes' key under stop="probe".
 _PROBE_KEY = 0x5EED
 
@@ -96,21 +96,24 @@ def _hyper(
         g = auto.gamma_init
         _checks.check_nonnegative("auto.gamma_init", g)
         lr_decay, margin = auto.lr_decay, auto.stop_margin
+        lr_scale = auto.lr_scale
     else:
         g = gamma
         _checks.check_nonnegative("gamma", gamma)
         lr_decay, margin = 0.0, auto.stop_margin
+        lr_scale = 1.0
     _checks.check_nonnegative("learning_rate", learning_rate)
     _checks.check_nonnegative("auto.dual_lr", auto.dual_lr)
     _checks.check_nonnegative("auto.lr_decay", lr_decay)
     _checks.check_nonnegative("auto.repair_lr", auto.repair_lr)
+    _checks.check_nonnegative("auto.lr_scale", auto.lr_scale)
 
     def f(v):
         return jnp.asarray(v, dtype)
 
     return _Hyper(
         f(g),
-        f(learning_rate),
+        f(learning_rate) * f(lr_scale),
         f(auto.dual_lr),
         f(auto.slack),
         f(lr_decay),
@@ -249,8 +252,8 @@ def unlearn(
         ``jaxunlearn.datasets.UnlearningSplit``.
       gamma: the MI weight ``>= 0``, or ``"auto"`` for the controller of
         :class:`AutoGamma` (dual ascent on ``I_f <= (1 + slack) I_h`` with
-        held-out rows, learning-rate decay, and by default the stop rule
-        ``"holdout_initial"`` checked after every step).
+        held-out rows, step size ``learning_rate * auto.lr_scale``, and by
+        default the stop rule ``AUTO_STOP`` checked after every step).
       epochs: the maximal number of epochs (static).
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
@@ -265,8 +268,12 @@ def unlearn(
         plus ``auto.stop_margin``), ``"holdout_initial"`` (stop once it is
         ``<=`` the held-out accuracy under the starting model plus
         ``auto.stop_margin``), ``"forget_acc"`` (stop once it is
-        ``<= stop_value``) or ``"mi"`` (stop once the epoch's mean ``I`` is
-        ``<= stop_value``). Checked after every epoch.
+        ``<= stop_value``), ``"mi"`` (stop once the epoch's mean ``I`` is
+        ``<= stop_value``) or ``"probe"`` (stop once the forget accuracy is
+        ``<=`` :func:`estimate_retrain_forget_acc` plus
+        ``auto.stop_margin``: two softmax-regression probes on the inputs
+        are fit first, from ``fold_in(key, _PROBE_KEY)``; ``unlearn`` only).
+        Checked after every epoch, or every step (``stop_each_step``).
       stop_value: the threshold of ``"forget_acc"`` / ``"mi"``.
       auto: the :class:`AutoGamma` settings (defaults if None).
       holdout: optional ``(x, y)`` rows never trained on, standing in for the
@@ -275,7 +282,7 @@ def unlearn(
       stop_each_step: check the ``"holdout*"`` / ``"forget_acc"`` rule after
         every step (one forward pass on the whole forget set and the
         held-out rows per step) instead of after every epoch; None means
-        True for ``gamma="auto"`` and False otherwise.
+        True for ``gamma="auto"`` or ``stop="probe"``, False otherwise.
       repair_steps: after the MI phase, this many Adam steps (a fresh
         optimizer, step size ``auto.repair_lr``) of the task loss on retain
         batches only, to recover the utility the MI term cost (static;
