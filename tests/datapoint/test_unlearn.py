@@ -314,3 +314,27 @@ def test_repair_bad_input(rng):
             key=rng,
             **KW,
         )
+
+
+def test_auto_step_size_is_scaled(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "stop": "forget_acc", "stop_value": -1.0, "key": rng}
+    kw["stop_each_step"] = True
+    auto = unlearn(
+        apply_fn,
+        params,
+        split,
+        gamma="auto",
+        learning_rate=0.02,
+        auto=AutoGamma(gamma_init=0.7, dual_lr=0.0, lr_scale=0.5),
+        **kw,
+    )
+    fixed = unlearn(
+        apply_fn, params, split, gamma=0.7, learning_rate=0.01, **kw
+    )
+    np.testing.assert_allclose(
+        auto.history.forget_acc, fixed.history.forget_acc, rtol=1e-6
+    )
+    np.testing.assert_allclose(auto.history.gamma, 0.7, rtol=1e-6)
+    chex.assert_trees_all_close(auto.params, fixed.params, rtol=1e-5)
