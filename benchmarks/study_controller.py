@@ -1,4 +1,4 @@
-"""Does gamma="auto" land near retraining? MNIST-5k / digits, forget 75% of 3s.
+"""Does gamma="auto" land near retraining? Forget 75% of one class (the 3s).
 
 Per seed: a stratified 80/20 train/test split, forget 75% of the training 3s,
 train the original MLP and the retrained-from-scratch MLP (same init, same
@@ -6,7 +6,13 @@ epochs), then run each unlearning candidate from the original. The test set
 is cut in two halves: the controller's held-out rows (``holdout``) and the
 scoring half (``test``); the retrained model is used only to score.
 
-  PYTHONPATH=. python benchmarks/study_controller.py --data mnist5k --seeds 5
+Data: MNIST-5k, sklearn digits, Fashion-MNIST (``fashion5k``: the first
+5,000 training rows). ``--cache-dir`` keeps the original and retrained
+parameters per seed, so later runs (or ``--only`` subsets) reuse them.
+Results: benchmarks/results/controller_*_10seeds_*.txt, docs/datapoint.md.
+
+  PYTHONPATH=. python benchmarks/study_controller.py --data mnist5k \
+      --seeds 10 --orig-epochs 50 --cache-dir /tmp/ctrl_cache
   PYTHONPATH=. python benchmarks/study_controller.py --quick
 """
 
@@ -56,6 +62,18 @@ def candidates(quick):
             "stop": "holdout_initial",
             "repair_steps": rep,
             "auto": OLD_AUTO,
+        },
+        "auto + repair 240 @1e-4": {
+            **auto,
+            "stop": "holdout_initial",
+            "repair_steps": 4 * rep,
+            "auto": OLD_AUTO,
+        },
+        "auto, margin prior": {
+            **auto,
+            "stop": "holdout_initial",
+            "auto": OLD_AUTO,
+            "margin": "prior",
         },
         "auto, stop probe": {**auto, "stop": "probe", "auto": OLD_AUTO},
         "auto, lr 3e-4, stop probe": {
