@@ -255,6 +255,7 @@ def test_repair_reads_only_retain_rows(rng):
     assert retain_loss(base) < retain_loss(params)
 
 
+@pytest.mark.slow
 def test_repair_phase_after_mi_phase(rng):
     split, _ = tiny_split()
     apply_fn, params = tiny_model()
@@ -316,6 +317,7 @@ def test_repair_bad_input(rng):
         )
 
 
+@pytest.mark.slow
 def test_auto_step_size_is_scaled(rng):
     split, _ = tiny_split()
     apply_fn, params = tiny_model()
