@@ -223,11 +223,15 @@ def run_seed(seed, x, y, c, args, cands):
     def acc(p, xx, yy):
         return float(jnp.mean(jnp.argmax(apply_fn(p, xx), -1) == yy))
 
+    in_cls = np.asarray(scored.y_test) == args.cls
+
     def score_(p):
         return {
             "retain": acc(p, scored.x_retain, scored.y_retain),
             "forget": acc(p, scored.x_forget, scored.y_forget),
             "test": acc(p, scored.x_test, scored.y_test),
+            # test accuracy on the scored rows of the forgotten class
+            "test_cls": acc(p, scored.x_test[in_cls], scored.y_test[in_cls]),
         }
 
     ref = references(apply_fn, orig, retr, split, x_hold, y_hold, args, c)
@@ -369,6 +373,14 @@ def main():
             f"{hits}/{len(f)}",
         ]
         print(f"| {n} | " + " | ".join(cells) + " |")
+    print(f"\ntest accuracy on the class {args.cls} rows, minus retraining's:")
+    for n in names:
+        if "test_cls" not in results[0][n]:
+            continue
+        d = np.array(
+            [r[n]["test_cls"] - r["retrain"]["test_cls"] for r in results]
+        )
+        print(f"  {n}: {d.mean():+.3f} ± {d.std():.3f}")
 
 
 if __name__ == "__main__":
