@@ -332,6 +332,8 @@ def main():
         args.data, args.seeds, args.orig_epochs = "digits", 1, 5
     x, y, c = load(args.data)
     cands = candidates(args.quick)
+    if args.quick and not args.only:  # a smoke run: the old and new default
+        args.only = "auto (dual, stop holdout_initial, step);auto (default)"
     if args.only:
         keep = args.only.split(";")
         cands = {k: v for k, v in cands.items() if k in keep}
