@@ -8,15 +8,17 @@ compilation serves every forget-set size up to the static bound, and
 :func:`unlearn_many` vmaps the same core over requests and seeds.
 
 ``gamma="auto"`` replaces the fixed weight by a controller (see
-:class:`AutoGamma`): the constrained problem
+:class:`AutoGamma`): optionally the constrained problem
 ``min task  s.t.  I(B_r, B_f) <= (1 + slack) I(B_r, B_h)`` with
-``gamma`` as its Lagrange multiplier (projected dual ascent), where
-``B_h`` are held-out rows of the forget set's classes standing in for the
-forget set (at retraining the forget rows are exactly such unseen rows), a
-learning-rate decay, and a stopping rule on the held-out accuracy (by
-default: stop once the forget accuracy reaches the starting model's accuracy
-on held-out rows of the forget classes). docs/datapoint.md reports how far
-from retraining this lands.
+``gamma`` as its Lagrange multiplier (projected dual ascent, off by
+default: ``dual_lr=0``), where ``B_h`` are held-out rows of the forget set's
+classes standing in for the forget set, scaled and decayed step sizes, and
+a stopping rule checked after every step. :func:`unlearn` stops by default
+once the forget accuracy reaches a linear-probe estimate of retraining's
+(``stop="probe"``, ``_reference.py``); :func:`unlearn_many` once it reaches
+the starting model's accuracy on held-out rows of the forget classes. An
+optional repair phase (``_Static.repair_steps``) fine-tunes on retain rows
+afterwards. docs/datapoint.md reports how far from retraining this lands.
 
 References:
   Xu & Strohmer, "Machine Unlearning via Information Theoretic
