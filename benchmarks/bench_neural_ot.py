@@ -14,11 +14,14 @@ is finite and the 2-D Gaussian Monge map is recovered (relative error below
 (:func:`jaxunlearn.experiments.mnist_thickness_audit`) and reports the time
 to reach the audit targets; it takes tens of minutes on a CPU.
 
-  PYTHONPATH=. python benchmarks/bench_neural_ot.py [--quick] [--audit DIR]
+  PYTHONPATH=. python benchmarks/bench_neural_ot.py [--quick] [--audit DIR
+      [--methods neural ...] [--ot '{"prior_components": 0}']]
 """
 
 import argparse
 import functools
+import json
+import os
 import time
 
 import jax
@@ -87,6 +90,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--audit", metavar="DIR", default=None)
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["neural", "pca_gaussian", "pca_gaussian_decoded"],
+        help="audit methods (with --audit)",
+    )
+    parser.add_argument(
+        "--ot",
+        default="{}",
+        metavar="JSON",
+        help="NeuralOTConfig fields replacing the audit default, e.g."
+        " '{\"prior_components\": 0}' (with --audit)",
+    )
     args = parser.parse_args()
     if args.quick:
         n, side, cfg, reps = (
@@ -133,10 +149,14 @@ def main():
             ImageAuditConfig, audit_table, mnist_thickness_audit,
         )  # fmt: skip
 
+        audit_cfg = ImageAuditConfig()
+        audit_cfg = audit_cfg._replace(
+            ot=audit_cfg.ot._replace(**json.loads(args.ot))
+        )
         t0 = time.perf_counter()
         res = mnist_thickness_audit(
-            key=jax.random.key(0), config=ImageAuditConfig(),
-            out_dir=args.audit,
+            key=jax.random.key(0), config=audit_cfg,
+            methods=tuple(args.methods), out_dir=args.audit,
         )  # fmt: skip
         total = time.perf_counter() - t0
         print(audit_table(res.rows))
@@ -151,7 +171,8 @@ def main():
             for r in res.rows[1:]
         }  # fmt: skip
         record("bench_neural_ot_audit", rows=rows, targets=targets,
-               total_s=total)  # fmt: skip
+               total_s=total, ot=audit_cfg.ot._asdict(),
+               load=os.getloadavg())  # fmt: skip
 
 
 if __name__ == "__main__":
