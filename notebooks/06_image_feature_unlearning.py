@@ -63,6 +63,8 @@ print(x.shape, "thick fraction", z.mean().round(3))
 # networks learn the residual. prior_components=0 starts T at the identity.
 config = NeuralOTConfig(
     num_iterations=4 if SMALL else 600,
+    learning_rate_t=1e-4,
+    learning_rate_f=1e-4,
     prior_components=16 if SMALL else 32,
 )
 with tempfile.TemporaryDirectory() as ckpt:
