@@ -205,7 +205,9 @@ def test_bad_input(rng):
         neural_barycenter_transform(model, bad, jnp.arange(18) % 2)
 
 
-@pytest.mark.parametrize("shape", [(5,), (6, 5)])
+@pytest.mark.parametrize(
+    "shape", [(5,), pytest.param((6, 5), marks=pytest.mark.slow)]
+)
 def test_gaussian_prior_starts_at_pca_gaussian_repair(rng, shape):
     k1, k2 = jax.random.split(rng)
     z = (jnp.arange(40) % 3 == 0).astype(jnp.int32)
