@@ -611,6 +611,8 @@ def load_neural_ot_state(
     # num_iterations does not change the trajectory: a run may be extended.
     saved = dict(meta.get("config") or {})
     saved.pop("num_iterations", None)
+    # Checkpoints written before the prior option had no prior.
+    saved.setdefault("prior_components", 0)
     wanted = config._replace(num_iterations=0)._asdict()
     wanted.pop("num_iterations")
     if saved != dict(wanted):

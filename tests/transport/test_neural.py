@@ -283,3 +283,19 @@ def test_gaussian_prior_pair_is_stationary(rng):
         scale = jnp.max(jnp.abs(y - xs)) / y[0].size
         assert float(jnp.max(jnp.abs(grad))) < 1e-3 * float(scale)
         assert float(scale) > 0.0
+
+
+def test_checkpoint_without_prior_field_loads(rng, tmp_path):
+    from jaxunlearn import _io
+
+    state = init_neural_ot(jnp.zeros((4, 3)), key=rng, config=TINY_VEC)
+    path = tmp_path / "s.npz"
+    save_neural_ot_state(path, state, config=TINY_VEC)
+    arrays, meta = _io.load_arrays(path, kind=_neural._CHECKPOINT_KIND)
+    del meta["config"]["prior_components"]  # a file from before the option
+    _io.save_arrays(path, arrays, kind=_neural._CHECKPOINT_KIND, meta=meta)
+    _equal_trees(state, load_neural_ot_state(path, state, config=TINY_VEC))
+    with pytest.raises(ValueError, match="config"):
+        load_neural_ot_state(
+            path, state, config=TINY_VEC._replace(prior_components=2)
+        )
