@@ -19,6 +19,12 @@ McCann point of the optimal map: group 0 is sent to
 ``T10`` the reverse map trained separately; partial repair ``t`` moves a point
 the fraction ``t`` of the way (SPEC 2.4, 2.5).
 
+With ``NeuralOTConfig(prior_components=k)`` both networks get a fixed
+closed-form part (:class:`NeuralOTPrior`): ``T`` starts at the Gaussian OT
+map between the groups' top-``k`` PCA codes and ``f`` at its quadratic
+potential, a stationary pair of the saddle problem, and the networks learn
+the residual.
+
 Every phase is a pure, jit-compiled function of a :class:`NeuralOTState`
 (network parameters, optimizer states, step counter and PRNG key), so a run
 checkpointed with :func:`save_neural_ot_state` and resumed with
