@@ -48,6 +48,12 @@ def main():
         "--iterations", type=int, nargs="+", default=[0, 150, 300, 600]
     )
     parser.add_argument("--num-images", type=int, default=None)
+    parser.add_argument(
+        "--fit-seed",
+        type=int,
+        default=None,
+        help="key of the neural training only (default: the audit's)",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     audit_cfg = ImageAuditConfig()
@@ -64,6 +70,8 @@ def main():
     z_tr, z_te = z[tr], z[te]
     majority = float(max(np.mean(z_te), 1 - np.mean(z_te)))
     kz = jax.random.split(k_cnn, 4)[0]
+    if args.fit_seed is not None:
+        k_fit = jax.random.key(args.fit_seed)
     ckpt = os.path.join(args.out, "checkpoints")
     points, tests = [], [(x_te, z_te)]
     elapsed = 0.0
