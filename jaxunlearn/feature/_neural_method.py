@@ -11,9 +11,10 @@ Options (all JSON): ``image_shape`` (``None`` for vectors), ``seed`` (the
 training key, default 0) and any field of
 :class:`jaxunlearn.transport.NeuralOTConfig` (``num_iterations``, ``k_t``,
 ``batch_size``, ``learning_rate_t``, ``learning_rate_f``, ``width``,
-``hidden``, ``depth``). The trained parameters are stored as the flat arrays
-``t01_00000 ...`` and ``t10_00000 ...`` of the fitted repair, so
-``feature.save`` / ``feature.load`` keep them.
+``hidden``, ``depth``, ``prior_components``). The trained parameters are
+stored as the flat arrays ``t01_00000 ...`` and ``t10_00000 ...`` of the
+fitted repair (and the fixed Gaussian prior as ``t01_prior_mean`` ... when
+``prior_components > 0``), so ``feature.save`` / ``feature.load`` keep them.
 
 References:
   Korotin, Selikhanovych and Burnaev, "Neural Optimal Transport",
@@ -24,7 +25,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxunlearn.feature._repair import RepairMethod, register_method
-from jaxunlearn.transport import NeuralOTConfig, fit_neural_barycenter
+from jaxunlearn.transport import (
+    NeuralOTConfig,
+    NeuralOTPrior,
+    fit_neural_barycenter,
+)
 from jaxunlearn.transport._neural import NeuralOTMap, _apply, _build
 
 _CONFIG_FIELDS = frozenset(NeuralOTConfig._fields)
@@ -76,6 +81,9 @@ def _neural_fit(x, index, num_groups, weights, **options):
     for name, m in zip(("t01", "t10"), model.maps, strict=True):
         for i, leaf in enumerate(jax.tree.leaves(m.t_params)):
             stats[f"{name}_{i:05d}"] = leaf
+        if m.prior is not None:
+            for field, leaf in m.prior._asdict().items():
+                stats[f"{name}_prior_{field}"] = leaf
     return stats
 
 
@@ -90,7 +98,12 @@ def _neural_transform(stats, weights, x, index, key, options):
     for name in ("t01", "t10"):
         leaves = [stats[f"{name}_{i:05d}"] for i in range(n_leaves)]
         params = jax.tree.unflatten(treedef, leaves)
-        ot_map = NeuralOTMap(params, config, shape, x.dtype.name)
+        prior = None
+        if config.prior_components > 0:
+            prior = NeuralOTPrior(
+                *(stats[f"{name}_prior_{f}"] for f in NeuralOTPrior._fields)
+            )
+        ot_map = NeuralOTMap(params, config, shape, x.dtype.name, prior)
         moved.append(_apply(ot_map, imgs).reshape(x.shape))
     is1 = (index == 1)[:, None]
     target = jnp.where(is1, moved[1], moved[0])

@@ -19,6 +19,12 @@ McCann point of the optimal map: group 0 is sent to
 ``T10`` the reverse map trained separately; partial repair ``t`` moves a point
 the fraction ``t`` of the way (SPEC 2.4, 2.5).
 
+With ``NeuralOTConfig(prior_components=k)`` both networks get a fixed
+closed-form part (:class:`NeuralOTPrior`): ``T`` starts at the Gaussian OT
+map between the groups' top-``k`` PCA codes and ``f`` at its quadratic
+potential, a stationary pair of the saddle problem, and the networks learn
+the residual.
+
 Every phase is a pure, jit-compiled function of a :class:`NeuralOTState`
 (network parameters, optimizer states, step counter and PRNG key), so a run
 checkpointed with :func:`save_neural_ot_state` and resumed with
@@ -69,6 +75,11 @@ class NeuralOTConfig(NamedTuple):
         CPU demo size, use 32-64 on a GPU.
       hidden: hidden units of the vector MLPs.
       depth: hidden layers of the vector MLPs.
+      prior_components: 0 (default) starts ``T`` at the identity; ``k > 0``
+        adds a fixed low-rank affine part to ``T``, the Gaussian OT map
+        between the groups' top-``k`` PCA coordinates (the PCA-Gaussian
+        baseline), so training starts at that map and the networks learn the
+        residual (:func:`fit_neural_ot`, :func:`fit_neural_barycenter`).
     """
 
     num_iterations: int = 400
@@ -79,9 +90,61 @@ class NeuralOTConfig(NamedTuple):
     width: int = 8
     hidden: int = 64
     depth: int = 2
+    prior_components: int = 0
 
 
 DEFAULT_CONFIG = NeuralOTConfig()
+
+
+class NeuralOTPrior(NamedTuple):
+    r"""Fixed low-rank affine part of a transport map.
+
+    .. math::
+       m(x) = \big(((x - \mu) V) M + b\big) V^\top
+
+    on flattened samples, so ``T(x) = x + m(x) + g(x)`` with ``g`` the
+    network (zero at initialization), and the matching quadratic part of the
+    potential, ``f(y) = f_net(y) + (u Q u^T / 2 + u q) / D`` with
+    ``u = (y - mu) V``, ``Q = I - A^{-1}``, ``q = b A^{-1}``,
+    ``A = I + M``: then ``grad_y [c(x, y) - f(y)] = 0`` at ``y = x + m(x)``,
+    so the prior pair is a stationary point of the saddle problem.
+
+    Attributes:
+      mean: ``mu``, ``[D]``.
+      basis: orthonormal columns ``V``, ``[D, k]``.
+      matrix: ``M``, ``[k, k]`` (row-vector convention, symmetric).
+      offset: ``b``, ``[k]``.
+      potential_matrix: ``Q``, ``[k, k]``.
+      potential_offset: ``q``, ``[k]``.
+    """
+
+    mean: Array
+    basis: Array
+    matrix: Array
+    offset: Array
+    potential_matrix: Array
+    potential_offset: Array
+
+
+def _prior_potential(prior: NeuralOTPrior | None, y: Array) -> Array:
+    """Quadratic prior part of ``f`` at ``y`` (any layout), ``[b]``."""
+    flat = y.reshape(y.shape[0], -1)
+    if prior is None:
+        return jnp.zeros(y.shape[:1], y.dtype)
+    u = (flat - prior.mean[None, :]) @ prior.basis
+    quad = 0.5 * jnp.sum((u @ prior.potential_matrix) * u, axis=1)
+    lin = u @ prior.potential_offset
+    return (quad + lin) / jnp.asarray(flat.shape[1], y.dtype)
+
+
+def _prior_move(prior: NeuralOTPrior | None, x: Array) -> Array:
+    """``m(x)`` of :class:`NeuralOTPrior` (zeros for ``None``), ``x``-shaped."""
+    if prior is None:
+        return jnp.zeros_like(x)
+    flat = x.reshape(x.shape[0], -1)
+    lat = (flat - prior.mean[None, :]) @ prior.basis
+    move = (lat @ prior.matrix + prior.offset[None, :]) @ prior.basis.T
+    return move.reshape(x.shape)
 
 
 class NeuralOTState(NamedTuple):
@@ -94,6 +157,8 @@ class NeuralOTState(NamedTuple):
       f_opt_state: optax state of the potential optimizer.
       step: outer iterations done, ``[]`` int32.
       key: PRNG key for batch sampling.
+      prior: fixed affine part of ``T`` (:class:`NeuralOTPrior`), or
+        ``None`` for ``T(x) = x + g(x)``; not trained.
     """
 
     t_params: Any
@@ -102,6 +167,7 @@ class NeuralOTState(NamedTuple):
     f_opt_state: Any
     step: Array
     key: Array
+    prior: NeuralOTPrior | None = None
 
 
 # --------------------------------------------------------- static builders
@@ -194,6 +260,68 @@ def _from_net(x: Array, sample_shape: tuple[int, ...]) -> Array:
     return x[..., 0] if len(sample_shape) == 2 else x
 
 
+def _gaussian_priors(
+    x: Array, z: np.ndarray, weights: Array, num_components: int
+) -> tuple[NeuralOTPrior, NeuralOTPrior]:
+    r"""Priors ``(0 -> 1, 1 -> 0)``: the Gaussian maps in a PCA latent space.
+
+    With the PCA-Gaussian barycenter maps ``B_z`` of
+    :func:`jaxunlearn.transport.fit_pca_gaussian_barycenter` (pooled PCA,
+    weights ``w``), the Gaussian OT map from group ``z`` to the other group
+    is ``T_z(l) = l + (B_z(l) - l) / w_{1-z}`` (for two Gaussians the McCann
+    point ``w_z l + w_{1-z} T_z(l)`` is the barycenter), so the neural
+    barycenter at initialization is exactly the PCA-Gaussian repair.
+    """
+    from jaxunlearn.transport._latent import fit_pca_gaussian_barycenter
+
+    k = min(num_components, x.shape[0], math.prod(x.shape[1:]))
+    model = fit_pca_gaussian_barycenter(
+        x, z, num_groups=2, num_components=k, weights=weights
+    )
+    eye = jnp.eye(k, dtype=x.dtype)
+    out = []
+    for g in (0, 1):
+        scale = model.weights[1 - g]
+        matrix = (model.maps[g].T - eye) / scale
+        offset = model.offsets[g] / scale
+        a_inv = jnp.linalg.inv(eye + matrix)
+        q_mat = eye - a_inv
+        out.append(
+            NeuralOTPrior(
+                mean=model.mean,
+                basis=model.components,
+                matrix=matrix,
+                offset=offset,
+                potential_matrix=0.5 * (q_mat + q_mat.T),
+                potential_offset=offset @ a_inv,
+            )
+        )
+    return out[0], out[1]
+
+
+def _zero_head(f_params: Any) -> Any:
+    """``f_params`` with the potential's output layer zeroed (``f_net = 0``)."""
+
+    def zero(path, leaf):
+        names = {getattr(p, "key", None) for p in path}
+        hit = names & {"head", "out"} and "kernel" in names
+        return jnp.zeros_like(leaf) if hit else leaf
+
+    return jax.tree_util.tree_map_with_path(zero, f_params)
+
+
+def _transport(
+    graph: Any,
+    params: Any,
+    prior: NeuralOTPrior | None,
+    x: Array,
+    shape: tuple[int, ...],
+) -> Array:
+    """``T(x) = x + m(x) + g(x)`` in the network layout, ``x`` in samples'."""
+    xn = _to_net(x, shape)
+    return nnx.merge(graph, params)(xn) + _to_net(_prior_move(prior, x), shape)
+
+
 def _cost(x: Array, y: Array) -> Array:
     """Per-sample ``||x - y||^2 / (2 d)``, ``[b]``."""
     axes = tuple(range(1, x.ndim))
@@ -217,6 +345,7 @@ def init_neural_ot(
     *,
     key: Array,
     config: NeuralOTConfig = DEFAULT_CONFIG,
+    prior: NeuralOTPrior | None = None,
 ) -> NeuralOTState:
     """Initial training state for samples shaped like ``sample``.
 
@@ -226,9 +355,14 @@ def init_neural_ot(
         The parameters take its floating dtype.
       key: PRNG key (parameters and the sampling stream).
       config: static settings.
+      prior: optional fixed affine part of ``T`` and quadratic part of
+        ``f`` (:class:`NeuralOTPrior`); ``T`` then starts at ``x + m(x)``
+        and the potential network's output layer at zero, so training
+        starts at the prior's stationary pair.
 
     Returns:
-      A :class:`NeuralOTState` at step 0 (``T`` starts at the identity).
+      A :class:`NeuralOTState` at step 0 (``T`` starts at the identity, or
+      at the prior's map).
 
     Raises:
       TypeError, ValueError: on non-floating, badly ranked or empty input,
@@ -249,6 +383,8 @@ def init_neural_ot(
     k_t, k_f, k_s = jax.random.split(key, 3)
     t_params = _init_params(b.t_params, k_t)
     f_params = _init_params(b.f_params, k_f)
+    if prior is not None:
+        f_params = _zero_head(f_params)
     return NeuralOTState(
         t_params=t_params,
         f_params=f_params,
@@ -256,6 +392,7 @@ def init_neural_ot(
         f_opt_state=b.opt_f.init(f_params),
         step=jnp.asarray(0, jnp.int32),
         key=k_s,
+        prior=prior,
     )
 
 
@@ -283,11 +420,10 @@ def neural_ot_t_step(
     b = _build(config, shape, x.dtype.name)
 
     def loss_fn(t_params):
-        t_net = nnx.merge(b.t_graph, t_params)
         f_net = nnx.merge(b.f_graph, state.f_params)
-        xn = _to_net(x, shape)
-        tx = t_net(xn)
-        return jnp.mean(_cost(xn, tx) - f_net(tx))
+        tx = _transport(b.t_graph, t_params, state.prior, x, shape)
+        f_tx = f_net(tx) + _prior_potential(state.prior, tx)
+        return jnp.mean(_cost(_to_net(x, shape), tx) - f_tx)
 
     loss, grads = jax.value_and_grad(loss_fn)(state.t_params)
     # optax mixes Python floats with int32 counts: standard promotion.
@@ -323,12 +459,16 @@ def neural_ot_f_step(
     y = jnp.asarray(y)
     shape = tuple(x.shape[1:])
     b = _build(config, shape, x.dtype.name)
-    t_net = nnx.merge(b.t_graph, state.t_params)
-    tx = jax.lax.stop_gradient(t_net(_to_net(x, shape)))
+    tx = jax.lax.stop_gradient(
+        _transport(b.t_graph, state.t_params, state.prior, x, shape)
+    )
 
     def loss_fn(f_params):
         f_net = nnx.merge(b.f_graph, f_params)
-        return jnp.mean(f_net(tx)) - jnp.mean(f_net(_to_net(y, shape)))
+        yn = _to_net(y, shape)
+        f_tx = f_net(tx) + _prior_potential(state.prior, tx)
+        f_y = f_net(yn) + _prior_potential(state.prior, yn)
+        return jnp.mean(f_tx) - jnp.mean(f_y)
 
     loss, grads = jax.value_and_grad(loss_fn)(state.f_params)
     # optax mixes Python floats with int32 counts: standard promotion.
@@ -399,7 +539,10 @@ def _iteration(
     def t_body(s, idx):
         return neural_ot_t_step(s, data[idx], config=config)
 
-    state, t_losses = jax.lax.scan(t_body, state, t_idx)
+    # Unrolled: XLA:CPU runs these convolutions several times slower inside
+    # a while loop than in straight-line code (benchmarks/bench_neural_ot.py
+    # measures both); k_t is small and static.
+    state, t_losses = jax.lax.scan(t_body, state, t_idx, unroll=True)
     x_idx = s0 + jax.random.randint(
         k_x, (config.batch_size,), 0, n, dtype=jnp.int32
     )
@@ -474,6 +617,8 @@ def load_neural_ot_state(
     # num_iterations does not change the trajectory: a run may be extended.
     saved = dict(meta.get("config") or {})
     saved.pop("num_iterations", None)
+    # Checkpoints written before the prior option had no prior.
+    saved.setdefault("prior_components", 0)
     wanted = config._replace(num_iterations=0)._asdict()
     wanted.pop("num_iterations")
     if saved != dict(wanted):
@@ -506,7 +651,7 @@ def load_neural_ot_state(
 
 @functools.partial(
     jax.tree_util.register_dataclass,
-    data_fields=["t_params"],
+    data_fields=["t_params", "prior"],
     meta_fields=["config", "sample_shape", "dtype_name"],
 )
 @dataclasses.dataclass(frozen=True)
@@ -518,19 +663,22 @@ class NeuralOTMap:
       config: the settings it was trained with (static).
       sample_shape: the per-sample shape it maps (static).
       dtype_name: the floating dtype (static).
+      prior: the fixed affine part of ``T`` (:class:`NeuralOTPrior`) or
+        ``None``.
     """
 
     t_params: Any
     config: NeuralOTConfig
     sample_shape: tuple[int, ...]
     dtype_name: str
+    prior: NeuralOTPrior | None = None
 
 
 def _apply(ot_map: NeuralOTMap, x: Array) -> Array:
     b = _build(ot_map.config, ot_map.sample_shape, ot_map.dtype_name)
-    net = nnx.merge(b.t_graph, ot_map.t_params)
     shape = ot_map.sample_shape
-    return _from_net(net(_to_net(x, shape)), shape)
+    tx = _transport(b.t_graph, ot_map.t_params, ot_map.prior, x, shape)
+    return _from_net(tx, shape)
 
 
 _apply_jit = jax.jit(_apply)
@@ -645,11 +793,26 @@ def fit_neural_ot(
     data = jnp.concatenate([source, target], axis=0)
     n, m = source.shape[0], target.shape[0]
     bounds = jnp.asarray([0, n, n, m], jnp.int32)
+    prior = None
+    if _check_prior_components(config):
+        z = np.concatenate([np.zeros(n, np.int32), np.ones(m, np.int32)])
+        w = jnp.asarray([n / (n + m), m / (n + m)], dtype=data.dtype)
+        prior = _gaussian_priors(data, z, w, config.prior_components)[0]
     return _fit_stacked(
         data, bounds, key=key, config=config,
         checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-        stop_after=stop_after, callback=callback,
+        stop_after=stop_after, callback=callback, prior=prior,
     )  # fmt: skip
+
+
+def _check_prior_components(config: NeuralOTConfig) -> bool:
+    """Validates ``config.prior_components``; whether a prior is used."""
+    k = config.prior_components
+    if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+        raise ValueError(
+            f"config.prior_components: expected a non-negative int, got {k!r}"
+        )
+    return k > 0
 
 
 def _fit_stacked(
@@ -662,13 +825,14 @@ def _fit_stacked(
     checkpoint_every: int,
     stop_after: int | None,
     callback: Callable[[int, NeuralOTMetrics], None] | None,
+    prior: NeuralOTPrior | None = None,
 ) -> NeuralOTOutput:
     _checks.check_positive_int("config.num_iterations", config.num_iterations)
     _checks.check_positive_int("config.k_t", config.k_t)
     _checks.check_positive_int("config.batch_size", config.batch_size)
     _checks.check_nonnegative("config.learning_rate_t", config.learning_rate_t)
     _checks.check_nonnegative("config.learning_rate_f", config.learning_rate_f)
-    state = init_neural_ot(data, key=key, config=config)
+    state = init_neural_ot(data, key=key, config=config, prior=prior)
     if checkpoint_path is not None and os.path.exists(checkpoint_path):
         state = load_neural_ot_state(checkpoint_path, state, config=config)
     end = config.num_iterations
@@ -689,7 +853,7 @@ def _fit_stacked(
             save_neural_ot_state(checkpoint_path, state, config=config)
     dtype = data.dtype
     ot_map = NeuralOTMap(
-        state.t_params, config, tuple(data.shape[1:]), dtype.name
+        state.t_params, config, tuple(data.shape[1:]), dtype.name, prior
     )
     stack = lambda v: jnp.stack(v) if v else jnp.zeros((0,), dtype)
     return NeuralOTOutput(ot_map, state, stack(t_losses), stack(f_losses))
@@ -754,6 +918,12 @@ def fit_neural_barycenter(
     group 0 to :math:`(1 - w_1) x + w_1 T_{01}(x)` and group 1 to
     :math:`(1 - w_0) x + w_0 T_{10}(x)`.
 
+    With ``config.prior_components = k > 0`` both maps start at the Gaussian
+    OT maps between the groups' top-``k`` PCA coordinates (pooled PCA,
+    weights ``w``), so the untrained barycenter equals the PCA-Gaussian
+    repair (:func:`jaxunlearn.transport.pca_gaussian_transform`) and
+    training learns the non-Gaussian residual.
+
     Args:
       x: samples ``[n, d]``, ``[n, h, w]`` or ``[n, h, w, c]``.
       z: group codes ``[n]`` in ``{0, 1}``; both groups must be present.
@@ -791,6 +961,9 @@ def fit_neural_barycenter(
         jnp.asarray([n0, n1, 0, n0], jnp.int32),
     )
     _checks.check_positive_int("checkpoint_every", checkpoint_every)
+    priors = (None, None)
+    if _check_prior_components(config):
+        priors = _gaussian_priors(x, zn, w, config.prior_components)
     maps = []
     for d, (bounds, k) in enumerate(
         zip(directions, jax.random.split(key), strict=True)
@@ -804,6 +977,7 @@ def fit_neural_barycenter(
         out = _fit_stacked(
             data, bounds, key=k, config=config, checkpoint_path=path,
             checkpoint_every=checkpoint_every, stop_after=None, callback=cb,
+            prior=priors[d],
         )  # fmt: skip
         maps.append(out.ot_map)
     return NeuralBarycenter(tuple(maps), w)

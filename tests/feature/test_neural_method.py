@@ -49,3 +49,25 @@ def test_bad_input(rng):
             x, jnp.arange(18) % 2, method="neural",
             options={"image_shape": [3, 3]},
         )  # fmt: skip
+
+
+def test_gaussian_prior_option_roundtrips(rng, tmp_path):
+    z = jnp.arange(20) % 2
+    x = jax.random.normal(rng, (20, 4)) + 2.0 * z[:, None].astype(jnp.float32)
+    opts = dict(OPTS, prior_components=2)
+    rep = feature.fit(x, z, method="neural", options=opts)
+    model = fit_neural_barycenter(
+        x, z, key=jax.random.key(0), config=NeuralOTConfig(**opts)
+    )
+    np.testing.assert_allclose(
+        feature.transform(rep, x, z),
+        neural_barycenter_transform(model, x, z),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    path = tmp_path / "rep.npz"
+    feature.save(rep, path)
+    np.testing.assert_array_equal(
+        feature.transform(feature.load(path), x, z),
+        feature.transform(rep, x, z),
+    )

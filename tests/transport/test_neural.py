@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
+from flax import nnx
 
 from jaxunlearn.transport import _neural
 
@@ -13,10 +14,12 @@ from jaxunlearn.transport import (
     apply_neural_ot,
     fit_neural_barycenter,
     fit_neural_ot,
+    fit_pca_gaussian_barycenter,
     init_neural_ot,
     load_neural_ot_state,
     neural_barycenter_transform,
     neural_ot_iteration,
+    pca_gaussian_transform,
     save_neural_ot_state,
 )
 
@@ -200,3 +203,99 @@ def test_bad_input(rng):
         neural_barycenter_transform(model, a, jnp.arange(18) % 2, t=1.5)
     with pytest.raises(ValueError, match="finite"):
         neural_barycenter_transform(model, bad, jnp.arange(18) % 2)
+
+
+@pytest.mark.parametrize(
+    "shape", [(5,), pytest.param((6, 5), marks=pytest.mark.slow)]
+)
+def test_gaussian_prior_starts_at_pca_gaussian_repair(rng, shape):
+    k1, k2 = jax.random.split(rng)
+    z = (jnp.arange(40) % 3 == 0).astype(jnp.int32)
+    x = jax.random.normal(k1, (40, *shape))
+    x = x * (1.0 + z.reshape((-1,) + (1,) * len(shape)).astype(x.dtype))
+    frozen = TINY_IMG._replace(
+        num_iterations=1, prior_components=3, hidden=4,
+        learning_rate_t=0.0, learning_rate_f=0.0,
+    )  # fmt: skip
+    model = fit_neural_barycenter(x, z, key=k2, config=frozen)
+    pca = fit_pca_gaussian_barycenter(x, z, num_components=3)
+    for t in (0.5, 1.0):
+        np.testing.assert_allclose(
+            neural_barycenter_transform(model, x, z, t=t),
+            pca_gaussian_transform(pca, x, z, t=t),
+            rtol=1e-5,
+            atol=1e-5,
+        )
+    # The prior alone is the Gaussian OT map between the groups' latent
+    # codes: it sends group 0's latent mean to group 1's.
+    lat = lambda a: (
+        (a.reshape(a.shape[0], -1) - pca.mean[None]) @ pca.components
+    )
+    moved = apply_neural_ot(model.maps[0], x[z == 0])
+    np.testing.assert_allclose(
+        lat(moved).mean(0), lat(x[z == 1]).mean(0), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_gaussian_prior_resume_and_checks(rng, tmp_path):
+    k1, k2 = jax.random.split(rng)
+    src = jax.random.normal(k1, (12, 3))
+    tgt = jax.random.normal(k2, (10, 3)) * 2.0 + 1.0
+    cfg = TINY_VEC._replace(prior_components=2)
+    full = fit_neural_ot(src, tgt, key=k2, config=cfg)
+    assert full.state.prior is not None and full.ot_map.prior is not None
+    path = tmp_path / "ckpt.npz"
+    fit_neural_ot(
+        src, tgt, key=k2, config=cfg, checkpoint_path=path, stop_after=2
+    )
+    resumed = fit_neural_ot(src, tgt, key=k2, config=cfg, checkpoint_path=path)
+    _equal_trees(full.state, resumed.state)
+    with pytest.raises(ValueError, match="config"):
+        fit_neural_ot(src, tgt, key=k2, config=TINY_VEC, checkpoint_path=path)
+    with pytest.raises(ValueError, match="prior_components"):
+        fit_neural_ot(src, tgt, key=k2, config=TINY_VEC._replace(
+            prior_components=-1))  # fmt: skip
+
+
+def test_gaussian_prior_pair_is_stationary(rng):
+    # At T = x + m(x) and f = the prior's quadratic (network head zero),
+    # grad_y [c(x, y) - f(y)] vanishes: training starts at a saddle of the
+    # Gaussian part instead of chasing a random potential.
+    k1, k2 = jax.random.split(rng)
+    z = (jnp.arange(40) % 3 == 0).astype(jnp.int32)
+    x = jax.random.normal(k1, (40, 6, 5))
+    x = x * (1.0 + z[:, None, None].astype(x.dtype))
+    w = jnp.asarray([26 / 40, 14 / 40], x.dtype)
+    p01, p10 = _neural._gaussian_priors(x, np.asarray(z), w, 3)
+    cfg = TINY_IMG._replace(prior_components=3)
+    state = init_neural_ot(x, key=k2, config=cfg, prior=p01)
+    b = _neural._build(cfg, (6, 5), "float32")
+    f_net = nnx.merge(b.f_graph, state.f_params)
+    np.testing.assert_array_equal(f_net(x[..., None]), jnp.zeros(40))
+    for prior, xs in ((p01, x[z == 0]), (p10, x[z == 1])):
+        y = xs + _neural._prior_move(prior, xs)
+
+        def objective(y, xs=xs, prior=prior):
+            c = _neural._cost(xs, y)
+            return jnp.sum(c - _neural._prior_potential(prior, y))
+
+        grad = jax.grad(objective)(y)
+        scale = jnp.max(jnp.abs(y - xs)) / y[0].size
+        assert float(jnp.max(jnp.abs(grad))) < 1e-3 * float(scale)
+        assert float(scale) > 0.0
+
+
+def test_checkpoint_without_prior_field_loads(rng, tmp_path):
+    from jaxunlearn import _io
+
+    state = init_neural_ot(jnp.zeros((4, 3)), key=rng, config=TINY_VEC)
+    path = tmp_path / "s.npz"
+    save_neural_ot_state(path, state, config=TINY_VEC)
+    arrays, meta = _io.load_arrays(path, kind=_neural._CHECKPOINT_KIND)
+    del meta["config"]["prior_components"]  # a file from before the option
+    _io.save_arrays(path, arrays, kind=_neural._CHECKPOINT_KIND, meta=meta)
+    _equal_trees(state, load_neural_ot_state(path, state, config=TINY_VEC))
+    with pytest.raises(ValueError, match="config"):
+        load_neural_ot_state(
+            path, state, config=TINY_VEC._replace(prior_components=2)
+        )
