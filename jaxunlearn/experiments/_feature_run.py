@@ -207,7 +207,13 @@ def run_feature(
     if name == "neural":
         options = {"num_iterations": int(neural_iterations), "seed": seed}
         if data.image_shape is not None:
+            # The audited image setting (docs/neural_ot.md): T starts at the
+            # PCA-Gaussian map of 32 components and learns the residual with
+            # a small step size.
             options["image_shape"] = list(data.image_shape)
+            options["prior_components"] = min(32, x_tr.shape[1])
+            options["learning_rate_t"] = 1e-4
+            options["learning_rate_f"] = 1e-4
     repair = feature.fit(x_tr, split["z_train"], method=name, options=options)
     key = jax.random.key(seed)
     bar = progress(total=len(ts), desc="repair + audit") if progress else None
