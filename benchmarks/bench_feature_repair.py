@@ -183,17 +183,17 @@ def peers_available():
     return ok
 
 
-def run_case(case, rows, seeds, methods, peers, eps_sweep=()):
+def run_case(case, rows, seeds, methods, peers, eps_sweep=(), fit_options=None):
     results = {}
     for seed in range(seeds):
         for name, row in run_seed(
-            case, rows, seed, methods, peers, eps_sweep
+            case, rows, seed, methods, peers, eps_sweep, fit_options or {}
         ).items():
             results.setdefault(name, []).append(row)
     return results
 
 
-def run_seed(case, rows, seed, methods, peers, eps_sweep):
+def run_seed(case, rows, seed, methods, peers, eps_sweep, fit_options):
     results = {}
     xtr, ztr, ytr, xte, zte, yte, spec = load_case(case, rows, seed)
     dtr, stats = design(xtr, spec)
@@ -209,6 +209,8 @@ def run_seed(case, rows, seed, methods, peers, eps_sweep):
         )
 
     def spec_run(**kw):
+        kw = {**fit_options, **kw}
+
         def fn():
             tr, te = method_coupling(xtr, ztr, xte, zte, spec, seed, **kw)
             return design(tr, spec, stats)[0], design(te, spec, stats)[0]
@@ -383,7 +385,18 @@ def summarize_logs(paths):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--rows", type=int, default=12000)
+    parser.add_argument(
+        "--rows",
+        type=lambda s: 0 if s == "all" else int(s),
+        default=12000,
+        help="rows sampled per seed; 'all' (or 0) uses every row",
+    )
+    parser.add_argument(
+        "--max-exact-size",
+        type=float,
+        default=None,
+        help="fit_coupling's max_exact_size (exact couplings up to u*m)",
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cases", nargs="*", default=None)
     parser.add_argument(
@@ -450,7 +463,12 @@ def main() -> int:
     print(HEADER)
     targets = []
     for case in cases:
-        res = run_case(case, rows, seeds, methods, peers, args.eps_sweep)
+        fit_options = {}
+        if args.max_exact_size is not None:
+            fit_options["max_exact_size"] = int(args.max_exact_size)
+        res = run_case(
+            case, rows, seeds, methods, peers, args.eps_sweep, fit_options
+        )
         for line in summarize(case, res, rows):
             print(line, flush=True)
         base = np.asarray(res["no repair"]).mean(0)
