@@ -251,7 +251,10 @@ def _build(
     potential = [np.zeros(q.shape[0]) for q in partners]
     eps = 0.0
     if coupling == "entropic" or extension == "entropic":
-        for zi in range(k):
+        # Two groups: group 1's coupling is the transpose of group 0's,
+        # whose source potential f is group 1's partner potential (one
+        # Sinkhorn solve instead of two).
+        for zi in range(1 if k == 2 else k):
             out = _empirical.entropic_coupling(
                 jnp.asarray(supports[zi], dtype),
                 jnp.asarray(partners[zi], dtype),
@@ -262,6 +265,8 @@ def _build(
                 batch_size=batch_size,
             )
             potential[zi] = np.asarray(out.g, np.float64)
+            if k == 2:
+                potential[1] = np.asarray(out.f, np.float64)
             eps = float(out.epsilon)
     d = enc.shape[1]
     return {
