@@ -207,6 +207,37 @@ def _scale(x: Array) -> Array:
     return jnp.asarray(_ONE_HOT_SCALE, x.dtype)
 
 
+def encode_host(
+    x: np.ndarray,
+    spec: ColumnSpec,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    dtype: Any,
+) -> np.ndarray:
+    """Host-side :func:`encode` (NumPy), rounded to ``dtype``.
+
+    Computed in float64 from the ``dtype`` centres and scales, then rounded
+    once, so fit and transform produce bitwise the same encoded rows (the
+    transform finds a fitted row by an exact match of its bytes).
+    """
+    mean = np.asarray(np.asarray(mean, dtype), np.float64)
+    scale = np.asarray(np.asarray(scale, dtype), np.float64)
+    x = np.asarray(x, np.float64)
+    one = float(np.asarray(_ONE_HOT_SCALE, dtype))
+    parts = []
+    for i, (kind, k) in enumerate(
+        zip(spec.kinds, spec.num_categories, strict=True)
+    ):
+        col = x[:, i]
+        if kind == "categorical":
+            block = np.zeros((x.shape[0], k))
+            block[np.arange(x.shape[0]), col.astype(np.int64)] = one
+            parts.append(block)
+        else:
+            parts.append(((col - mean[i]) / scale[i])[:, None])
+    return np.concatenate(parts, axis=1).astype(dtype)
+
+
 def decode(
     e: Float[ArrayLike, "n D"],
     spec: ColumnSpec,
@@ -216,10 +247,21 @@ def decode(
     mode: str,
     key: jax.Array,
 ) -> Float[Array, "n p"]:
-    """Decodes encoded rows back to valid codes and values (see module)."""
+    """Decodes encoded rows back to valid codes and values (see module).
+
+    One uniform per row and column drives every random choice: a category
+    by inverse CDF within its block, an integer's stochastic rounding.
+    """
     e = jnp.asarray(e)
     n = e.shape[0]
-    keys = jax.random.split(key, max(len(spec.kinds), 1))
+    dtype = e.dtype
+    u = jax.random.uniform(
+        key,
+        (n, max(len(spec.kinds), 1)),
+        dtype,
+        minval=jnp.finfo(dtype).tiny,
+        maxval=1.0,
+    )
     cols, offset = [], 0
     for i, (kind, k) in enumerate(
         zip(spec.kinds, spec.num_categories, strict=True)
@@ -229,9 +271,10 @@ def decode(
             if mode == "mode":
                 code = jnp.argmax(probs, axis=1)
             else:
-                logits = jnp.log(jnp.maximum(probs, jnp.finfo(e.dtype).tiny))
-                code = jax.random.categorical(keys[i], logits, axis=1)
-            cols.append(code.astype(e.dtype))
+                cum = jnp.cumsum(probs, axis=1)
+                below = cum < u[:, i : i + 1] * cum[:, -1:]
+                code = jnp.minimum(jnp.sum(below, axis=1), k - 1)
+            cols.append(code.astype(dtype))
             offset += k
         else:
             val = e[:, offset] * scale[i] + mean[i]
@@ -240,8 +283,7 @@ def decode(
                     val = jnp.round(val)
                 else:
                     low = jnp.floor(val)
-                    u = jax.random.uniform(keys[i], (n,), e.dtype)
-                    val = low + (u < val - low).astype(e.dtype)
+                    val = low + (u[:, i] < val - low).astype(dtype)
             cols.append(val)
             offset += 1
     return jnp.stack(cols, axis=1)

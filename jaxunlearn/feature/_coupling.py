@@ -251,7 +251,10 @@ def _build(
     potential = [np.zeros(q.shape[0]) for q in partners]
     eps = 0.0
     if coupling == "entropic" or extension == "entropic":
-        for zi in range(k):
+        # Two groups: group 1's coupling is the transpose of group 0's,
+        # whose source potential f is group 1's partner potential (one
+        # Sinkhorn solve instead of two).
+        for zi in range(1 if k == 2 else k):
             out = _empirical.entropic_coupling(
                 jnp.asarray(supports[zi], dtype),
                 jnp.asarray(partners[zi], dtype),
@@ -262,6 +265,8 @@ def _build(
                 batch_size=batch_size,
             )
             potential[zi] = np.asarray(out.g, np.float64)
+            if k == 2:
+                potential[1] = np.asarray(out.f, np.float64)
             eps = float(out.epsilon)
     d = enc.shape[1]
     return {
@@ -371,7 +376,8 @@ def fit_coupling(
         lam = np.asarray(weights, np.float64)
         lam = lam / lam.sum()
     mean_j, scale_j = jnp.asarray(mean, dtype), jnp.asarray(scale, dtype)
-    enc = np.asarray(_columns.encode(x, spec, mean_j, scale_j), np.float64)
+    enc = _columns.encode_host(np.asarray(x), spec, mean, scale, dtype)
+    enc = enc.astype(np.float64)
     stats = _build(
         enc,
         index.reshape(-1),
@@ -503,6 +509,130 @@ def _chunked(stats, cfg: _Config, x, gidx, t, key):
     return jnp.concatenate(outs, axis=0)
 
 
+def _nearest_in_graph(stats, e, gidx, batch_size):
+    """Index of each row's nearest fitted row of its own group (in dtype)."""
+    nn = jnp.zeros(e.shape[0], jnp.int32)
+    for zi in range(stats["alpha"].shape[0]):
+        support = stats["support"][zi]
+        valid = jnp.arange(support.shape[0]) < stats["support_count"][zi]
+        sq = jnp.where(valid, jnp.sum(support * support, axis=1), jnp.inf)
+
+        def one(q, support=support, sq=sq):
+            return jnp.argmin(sq - 2.0 * (support @ q)).astype(jnp.int32)
+
+        idx = jax.lax.map(one, e, batch_size=batch_size)
+        nn = jnp.where(gidx == zi, idx, nn)
+    return nn
+
+
+def _nearest_host(stats, cfg: _Config, x, gidx) -> np.ndarray:
+    """Nearest fitted row of the own group, on the host (concrete input).
+
+    Rows identical to a fitted row (every in-sample row) are found by an
+    exact match of their encoded bytes; the others by a float64 nearest
+    neighbour search in blocks (BLAS). Only the own group is searched.
+    """
+    dtype = np.dtype(x.dtype)
+    e = _columns.encode_host(
+        np.asarray(x), cfg.spec, stats["mean"], stats["scale"], dtype
+    )
+    gidx = np.asarray(gidx)
+    nn = np.zeros(e.shape[0], np.int32)
+    support_all = np.asarray(stats["support"])
+    counts = np.asarray(stats["support_count"])
+    for zi in range(support_all.shape[0]):
+        rows = np.flatnonzero(gidx == zi)
+        if rows.size == 0:
+            continue
+        support = support_all[zi, : int(counts[zi])]
+        index = {r.tobytes(): i for i, r in enumerate(support)}
+        found = np.array([index.get(e[r].tobytes(), -1) for r in rows])
+        nn[rows] = found
+        miss = rows[found < 0]
+        if miss.size:
+            s64 = support.astype(np.float64)
+            sq = np.sum(s64 * s64, axis=1)
+            for lo in range(0, miss.size, 1024):
+                block = miss[lo : lo + 1024]
+                q = e[block].astype(np.float64)
+                nn[block] = np.argmin(sq[None, :] - 2.0 * (q @ s64.T), axis=1)
+    return nn
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "with_nn"))
+def _exact_core(stats, cfg: _Config, x, gidx, nn, t, key, with_nn):
+    """Exact coupling, nearest extension: gather the drawn fitted atom.
+
+    Row ``r`` of group ``g`` with fitted row ``nn`` draws one uniform and
+    picks its coupling entry by inverse CDF over ``entry_cum[g, nn]``.
+    """
+    e = _columns.encode(x, cfg.spec, stats["mean"], stats["scale"])
+    dtype = e.dtype
+    if not with_nn:
+        nn = _nearest_in_graph(stats, e, gidx, cfg.batch_size)
+    k_row, k_dec = jax.random.split(key)
+    tiny = jnp.finfo(dtype).eps
+    u = jax.random.uniform(k_row, (e.shape[0],), dtype, minval=tiny)
+    count = stats["seg_count"][gidx, nn]
+    cum = stats["entry_cum"][gidx, nn]
+    slots = jnp.arange(cum.shape[1])
+    below = (slots[None, :] < count[:, None]) & (cum < u[:, None])
+    pos = jnp.minimum(jnp.sum(below, axis=1), count - 1)
+    target = stats["atoms"][stats["entry_atom"][gidx, nn, pos]]
+    out = jnp.where(t == 1, target, (1 - t) * e + t * target)
+    return _columns.decode(
+        out,
+        cfg.spec,
+        stats["mean"],
+        stats["scale"],
+        mode=cfg.decode,
+        key=k_dec,
+    )
+
+
+def _apply(stats, cfg: _Config, x, gidx, t, key):
+    """Routes to the fast exact path or the general path, in chunks.
+
+    Exact couplings with the nearest extension only gather fitted atoms;
+    for concrete input the nearest fitted rows are found on the host (an
+    exact byte match for in-sample rows), under tracing in the graph. Both
+    feed the same compiled core, so they draw the same values.
+    """
+    exact = stats["entry_cum"].shape[2] > 0
+    if not (exact and cfg.extension == "nearest"):
+        return _chunked(stats, cfg, x, gidx, t, key)
+    with_nn = _checks.is_concrete(x) and _checks.is_concrete(gidx)
+    if with_nn:
+        nn = jnp.asarray(_nearest_host(stats, cfg, x, gidx))
+    else:
+        nn = jnp.zeros(x.shape[0], jnp.int32)
+
+    def core(xs, gs, ns, k):
+        return _exact_core(stats, cfg, xs, gs, ns, t, k, with_nn)
+
+    return _in_chunks(core, key, x, gidx, nn)
+
+
+def _in_chunks(core, key, x, *rest):
+    """Calls ``core(x, *rest, key_c)`` on fixed-size padded row chunks."""
+    n = x.shape[0]
+    if n == 0:
+        return jnp.zeros_like(x)
+    chunk = min(_CHUNK, max(256, 1 << (n - 1).bit_length()))
+    outs = []
+    for c, lo in enumerate(range(0, n, chunk)):
+        parts = [a[lo : lo + chunk] for a in (x, *rest)]
+        pad = chunk - parts[0].shape[0]
+        if pad:
+            parts = [
+                jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)])
+                for a in parts
+            ]
+        out = core(*parts, jax.random.fold_in(key, c))
+        outs.append(out[: chunk - pad])
+    return jnp.concatenate(outs, axis=0)
+
+
 def transform_coupling(
     repair: CouplingRepair,
     x: Float[ArrayLike, "n p"],
@@ -571,7 +701,7 @@ def transform_coupling(
     cfg = _Config(
         repair.spec, repair.extension, repair.decode, repair.batch_size
     )
-    return _chunked(repair.stats, cfg, x, gidx, t, key)
+    return _apply(repair.stats, cfg, x, gidx, t, key)
 
 
 # ------------------------------------------------- the registry's "coupling"
@@ -597,9 +727,9 @@ def _registry_fit(x, index, num_groups, weights, **options):
     x64 = np.asarray(x, np.float64)
     spec = _columns._normalize_spec(None, x.shape[1])
     _, mean, scale = _columns.fit_encoder(x64, spec, standardize=standardize)
-    enc = (x64 - mean) / scale
+    enc = _columns.encode_host(x64, spec, mean, scale, x.dtype)
     stats = _build(
-        enc,
+        enc.astype(np.float64),
         index,
         np.asarray(weights, np.float64),
         x.dtype,
@@ -620,7 +750,7 @@ def _registry_transform(stats, weights, x, index, key, options):
         options.get("batch_size", 256),
     )
     one = jnp.ones((), x.dtype)
-    return _chunked(stats, cfg, x, index, one, key)
+    return _apply(stats, cfg, x, index, one, key)
 
 
 _repair.register_method(

@@ -51,9 +51,13 @@ def test_pairs_land_on_bitwise_identical_points():
     x = np.concatenate([x0, x1])
     z = np.array([0] * 30 + [1] * 60)
     repair = feature.fit_coupling(x, z, standardize=False)
-    out = np.asarray(feature.transform_coupling(repair, x, z))
-    vals0 = set(map(tuple, out[:30].tolist()))
-    vals1 = set(map(tuple, out[30:].tolist()))
+    vals0, vals1 = set(), set()
+    # Several keys, so that both groups draw every atom of the coupling.
+    for k in range(8):
+        key = jax.random.key(k)
+        out = np.asarray(feature.transform_coupling(repair, x, z, key=key))
+        vals0 |= set(map(tuple, out[:30].tolist()))
+        vals1 |= set(map(tuple, out[30:].tolist()))
     assert vals0 == vals1
 
 
@@ -260,3 +264,135 @@ def test_registry_method(rng):
         feature.fit(x, z, method="coupling", options={"spec": ["continuous"]})
     with pytest.raises(ValueError, match="at least 2 rows"):
         feature.fit(x[:3], np.array([0, 0, 1]), method="coupling")
+
+
+def _mixed(rng, n=80):
+    k1, k2, k3 = jax.random.split(rng, 3)
+    z = np.asarray(jax.random.bernoulli(k1, 0.4, (n,))).astype(np.int32)
+    cat = np.asarray(jax.random.randint(k2, (n,), 0, 3)) + z
+    cont = np.asarray(jax.random.normal(k3, (n,))) + z
+    x = np.stack([cat, cont, np.round(cont * 2.0)], 1).astype(np.float32)
+    spec = feature.ColumnSpec(("categorical", "continuous", "integer"))
+    return x, z, spec
+
+
+def test_encode_host_matches_encode(rng):
+    from jaxunlearn.feature import _columns
+
+    x, z, spec = _mixed(rng)
+    repair = feature.fit_coupling(x, z, spec=spec)
+    st = repair.stats
+    host = _columns.encode_host(
+        x, repair.spec, st["mean"], st["scale"], x.dtype
+    )
+    dev = _columns.encode(x, repair.spec, st["mean"], st["scale"])
+    assert host.dtype == np.float32
+    np.testing.assert_allclose(host, dev, rtol=1e-6, atol=1e-6)
+    # Every in-sample row is bitwise one of its group's fitted rows.
+    for zi in range(2):
+        count = int(st["support_count"][zi])
+        fitted = {r.tobytes() for r in np.asarray(st["support"][zi])[:count]}
+        assert all(r.tobytes() in fitted for r in host[z == zi])
+
+
+def test_host_nearest_equals_graph_nearest(rng):
+    from jaxunlearn.feature import _coupling
+
+    x, z, spec = _mixed(rng)
+    repair = feature.fit_coupling(x, z, spec=spec)
+    cfg = _coupling._Config(repair.spec, "nearest", "sample", 256)
+    # In-sample rows and unseen rows (shifted continuous values).
+    new = x + np.array([0.0, 0.37, 0.0], np.float32)
+    rows = np.concatenate([x, new])
+    g = np.concatenate([z, z])
+    host = _coupling._nearest_host(repair.stats, cfg, rows, g)
+    e = feature._columns.encode(
+        rows, repair.spec, repair.stats["mean"], repair.stats["scale"]
+    )
+    graph = _coupling._nearest_in_graph(repair.stats, e, jnp.asarray(g), 64)
+    np.testing.assert_array_equal(host, np.asarray(graph))
+
+
+def test_fast_path_eager_equals_jit_unseen_rows(rng):
+    x, z, spec = _mixed(rng)
+    repair = feature.fit_coupling(x, z, spec=spec)
+    new = x + np.array([0.0, 0.37, 0.0], np.float32)
+    key = jax.random.key(3)
+    eager = feature.transform_coupling(repair, new, z, key=key, t=0.6)
+    traced = jax.jit(feature.transform_coupling)(repair, new, z, key=key, t=0.6)
+    np.testing.assert_array_equal(eager, traced)
+
+
+def test_fast_path_one_compile_per_width(rng):
+    from jaxunlearn.feature import _coupling
+
+    x, z, spec = _mixed(rng)
+    repair = feature.fit_coupling(x, z, spec=spec)
+    feature.transform_coupling(repair, x, z)
+    before = _coupling._exact_core._cache_size()
+    for n in (7, 31, 80):
+        feature.transform_coupling(repair, x[:n], z[:n], t=0.5)
+    assert _coupling._exact_core._cache_size() == before
+
+
+def test_fast_path_in_sample_law(rng):
+    # Many draws of the in-sample transform: the frequency of each repaired
+    # point matches the exact in-sample law of the barycenter, per group.
+    k1, k2 = jax.random.split(rng)
+    x0 = np.round(np.asarray(jax.random.normal(k1, (6, 2))), 1)
+    x1 = np.round(np.asarray(jax.random.normal(k2, (4, 2))), 1) + 1.0
+    reps = 400
+    x = np.concatenate([np.tile(x0, (reps, 1)), np.tile(x1, (reps, 1))])
+    x = x.astype(np.float32)
+    z = np.array([0] * 6 * reps + [1] * 4 * reps)
+    repair = feature.fit_coupling(x, z, standardize=False)
+    out = np.asarray(feature.transform_coupling(repair, x, z))
+    mass = [np.full(6, 1 / 6), np.full(4, 1 / 4)]
+    for zi in range(2):
+        law = _atom_law(repair, zi, mass[zi])
+        rows = out[z == zi]
+        for atom, p in law.items():
+            freq = np.mean(np.all(np.isclose(rows, atom, atol=1e-4), axis=1))
+            assert freq == pytest.approx(p, abs=0.04)
+
+
+def test_decode_sample_law():
+    from jaxunlearn.feature import _columns
+
+    n = 20000
+    spec = feature.ColumnSpec(("categorical", "integer"), (3, 0))
+    probs = np.array([0.2, 0.5, 0.3], np.float32) * np.float32(0.7)
+    e = np.tile(np.concatenate([probs, [2.25]]), (n, 1)).astype(np.float32)
+    out = np.asarray(
+        _columns.decode(
+            e,
+            spec,
+            jnp.zeros(2),
+            jnp.ones(2),
+            mode="sample",
+            key=jax.random.key(0),
+        )
+    )
+    freq = np.bincount(out[:, 0].astype(int), minlength=3) / n
+    np.testing.assert_allclose(freq, [0.2, 0.5, 0.3], atol=0.015)
+    assert set(np.unique(out[:, 1])) == {2.0, 3.0}
+    assert np.mean(out[:, 1]) == pytest.approx(2.25, abs=0.015)
+
+
+def test_entropic_two_groups_one_solve_matches_second_solve(rng):
+    # Group 1's partner potential is group 0's source potential f; its
+    # conditional laws match those of a separate Sinkhorn solve.
+    from jaxunlearn.transport import entropic_coupling, entropic_logits
+
+    x, z = _toy(rng, n=30)
+    repair = feature.fit_coupling(x, z, coupling="entropic", epsilon=0.5)
+    st = repair.stats
+    n0, n1 = (int(c) for c in st["support_count"])
+    s0, s1 = st["support"][0][:n0], st["support"][1][:n1]
+    ref = entropic_coupling(s1, s0, epsilon=0.5, batch_size=None)
+    for q in np.asarray(s1):
+        ours = entropic_logits(q, s0, st["potential"][1][:n0], st["epsilon"])
+        theirs = entropic_logits(q, s0, ref.g, ref.epsilon)
+        np.testing.assert_allclose(
+            jax.nn.softmax(ours), jax.nn.softmax(theirs), atol=5e-3
+        )
