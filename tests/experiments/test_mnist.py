@@ -34,3 +34,31 @@ def test_mnist_bad_input():
         mnist_reproduction(key=jax.random.key(0), dataset="cifar")
     with pytest.raises(ValueError, match="seeds"):
         mnist_reproduction(key=jax.random.key(0), seeds=0)
+
+
+@pytest.mark.slow
+def test_fashion_stratified_subset_no_paper_numbers():
+    try:
+        res = mnist_reproduction(
+            key=jax.random.key(0),
+            dataset="fashion",
+            size=200,
+            seeds=2,
+            original_epochs=1,
+            retrain_epochs=1,
+            finetune_epochs=1,
+            gammas=(4.0,),
+            unlearn_epochs=2,
+        )
+    except MissingDataError:
+        pytest.skip("Fashion-MNIST not installed")
+    # 200 of 60,000 balanced rows, stratified: 20 per class, 16 train.
+    assert res.config["rows"] == 200
+    assert res.config["n_forget"] == 12  # 75% of the 16 training "Dress"
+    row = res.rows["mi_gamma_4"]
+    assert row["forget_paper"] is None  # the paper has no Fashion-MNIST run
+    assert 0 <= row["claim_any_epoch"] <= row["forget_within_5_any_epoch"]
+    assert row["forget_within_5_any_epoch"] <= 1
+    curve = res.curves["mi_gamma_4"]
+    assert len(curve["forget_acc_std"]) == 2
+    assert all(s >= 0 for s in curve["mi_std"])
