@@ -417,3 +417,10 @@ def test_npz_conventions(npz_file, tmp_path):
         experiments.load_feature_data(f"npz:{npz_file}", "grp")
     feat = experiments.load_feature_data(f"npz:{npz_file}", "y")
     assert feat.group_names == ("0", "1", "2")
+
+
+def test_demo_defaults_to_the_controller():
+    args = cli.build_parser().parse_args(["demo"])
+    assert args.gamma == "auto" and args.epochs == 20
+    fixed = cli.build_parser().parse_args(["demo", "--gamma", "1.5"])
+    assert fixed.gamma == "1.5"

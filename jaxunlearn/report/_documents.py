@@ -161,9 +161,9 @@ def datapoint_sections(
             " epoch 0 is the original model; dashed lines are the retrained"
             f" model's accuracies. gamma = {gamma}"
             + (
-                " (the calibrated controller: dual ascent on the MI"
-                " constraint, stopping once forget accuracy reaches the"
-                " held-out accuracy of the class)"
+                " (the calibrated controller: MI fine-tuning at a small"
+                " weight, stopping once the forget accuracy reaches a"
+                " linear-probe estimate of the retrained model's)"
                 if gamma == "auto"
                 else ""
             )
