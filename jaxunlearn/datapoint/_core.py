@@ -29,6 +29,7 @@ References:
 """
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -145,9 +146,55 @@ class _Static:
     repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
 
 
-# One permutation per request under vmap (unlearn_many): XLA:CPU sorts K
-# rows of keys slower than K separate sorts.
-_permutation = jax.custom_batching.sequential_vmap(masked_permutation)
+def _row_order(key: Array, n: int) -> tuple[Array, Array]:
+    """The order of ``n`` rows by the sort keys of ``masked_permutation``.
+
+    Returns the stable ``argsort`` of row ``i``'s uniform draw from
+    ``fold_in(key, i)`` and its inverse (the rank of each row).
+    """
+    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i)))(
+        jnp.arange(n)
+    )
+    order = jnp.argsort(u).astype(jnp.int32)
+    rank = (
+        jnp.zeros((n,), jnp.int32)
+        .at[order]
+        .set(jnp.arange(n, dtype=jnp.int32), unique_indices=True)
+    )
+    return order, rank
+
+
+# The requests of unlearn_many share the seeds, so the draws and their sort
+# do not depend on the request: computed once per seed (one at a time when
+# seeds are batched; XLA:CPU sorts rows of a batch slower than one by one).
+@functools.cache
+def _order(n: int) -> Callable[[Array], tuple[Array, Array]]:
+    return jax.custom_batching.sequential_vmap(
+        functools.partial(_row_order, n=n)
+    )
+
+
+def _permutation(key: Array, mask: Array) -> Array:
+    """``masked_permutation(key, mask)``, without a sort per mask.
+
+    Real rows (``mask > 0``) in the shared order of :func:`_row_order`,
+    then the padding rows by index: the stable argsort of the draws with
+    padding keyed 2.0, computed by ranks and one scatter. Only ``mask`` is
+    batched over requests under ``vmap``.
+    """
+    n = mask.shape[0]
+    order, rank = _order(n)(key)
+    real = mask > 0
+    n_real = jnp.sum(real, dtype=jnp.int32)
+    # Position among real rows in draw order; padding goes after, by index.
+    pos_real = (jnp.cumsum(real[order], dtype=jnp.int32) - 1)[rank]
+    pos_pad = n_real + jnp.cumsum(~real, dtype=jnp.int32) - 1
+    pos = jnp.where(real, pos_real, pos_pad)
+    return (
+        jnp.zeros((n,), jnp.int32)
+        .at[pos]
+        .set(jnp.arange(n, dtype=jnp.int32), unique_indices=True)
+    )
 
 
 def _masked_acc(correct: Array, w: Array) -> Array:

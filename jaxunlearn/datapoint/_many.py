@@ -102,7 +102,7 @@ def pad_forget_sets(
                 f"{name}: expected indices in [0, {num_rows}), got values in"
                 f" [{f.min()}, {f.max()}]"
             )
-        if np.unique(f).size != f.size:
+        if np.count_nonzero(np.bincount(f, minlength=num_rows)) != f.size:
             raise ValueError(f"{name}: expected distinct indices, got repeats")
         if f.size >= num_rows:
             raise ValueError(
@@ -126,7 +126,9 @@ def pad_forget_sets(
     for i, f in enumerate(sets):
         forget_idx[i, : f.size] = f
         forget_mask[i, : f.size] = 1
-        keep = np.setdiff1d(np.arange(num_rows), f)
+        keep = np.ones(num_rows, bool)
+        keep[f] = False
+        keep = np.flatnonzero(keep)
         retain_idx[i, : keep.size] = keep
         retain_mask[i, : keep.size] = 1
     return ForgetRequests(retain_idx, retain_mask, forget_idx, forget_mask)
