@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike, Float, Int
 
@@ -355,7 +356,8 @@ def _num_outputs(apply_fn: ApplyFn, params: Any, x: Array, name: str) -> int:
 
 def _check_labels(name: str, y: Array, num_classes: int) -> None:
     if _checks.is_concrete(y) and y.size:
-        lo, hi = int(jnp.min(y)), int(jnp.max(y))
+        # On the host: no device dispatch per call for a concrete array.
+        lo, hi = int(np.min(y)), int(np.max(y))
         if lo < 0 or hi >= num_classes:
             raise ValueError(
                 f"{name}: expected labels in [0, {num_classes}), got values"
