@@ -36,6 +36,7 @@ def _summary(samples: list[float]) -> dict[str, float]:
     q1, _, q3 = np.percentile(samples, [25, 50, 75])
     return {
         "median_s": float(statistics.median(samples)),
+        "min_s": float(min(samples)),
         "iqr_s": float(q3 - q1),
         "reps": len(samples),
     }

@@ -4,17 +4,27 @@ one vmapped call, and the jit-scan loop against a per-step Python loop.
     PYTHONPATH=. python benchmarks/bench_unlearning.py           # MNIST-5k
     PYTHONPATH=. python benchmarks/bench_unlearning.py --quick   # digits
 
+The process exposes the CPU as ``--host-devices`` JAX devices (default: one
+per core, via ``--xla_force_host_platform_device_count``) so that (2) can
+also time ``unlearn_many(..., shard=True)``, the request axis split over the
+cores. Single-device calls run on device 0; the 16 sequential calls are also
+timed in a fresh one-device process and the faster of the two is the
+baseline.
+
 (1) Retraining from scratch on the retain set (the gold reference) vs MI
     unlearning (gamma 4, the paper's recipe) run for the number of epochs it
     needs to bring the forget accuracy down to the retrained model's (target
     >= 10x less time). Same data, model, batch sizes and optimizer.
 (2) K = 16 forget requests of different sizes in one ``unlearn_many`` call
-    (padded + vmapped) vs 16 sequential ``unlearn`` calls and vs 16
-    ``unlearn_many`` calls of one request each (one compiled shape), all
-    warm (compilations excluded), timings interleaved; for the image MLP
-    (784-128-64-10 on MNIST-5k) and for the paper's GMM toy model
-    (10-64-32-2, n = 5000), 1 epoch at batch 64 / 16 (target >= 3x on a
-    2-core CPU).
+    (padded + vmapped, on one device and sharded over the host devices) vs
+    16 sequential ``unlearn`` calls and vs 16 ``unlearn_many`` calls of one
+    request each (one compiled shape), all warm (compilations excluded),
+    timings interleaved; for the image MLP (784-128-64-10 on MNIST-5k) and
+    for the paper's GMM toy model (10-64-32-2, n = 5000), 1 epoch at batch
+    64 / 16 (target >= 3x on a 2-core CPU). Beside it, the arithmetic bound:
+    the model FLOPs of the sequential calls per second against this CPU's
+    rate on one large matrix product, measured in the same run (batching
+    cannot beat the machine's arithmetic rate).
 (3) Steps per second of the ``lax.scan`` loop vs the same jitted step called
     from a Python loop; a PyTorch loop is measured only when torch is
     installed (it is not a dependency).
@@ -22,19 +32,38 @@ one vmapped call, and the jit-scan loop against a per-step Python loop.
 
 import argparse
 import importlib.util
+import json
 import os
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-from _harness import record, time_call, time_jax
-from flax import nnx
 
-from jaxunlearn.audit import split_accuracy
-from jaxunlearn.baselines import reinitialize
-from jaxunlearn.datapoint import (
+def _host_devices_flag() -> None:
+    """Sets the host device count from ``--host-devices`` before JAX loads."""
+    n = os.cpu_count() or 1
+    argv = sys.argv[1:]
+    if "--host-devices" in argv:
+        n = int(argv[argv.index("--host-devices") + 1])
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_force_host_platform_device_count={n}".strip()
+        )
+
+
+_host_devices_flag()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from _harness import record, time_call, time_jax  # noqa: E402
+from flax import nnx  # noqa: E402
+
+from jaxunlearn.audit import split_accuracy  # noqa: E402
+from jaxunlearn.baselines import reinitialize  # noqa: E402
+from jaxunlearn.datapoint import (  # noqa: E402
     MembershipBatch,
     fit_classifier,
     init_train_state,
@@ -42,14 +71,14 @@ from jaxunlearn.datapoint import (
     unlearn,
     unlearn_many,
 )
-from jaxunlearn.datasets import (
+from jaxunlearn.datasets import (  # noqa: E402
     forget_class_fraction,
     gmm_toy,
     load_digits,
     load_mnist5k,
     train_test_split,
 )
-from jaxunlearn.models import MLP, functional
+from jaxunlearn.models import MLP, functional  # noqa: E402
 
 
 def _setup(quick: bool, key):
@@ -86,6 +115,8 @@ def bench_time_to_retrain_level(args, tt, split, apply_fn, p0, key):
         learning_rate=1e-3,
         key=k_o,
     ).params
+    if args.only_sequential:
+        return original, None
     init = reinitialize(p0, key=k_r)
 
     def retrain():
@@ -157,6 +188,27 @@ def bench_time_to_retrain_level(args, tt, split, apply_fn, p0, key):
     return original, row
 
 
+def _model_macs(params) -> int:
+    """Multiply-adds per row of a dense model: the sum of its kernels'
+    ``in x out`` (biases and activations are negligible)."""
+    return int(
+        sum(
+            a.shape[0] * a.shape[1]
+            for a in jax.tree.leaves(params)
+            if a.ndim == 2
+        )
+    )
+
+
+def _gemm_flops_per_s(reps: int) -> float:
+    """This CPU's float32 rate on one 2048 x 2048 matrix product (the best of
+    ``reps``), the ceiling any batching of dense layers can reach."""
+    a = jnp.ones((2048, 2048), jnp.float32)
+    f = jax.jit(lambda a: a @ a)
+    t = time_jax(f, a, reps=max(reps, 5))
+    return 2 * 2048**3 / t["min_s"]
+
+
 def _many_case(
     args, name, apply_fn, params, x_train, y_train, x_test, y_test, key
 ):
@@ -171,8 +223,9 @@ def _many_case(
     ]
     opts = {"gamma": args.gamma, "epochs": args.many_epochs}
     keys = jax.random.split(k_run, 1)
+    n_dev = len(jax.devices())
 
-    def many(sets):
+    def many(sets, shard=False):
         return unlearn_many(
             apply_fn,
             params,
@@ -183,6 +236,7 @@ def _many_case(
             y_test,
             keys=keys,
             max_forget=args.max_forget,
+            shard=shard,
             **opts,
         )
 
@@ -200,20 +254,18 @@ def _many_case(
             )
         )
 
-    def batched():
-        return many(perms)
-
     def sequential():  # the public call, one request at a time
         return [
             unlearn(apply_fn, params, s, key=keys[0], **opts) for s in splits
         ]
 
-    def sequential_one_shape():  # K = 1 calls: one compiled shape
-        return [many([f]) for f in perms]
-
-    fns = {"vmapped": batched, "sequential": sequential}
-    if not args.quick:  # one more compilation; skipped in --quick
-        fns["sequential_one_shape"] = sequential_one_shape
+    fns = {"sequential": sequential}
+    if not args.only_sequential:
+        fns["vmapped"] = lambda: many(perms)
+        if n_dev > 1:
+            fns["sharded"] = lambda: many(perms, shard=True)
+        if not args.quick:  # one more compilation; skipped in --quick
+            fns["sequential_one_shape"] = lambda: [many([f]) for f in perms]
     for fn in fns.values():  # warm: every compilation outside the timings
         jax.block_until_ready(fn())
     samples = {k: [] for k in fns}
@@ -227,44 +279,79 @@ def _many_case(
     # the sample least inflated by other jobs (medians are recorded too).
     t = {k: float(np.min(v)) for k, v in samples.items()}
     t_med = {k: float(np.median(v)) for k, v in samples.items()}
-    out_b, out_s = batched(), sequential()
-    got = np.asarray(out_b.history.forget_acc)[:, 0, -1]
+    case = {
+        "data": name,
+        "K": args.k,
+        "sizes": sizes.tolist(),
+        "n": int(n),
+        "epochs": args.many_epochs,
+        "devices": n_dev,
+        "load_average": os.getloadavg()[0],
+    }
+    if args.only_sequential:
+        record("unlearning_many_sequential", case=case, min_s=t, median_s=t_med)
+        return None
+    out_s = sequential()
     want = np.array([float(o.history.forget_acc[-1]) for o in out_s])
-    # Same runs up to float32 reduction order (the batched call pads the
-    # retain set and vmaps): allow at most 2 flipped forget rows a request.
-    flips = np.abs(got - want) * sizes
-    assert np.all(flips <= 2 + 1e-3), (got, want)
-    one_shape = t.get("sequential_one_shape", float("inf"))
-    best_seq = min(t["sequential"], one_shape)
-    ratio = best_seq / t["vmapped"]
+    flips = {}
+    for variant in [v for v in ("vmapped", "sharded") if v in fns]:
+        got = np.asarray(fns[variant]().history.forget_acc)[:, 0, -1]
+        # Same runs up to float32 reduction order (the batched call pads the
+        # retain set and vmaps): allow at most 2 flipped forget rows each.
+        flips[variant] = np.abs(got - want) * sizes
+        assert np.all(flips[variant] <= 2 + 1e-3), (variant, got, want)
+    seq_1dev = args.sequential_1dev.get(name, float("inf"))
+    best_seq = min(
+        t["sequential"], t.get("sequential_one_shape", float("inf")), seq_1dev
+    )
+    batched = {v: best_seq / t[v] for v in ("vmapped", "sharded") if v in t}
+    # The arithmetic bound: model FLOPs of the K sequential requests (6 per
+    # multiply-add and row for a training step's forward and backward pass,
+    # 2 for the per-epoch accuracy passes over pool, test and held-out rows)
+    # over the best sequential time, against the GEMM rate.
+    macs = _model_macs(params)
+    steps = -(-int(n) // 64)
+    flops = (
+        args.k
+        * args.many_epochs
+        * macs
+        * (6 * steps * (64 + 16) + 2 * (int(n) + 2 * int(x_test.shape[0])))
+    )
+    seq_rate = flops / best_seq
+    bound = args.gemm_rate / seq_rate
     record(
         "unlearning_many_requests",
-        case={
-            "data": name,
-            "K": args.k,
-            "sizes": sizes.tolist(),
-            "n": int(n),
-            "epochs": args.many_epochs,
-            "load_average": os.getloadavg()[0],
-        },
+        case=case,
         min_s=t,
         median_s=t_med,
         samples_s=samples,
-        speedup=ratio,
-        speedup_vs_unlearn_calls=t["sequential"] / t["vmapped"],
-        speedup_median=min(v for k, v in t_med.items() if k != "vmapped")
-        / t_med["vmapped"],
+        sequential_1dev_min_s=seq_1dev,
+        speedup=max(batched.values()),
+        speedup_by_variant=batched,
+        speedup_median=min(v for k, v in t_med.items() if "seq" in k)
+        / min(v for k, v in t_med.items() if "seq" not in k),
+        sequential_gflops_per_s=seq_rate / 1e9,
+        gemm_gflops_per_s=args.gemm_rate / 1e9,
+        arithmetic_bound=bound,
+    )
+    fmt = {k: f"{v:.3f} s" for k, v in t.items()}
+    print(
+        f"(2) {name}, K={args.k} requests x {args.many_epochs} epoch(s), min"
+        f" of {args.many_reps}: {fmt}; sequential in a one-device process"
+        f" {seq_1dev:.3f} s (inf = not run); speedup vs the fastest"
+        " sequential: "
+        + ", ".join(f"{k} {v:.2f}x" for k, v in batched.items())
+        + f" ({n_dev} devices; max"
+        f" {max(f.max() for f in flips.values()):.0f} flipped rows vs"
+        f" sequential; load {os.getloadavg()[0]:.1f})"
     )
     print(
-        f"(2) {name}, K={args.k} requests x {args.many_epochs} epoch(s):"
-        f" one vmapped call {t['vmapped']:.3f} s; sequential unlearn"
-        f" {t['sequential']:.3f} s, sequential K=1 unlearn_many"
-        f" {one_shape:.3f} s (min of {args.many_reps}; inf = not run);"
-        f" speedup {ratio:.2f}x vs the faster sequential (max"
-        f" {flips.max():.0f} flipped rows vs sequential; load"
-        f" {os.getloadavg()[0]:.1f})"
+        f"    arithmetic: the sequential calls run {seq_rate / 1e9:.0f}"
+        f" GFLOP/s of model arithmetic, this CPU's matrix-product rate is"
+        f" {args.gemm_rate / 1e9:.0f} GFLOP/s: batching can gain at most"
+        f" {bound:.1f}x here"
     )
-    return ratio
+    return max(batched.values())
 
 
 def bench_pool_forward(args, name, apply_fn, params, x):
@@ -296,8 +383,35 @@ def bench_pool_forward(args, name, apply_fn, params, x):
     )
 
 
+def _sequential_one_device(args) -> dict[str, float]:
+    """The sequential calls timed in a fresh process with one CPU device
+    (``--only-sequential``), so the baseline does not pay for the forced
+    host devices; ``{case name: min seconds}``."""
+    cmd = [sys.executable, __file__, "--only-sequential", "--host-devices"]
+    cmd += ["1"] + (["--quick"] if args.quick else [])
+    env = {**os.environ, "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
+    env["XLA_FLAGS"] = " ".join(
+        f
+        for f in env["XLA_FLAGS"].split()
+        if "xla_force_host_platform_device_count" not in f
+    )
+    out = subprocess.run(
+        cmd, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line[:1] == "{"]
+    return {
+        r["case"]["data"]: r["min_s"]["sequential"]
+        for r in rows
+        if r["benchmark"] == "unlearning_many_sequential"
+    }
+
+
 def bench_many_requests(args, tt, split, apply_fn, original, key):
     k_img, k_gmm, k_fit = jax.random.split(key, 3)
+    args.sequential_1dev = {}
+    if not args.only_sequential and len(jax.devices()) > 1 and not args.quick:
+        args.sequential_1dev = _sequential_one_device(args)
+    args.gemm_rate = _gemm_flops_per_s(args.many_reps)
     _many_case(
         args,
         f"{args.data}, MLP 784-128-64-10"
@@ -326,7 +440,7 @@ def bench_many_requests(args, tt, split, apply_fn, original, key):
         learning_rate=1e-2,
         key=k_fit,
     ).params
-    if not args.quick:
+    if not args.quick and not args.only_sequential:
         bench_pool_forward(args, args.data, apply_fn, original, tt.x_train)
         bench_pool_forward(args, "GMM toy", g_apply, g_params, g.x)
     _many_case(
@@ -413,6 +527,17 @@ def bench_loop(args, split, apply_fn, original, key):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--host-devices",
+        type=int,
+        default=None,
+        help="CPU devices to expose (default: one per core)",
+    )
+    parser.add_argument(
+        "--only-sequential",
+        action="store_true",
+        help="time only the sequential calls of (2) (used internally)",
+    )
     args = parser.parse_args()
     q = args.quick
     args.data = "digits" if q else "mnist5k"
@@ -431,7 +556,8 @@ def main() -> None:
     tt, split, apply_fn, p0, k1, k2 = _setup(q, key)
     original, _ = bench_time_to_retrain_level(args, tt, split, apply_fn, p0, k1)
     bench_many_requests(args, tt, split, apply_fn, original, k2)
-    bench_loop(args, split, apply_fn, original, k2)
+    if not args.only_sequential:
+        bench_loop(args, split, apply_fn, original, k2)
     print(f"total {time.perf_counter() - t0:.1f} s")
 
 

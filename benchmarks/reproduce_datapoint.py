@@ -9,6 +9,19 @@ docs/figures/.
     PYTHONPATH=. python benchmarks/reproduce_datapoint.py fashion \
         --seeds 10 --size 5000 --original-epochs 20 --retrain-epochs 20 \
         --finetune-epochs 20
+
+The paper's setting (100-epoch models; all 60,000 Fashion-MNIST training
+rows with ``--size 0``); ``--tag`` keeps the outputs of such runs apart
+(``results/reproduce_<which><tag>.json``,
+``docs/figures/datapoint_<which><tag>_curves.png``):
+
+    PYTHONPATH=. python benchmarks/reproduce_datapoint.py mnist --seeds 10 \
+        --controller --tag _100ep
+    PYTHONPATH=. python benchmarks/reproduce_datapoint.py fashion \
+        --seeds 10 --size 0 --controller --tag _full_100ep
+
+``--controller`` adds ``gamma="auto"`` (row ``mi_auto``); its held-out
+rows are half of the test split and every row is scored on the other half.
 """
 
 import argparse
@@ -44,11 +57,16 @@ def plot_curves(res, path: pathlib.Path, title: str) -> None:
     names = [k for k in res.curves if k.startswith("mi_gamma")]
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     fig.subplots_adjust(wspace=0.3)
-    colors = plt.cm.viridis(np.linspace(0, 0.9, len(names)))
+    colors = list(plt.cm.viridis(np.linspace(0, 0.9, len(names))))
+    if "mi_auto" in res.curves:  # the controller, drawn in red
+        names.append("mi_auto")
+        colors.append("tab:red")
     orig, rt = res.rows["original"], res.rows["retrain"]
     for name, color in zip(names, colors, strict=True):
         c = res.curves[name]
         label = "gamma " + name.removeprefix("mi_gamma_").replace("_", ".")
+        if name == "mi_auto":
+            label = 'gamma="auto" (mean of each epoch; stops vary)'
         e = np.arange(1, len(c["mi"]) + 1)
         for ax, f, start in (
             (axes[0], "forget_acc", orig["forget_mean"]),
@@ -100,7 +118,20 @@ def main() -> None:
     parser.add_argument("which", choices=["gmm", "mnist", "fashion"])
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--n", type=int, default=5000, help="GMM points")
-    parser.add_argument("--size", type=int, default=None, help="image rows")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="image rows (MNIST-5k: all; Fashion: 5000; 0 = all rows)",
+    )
+    parser.add_argument(
+        "--tag", default="", help="suffix of the output JSON and figure"
+    )
+    parser.add_argument(
+        "--controller",
+        action="store_true",
+        help='also run gamma="auto" (scores every row on half the test set)',
+    )
     parser.add_argument("--original-epochs", type=int, default=100)
     parser.add_argument("--retrain-epochs", type=int, default=100)
     parser.add_argument("--finetune-epochs", type=int, default=100)
@@ -115,12 +146,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.replot:
         saved = json.loads(
-            (HERE / "results" / f"reproduce_{args.which}.json").read_text()
+            (
+                HERE / "results" / f"reproduce_{args.which}{args.tag}.json"
+            ).read_text()
         )
         res = ReproductionResult(
             saved["rows"], saved["curves"], saved["config"]
         )
-        _plot(args.which, res)
+        _plot(args.which, res, args.tag)
         return
     key = jax.random.key(args.seed)
     t0 = time.perf_counter()
@@ -136,13 +169,14 @@ def main() -> None:
         res = mnist_reproduction(
             key=key,
             dataset="mnist5k" if args.which == "mnist" else "fashion",
-            size=args.size or (5000 if args.which == "fashion" else None),
+            size=_size(args),
             seeds=args.seeds or 10,
             original_epochs=args.original_epochs,
             retrain_epochs=args.retrain_epochs,
             finetune_epochs=args.finetune_epochs,
             unlearn_epochs=args.unlearn_epochs,
             baselines=not args.no_baselines,
+            controller=args.controller,
         )
         table = format_table(res, metrics=("retain", "forget", "test"))
     wall = time.perf_counter() - t0
@@ -159,7 +193,7 @@ def main() -> None:
                 f" {100 * row['forget_within_5_any_epoch']:.0f}%"
             )
     print(f"wall time {wall:.1f} s on {jax.devices()[0].device_kind}")
-    out = HERE / "results" / f"reproduce_{args.which}.json"
+    out = HERE / "results" / f"reproduce_{args.which}{args.tag}.json"
     out.parent.mkdir(exist_ok=True)
     _io.atomic_write_text(
         out,
@@ -173,17 +207,27 @@ def main() -> None:
             indent=1,
         ),
     )
-    _plot(args.which, res)
+    _plot(args.which, res, args.tag)
 
 
-def _plot(which: str, res) -> None:
+def _size(args) -> int | None:
+    """Rows of the image data: all for ``--size 0`` or MNIST-5k by default,
+    a 5,000-row subset of Fashion-MNIST by default."""
+    if args.size == 0:
+        return None
+    if args.size is None:
+        return 5000 if args.which == "fashion" else None
+    return args.size
+
+
+def _plot(which: str, res, tag: str = "") -> None:
     if which == "gmm":
         return
     data = "MNIST-5k" if which == "mnist" else "Fashion-MNIST"
     cfg = res.config
     plot_curves(
         res,
-        FIGURES / f"datapoint_{which}_curves.png",
+        FIGURES / f"datapoint_{which}{tag}_curves.png",
         f"{data} ({cfg['rows']} rows): forget {cfg['forget_fraction']:g}"
         f" of class {cfg['forget_class']}, {cfg['seeds']} seeds,"
         f" original {cfg['original_epochs']} epochs",

