@@ -225,7 +225,7 @@ def _many_case(
     keys = jax.random.split(k_run, 1)
     n_dev = len(jax.devices())
 
-    def many(sets, shard=False):
+    def many(sets, shard=False, request_batch=None):
         return unlearn_many(
             apply_fn,
             params,
@@ -237,6 +237,7 @@ def _many_case(
             keys=keys,
             max_forget=args.max_forget,
             shard=shard,
+            request_batch=request_batch,
             **opts,
         )
 
@@ -264,8 +265,14 @@ def _many_case(
         fns["vmapped"] = lambda: many(perms)
         if n_dev > 1:
             fns["sharded"] = lambda: many(perms, shard=True)
-        if not args.quick:  # one more compilation; skipped in --quick
+        if not args.quick:  # more compilations; skipped in --quick
             fns["sequential_one_shape"] = lambda: [many([f]) for f in perms]
+            # Groups of 4 requests (jax.lax.map over vmapped groups).
+            fns["groups4"] = lambda: many(perms, request_batch=4)
+            if n_dev > 1:
+                fns["sharded_groups4"] = lambda: many(
+                    perms, shard=True, request_batch=4
+                )
     for fn in fns.values():  # warm: every compilation outside the timings
         jax.block_until_ready(fn())
     samples = {k: [] for k in fns}
@@ -294,7 +301,8 @@ def _many_case(
     out_s = sequential()
     want = np.array([float(o.history.forget_acc[-1]) for o in out_s])
     flips = {}
-    for variant in [v for v in ("vmapped", "sharded") if v in fns]:
+    batched_names = ("vmapped", "sharded", "groups4", "sharded_groups4")
+    for variant in [v for v in batched_names if v in fns]:
         got = np.asarray(fns[variant]().history.forget_acc)[:, 0, -1]
         # Same runs up to float32 reduction order (the batched call pads the
         # retain set and vmaps): allow at most 2 flipped forget rows each.
@@ -304,7 +312,7 @@ def _many_case(
     best_seq = min(
         t["sequential"], t.get("sequential_one_shape", float("inf")), seq_1dev
     )
-    batched = {v: best_seq / t[v] for v in ("vmapped", "sharded") if v in t}
+    batched = {v: best_seq / t[v] for v in batched_names if v in t}
     # The arithmetic bound: model FLOPs of the K sequential requests (6 per
     # multiply-add and row for a training step's forward and backward pass,
     # 2 for the per-epoch accuracy passes over pool, test and held-out rows)

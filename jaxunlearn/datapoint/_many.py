@@ -134,7 +134,9 @@ def pad_forget_sets(
     return ForgetRequests(retain_idx, retain_mask, forget_idx, forget_mask)
 
 
-def _many_core(apply_fn, static, params, data, req, hyper, key_data):
+def _many_core(
+    apply_fn, static, request_batch, n_split, params, data, req, hyper, key_data
+):
     keys = jax.random.wrap_key_data(key_data)
 
     def per_request(r):
@@ -142,10 +144,25 @@ def _many_core(apply_fn, static, params, data, req, hyper, key_data):
             lambda k: _unlearn_core(apply_fn, static, params, data, r, hyper, k)
         )(keys)
 
-    return jax.vmap(per_request)(req)
+    if request_batch is None:
+        return jax.vmap(per_request)(req)
+
+    # Groups of ``request_batch`` requests vmapped, the groups one after
+    # another: the working set (parameters and Adam moments of the group)
+    # stays in cache (see docs/benchmarks/unlearning.md).
+    def local(r):
+        return jax.lax.map(per_request, r, batch_size=request_batch)
+
+    if n_split == 1:
+        return local(req)
+    # Sharded: the leading axis splits into [devices, requests per device]
+    # and each device runs its own share group by group.
+    split = jax.tree.map(lambda a: a.reshape(n_split, -1, *a.shape[1:]), req)
+    out = jax.vmap(local)(split)
+    return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), out)
 
 
-_many_jit = jax.jit(_many_core, static_argnums=(0, 1))
+_many_jit = jax.jit(_many_core, static_argnums=(0, 1, 2, 3))
 
 
 def _global(x: Any, sharding: NamedSharding) -> jax.Array:
@@ -184,6 +201,7 @@ def unlearn_many(
     max_forget: int | None = None,
     stop_each_step: bool | None = None,
     shard: bool = False,
+    request_batch: int | None = None,
 ) -> UnlearnOutput:
     """:func:`unlearn` for ``K`` forget requests times ``S`` seeds, in one call.
 
@@ -224,6 +242,12 @@ def unlearn_many(
         :func:`pad_forget_sets`).
       stop_each_step: as in :func:`unlearn`.
       shard: lay the request axis over all devices.
+      request_batch: run the requests in groups of this many (vmapped
+        within a group, the groups in sequence, ``jax.lax.map``) instead of
+        all at once; smaller working sets for models whose parameters and
+        optimizer states of all ``K`` requests outgrow the CPU cache. Same
+        results. None (default): all ``K`` at once. With ``shard=True``
+        the groups are formed within each device's share of the requests.
 
     Returns:
       An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``.
@@ -315,9 +339,19 @@ def unlearn_many(
         np.asarray(req.forget_idx, np.int32),
         np.asarray(req.forget_mask, x.dtype),
     )
+    if request_batch is not None:
+        _checks.check_positive_int("request_batch", request_batch)
     if not shard:
         return _many_jit(
-            apply_fn, static, params, data, req, hyper, jnp.asarray(key_data)
+            apply_fn,
+            static,
+            request_batch,
+            1,
+            params,
+            data,
+            req,
+            hyper,
+            jnp.asarray(key_data),
         )
     devices = np.asarray(jax.devices())
     mesh = Mesh(devices, ("requests",))
@@ -333,7 +367,17 @@ def unlearn_many(
     params, data, hyper, key_data = jax.tree.map(
         lambda a: _global(a, replicated), (params, data, hyper, key_data)
     )
-    out = _many_jit(apply_fn, static, params, data, req, hyper, key_data)
+    out = _many_jit(
+        apply_fn,
+        static,
+        request_batch,
+        devices.size,
+        params,
+        data,
+        req,
+        hyper,
+        key_data,
+    )
     if k_pad > k:
         out = jax.jit(lambda o: jax.tree.map(lambda a: a[:k], o))(out)
     return out

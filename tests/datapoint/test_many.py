@@ -28,7 +28,7 @@ def _split_for(x, y, xt, yt, forget):
 FORGET = [np.array([0, 3, 6, 9, 12]), np.array([1, 4]), np.array([7])]
 
 
-def run_reference_problem(shard=False):
+def run_reference_problem(shard=False, request_batch=None):
     """The problem both the sharded and the multi-process tests run."""
     x, y = blobs(jax.random.key(0), n=70)
     apply_fn, params = tiny_model()
@@ -43,6 +43,7 @@ def run_reference_problem(shard=False):
         y[50:],
         keys=keys,
         shard=shard,
+        request_batch=request_batch,
         **KW,
     )
 
@@ -87,6 +88,23 @@ def test_padded_equals_unpadded():
         **KW,
     )
     chex.assert_trees_all_close(tight, loose, rtol=2e-4, atol=2e-5)
+
+
+def test_request_groups_equal_all_at_once():
+    # 3 requests in groups of 2: one full group and a remainder of 1.
+    x, y, xt, yt = _data()
+    apply_fn, params = tiny_model()
+    keys = jax.random.split(jax.random.key(5), 2)
+    kw = {"keys": keys, **KW}
+    a = unlearn_many(apply_fn, params, x, y, FORGET, xt, yt, **kw)
+    b = unlearn_many(
+        apply_fn, params, x, y, FORGET, xt, yt, request_batch=2, **kw
+    )
+    chex.assert_trees_all_close(a, b, rtol=2e-4, atol=2e-5)
+    with pytest.raises(ValueError, match="request_batch"):
+        unlearn_many(
+            apply_fn, params, x, y, FORGET, xt, yt, request_batch=0, **kw
+        )
 
 
 def test_pad_forget_sets_bad_input():
@@ -136,9 +154,13 @@ SHARDED = textwrap.dedent(
     from tests.datapoint.test_many import run_reference_problem
     a = run_reference_problem(shard=True)
     b = run_reference_problem(shard=False)
+    c = run_reference_problem(shard=True, request_batch=2)
     assert len(a.history.mi.sharding.device_set) == 4
-    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    for u, v, w in zip(jax.tree.leaves(a), jax.tree.leaves(b),
+                       jax.tree.leaves(c)):
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=2e-4,
+                                   atol=2e-5)
+        np.testing.assert_allclose(np.asarray(w), np.asarray(v), rtol=2e-4,
                                    atol=2e-5)
     print("SHARDED-OK", a.history.mi.shape)
     """
