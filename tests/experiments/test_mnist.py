@@ -95,6 +95,7 @@ def test_mnist_controller_row_scored_on_unseen_half():
     row = res.rows["mi_auto"]
     assert 0 <= row["claim_forget_within_5"] <= 1
     assert 0 <= row["claim_test_within_1"] <= 1
+    assert 0 <= row["hits"] <= row["claim_forget_within_5"]
     assert len(res.curves["mi_auto"]["forget_acc"]) == 2
     # Same training rows and originals: only the scored test rows differ.
     for name in ("original", "retrain", "mi_gamma_4"):
