@@ -66,7 +66,7 @@ def plot_curves(res, path: pathlib.Path, title: str) -> None:
         c = res.curves[name]
         label = "gamma " + name.removeprefix("mi_gamma_").replace("_", ".")
         if name == "mi_auto":
-            label = 'gamma="auto" (mean of each epoch; stops vary)'
+            label = 'gamma="auto" (stopped runs keep their final values)'
         e = np.arange(1, len(c["mi"]) + 1)
         for ax, f, start in (
             (axes[0], "forget_acc", orig["forget_mean"]),
@@ -103,8 +103,18 @@ def plot_curves(res, path: pathlib.Path, title: str) -> None:
     )
     axes[3].set_xlabel("forget accuracy (%)")
     axes[3].set_ylabel("test accuracy (%)")
-    axes[0].legend(fontsize=8)
-    axes[3].legend(fontsize=8)
+    handles, labels = axes[3].get_legend_handles_labels()
+    h0, l0 = axes[0].get_legend_handles_labels()
+    handles.append(h0[l0.index("retrain")])
+    labels.append("retrain (mean)")
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=min(len(labels), 5),
+        fontsize=8,
+        bbox_to_anchor=(0.5, -0.12),
+    )
     fig.suptitle(title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")

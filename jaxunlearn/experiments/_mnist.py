@@ -18,6 +18,7 @@ References:
   Regularization", arXiv:2502.05684, 2025. https://arxiv.org/abs/2502.05684
 """
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -344,10 +345,23 @@ def mnist_reproduction(
     curve_means: dict[str, dict[str, list[float]]] = {}
     for name in [k for k in order if k in curves]:
         curve_means[name] = {}
+        active = getattr(curves[name], "active", None)
         for f in ("mi", "retain_acc", "forget_acc", "test_acc"):
             v = np.asarray(getattr(curves[name], f), np.float64)
+            if f == "mi" and active is not None:
+                # A stopped run takes no step and has no MI: average the
+                # MI over the seeds still running (NaN once all stopped).
+                v = np.where(np.asarray(active), v, np.nan)
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    curve_means[name][f] = np.nanmean(v, axis=0).tolist()
+                    curve_means[name][f"{f}_std"] = np.nanstd(v, 0).tolist()
+                continue
             curve_means[name][f] = v.mean(axis=0).tolist()
             curve_means[name][f"{f}_std"] = v.std(axis=0).tolist()
+        if active is not None:  # the share of seeds still running
+            a = np.asarray(active, np.float64)
+            curve_means[name]["active"] = a.mean(axis=0).tolist()
         if name.startswith("mi_gamma"):
             # The claim at the best epoch of each seed (an oracle stop).
             hist = curves[name]
