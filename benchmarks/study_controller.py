@@ -42,6 +42,7 @@ def candidates(quick):
     auto = {"gamma": "auto", "epochs": e, "repair_steps": 0}
     rep = 2 if quick else 60
     step = {"stop_each_step": True}
+    auto0 = {"gamma": "auto", "epochs": e}
     return {
         "fixed g=4, 5 ep": {"gamma": 4.0, "epochs": 5 if not quick else 2},
         "fixed g=1, 20 ep": {"gamma": 1.0, "epochs": e},
@@ -121,6 +122,31 @@ def candidates(quick):
             "stop": "probe",
             "learning_rate": 3e-4,
             "auto": OLD_AUTO._replace(dual_lr=1.0),
+        },
+        # Session 3: the held-out-referenced membership term and
+        # class-aware utility (AutoGamma.holdout_gamma / class_weight).
+        "auto, hold 1": {**auto0, "auto": AutoGamma(holdout_gamma=1.0)},
+        "auto, hold 4": {**auto0, "auto": AutoGamma(holdout_gamma=4.0)},
+        "auto, hold 4, stop holdout": {
+            **auto0,
+            "stop": "holdout",
+            "auto": AutoGamma(holdout_gamma=4.0),
+        },
+        "auto, hold only 4": {
+            **auto0,
+            "auto": AutoGamma(gamma_init=0.0, holdout_gamma=4.0),
+        },
+        "auto, cw 3": {**auto0, "auto": AutoGamma(class_weight=3.0)},
+        "auto, cw 3, hold 4": {
+            **auto0,
+            "auto": AutoGamma(class_weight=3.0, holdout_gamma=4.0),
+        },
+        "auto, anchor 1": {**auto0, "auto": AutoGamma(anchor=1.0)},
+        "auto, anchor 10": {**auto0, "auto": AutoGamma(anchor=10.0)},
+        "auto, anchor 100": {**auto0, "auto": AutoGamma(anchor=100.0)},
+        "auto, anchor 10, cw 3": {
+            **auto0,
+            "auto": AutoGamma(anchor=10.0, class_weight=3.0),
         },
         "fixed g=4 + stop probe": {
             "gamma": 4.0,

@@ -41,7 +41,8 @@ from jaxtyping import Array
 from jaxunlearn.datapoint._membership import (
     ApplyFn,
     MembershipBatch,
-    _loss_and_logits,
+    _controller_loss,
+    _HoldTerms,
     membership_mi,
     weighted_cross_entropy,
 )
@@ -102,6 +103,9 @@ class AutoGamma(NamedTuple):
     stop_margin: float = 0.0
     repair_lr: float = 1e-4
     lr_scale: float = 0.3
+    holdout_gamma: float = 0.0
+    class_weight: float = 1.0
+    anchor: float = 0.0
 
 
 class _Data(NamedTuple):
@@ -129,6 +133,9 @@ class _Hyper(NamedTuple):
     stop_margin: Array  # []
     stop_value: Array  # [] threshold of the "forget_acc" / "mi" rules
     repair_lr: Array | float = 0.0  # [] step size of the repair phase
+    holdout_gamma: Array | float = 0.0  # [] weight of the held-out MI term
+    class_weight: Array | float = 1.0  # [] task weight of forget classes
+    anchor: Array | float = 0.0  # [] weight of the held-out KL anchor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +151,7 @@ class _Static:
     remat: bool
     stop_each_step: bool = False
     repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
+    holdout_term: bool = False  # the held-out terms (I_h and the anchor)
 
 
 def _row_order(key: Array, n: int) -> tuple[Array, Array]:
@@ -273,6 +281,8 @@ def _unlearn_core(
 
     # Held-out accuracy of the forget classes under the starting model.
     h_acc0 = evaluate(params)[3]
+    if static.holdout_term:  # the anchor's reference predictions
+        logits_hold_start = jax.lax.stop_gradient(apply_fn(params, data.x_hold))
     gamma_sched = static.gamma_schedule or (lambda s: 1.0)
     lr_sched = static.lr_schedule or (lambda s: 1.0)
 
@@ -299,9 +309,25 @@ def _unlearn_core(
             gamma_t = hyper.gamma * jnp.asarray(gamma_sched(state.step), dtype)
         lr_t = hyper.learning_rate * jnp.asarray(lr_sched(state.step), dtype)
         lr_t = lr_t / (1 + hyper.lr_decay * epoch_idx.astype(dtype))
+        # Retain rows of the forget classes weigh class_weight in the task.
+        in_cls = present[batch.y_retain].astype(mask_dtype)
+        cw = jnp.asarray(hyper.class_weight, mask_dtype)
+        task_w = 1 + (cw - 1) * in_cls
+        if static.holdout_term:
+            # A held-out batch of the forget classes.
+            hrows0, hvalid0 = _cycled(perm_h, n_hold, s * bf, bf)
+            hold = _HoldTerms(
+                jnp.asarray(hyper.holdout_gamma, dtype),
+                jnp.asarray(hyper.anchor, dtype),
+                data.x_hold[hrows0],
+                logits_hold_start[hrows0],
+                w_hold[hrows0] * hvalid0.astype(mask_dtype),
+            )
+        else:
+            hold = None
         grads, (aux, logits_r, _) = jax.grad(
-            lambda p: _loss_and_logits(
-                apply_fn, p, batch, gamma_t, static.utility
+            lambda p: _controller_loss(
+                apply_fn, p, batch, gamma_t, static.utility, task_w, hold
             ),
             has_aux=True,
         )(state.params)

@@ -10,6 +10,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxunlearn import _checks
 from jaxunlearn.datapoint._core import (
@@ -49,6 +50,7 @@ def _static(
     stop_each_step: bool | None = None,
     repair_steps: int | None = None,
     allow_probe: bool = False,
+    auto_settings: AutoGamma | None = None,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -70,6 +72,17 @@ def _static(
     if repair_steps is None:
         repair_steps = AUTO_REPAIR_STEPS if auto else 0
     _checks.check_positive_int("repair_steps", repair_steps, minimum=0)
+    # The held-out membership term costs a forward pass per step: compiled
+    # in only when its weight may be nonzero (always for a traced weight).
+    weights = (
+        ()
+        if auto_settings is None
+        else (auto_settings.holdout_gamma, auto_settings.anchor)
+    )
+    holdout_term = any(
+        not _checks.is_concrete(w) or bool(np.any(np.asarray(w)))
+        for w in weights
+    )
     return _Static(
         epochs=epochs,
         batch_size=batch_size,
@@ -82,6 +95,7 @@ def _static(
         remat=remat,
         stop_each_step=stop_each_step,
         repair_steps=int(repair_steps),
+        holdout_term=holdout_term,
     )
 
 
@@ -107,6 +121,12 @@ def _hyper(
     _checks.check_nonnegative("auto.lr_decay", lr_decay)
     _checks.check_nonnegative("auto.repair_lr", auto.repair_lr)
     _checks.check_nonnegative("auto.lr_scale", auto.lr_scale)
+    _checks.check_nonnegative("auto.holdout_gamma", auto.holdout_gamma)
+    _checks.check_nonnegative("auto.anchor", auto.anchor)
+    _checks.check_nonnegative("auto.class_weight", auto.class_weight)
+    cw = auto.class_weight
+    if _checks.is_concrete(cw) and not np.all(np.asarray(cw, float) > 0):
+        raise ValueError(f"auto.class_weight: expected a value > 0, got {cw!r}")
 
     def f(v):
         return jnp.asarray(v, dtype)
@@ -120,6 +140,9 @@ def _hyper(
         f(margin),
         f(stop_value),
         f(auto.repair_lr),
+        f(auto.holdout_gamma),
+        f(auto.class_weight),
+        f(auto.anchor),
     )
 
 
@@ -333,6 +356,7 @@ def unlearn(
         stop_each_step=stop_each_step,
         repair_steps=repair_steps,
         allow_probe=True,
+        auto_settings=auto,
     )
     _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)
