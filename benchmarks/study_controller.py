@@ -141,12 +141,39 @@ def candidates(quick):
             **auto0,
             "auto": AutoGamma(class_weight=3.0, holdout_gamma=4.0),
         },
-        "auto, anchor 1": {**auto0, "auto": AutoGamma(anchor=1.0)},
-        "auto, anchor 10": {**auto0, "auto": AutoGamma(anchor=10.0)},
-        "auto, anchor 100": {**auto0, "auto": AutoGamma(anchor=100.0)},
+        "auto, anchor 1": {
+            **auto0,
+            "auto": AutoGamma(anchor=1.0, anchor_shift=0.0),
+        },
+        "auto, anchor 3": {
+            **auto0,
+            "auto": AutoGamma(anchor=3.0, anchor_shift=0.0),
+        },
+        "auto, anchor 10": {
+            **auto0,
+            "auto": AutoGamma(anchor=10.0, anchor_shift=0.0),
+        },
+        "auto, anchor 100": {
+            **auto0,
+            "auto": AutoGamma(anchor=100.0, anchor_shift=0.0),
+        },
         "auto, anchor 10, cw 3": {
             **auto0,
-            "auto": AutoGamma(anchor=10.0, class_weight=3.0),
+            "auto": AutoGamma(anchor=10.0, anchor_shift=0.0, class_weight=3.0),
+        },
+        # The anchor's reference lowered to the probe estimate.
+        "auto, shifted anchor 1": {**auto0, "auto": AutoGamma(anchor=1.0)},
+        "auto, shifted anchor 3": {**auto0, "auto": AutoGamma(anchor=3.0)},
+        "auto, shifted anchor 10": {**auto0, "auto": AutoGamma(anchor=10.0)},
+        # The probe estimate averaged over 8 batch orders.
+        "auto, probe x8": {**auto0, "auto": AutoGamma(probe_repeats=8)},
+        "auto, anchor 3, probe x8": {
+            **auto0,
+            "auto": AutoGamma(anchor=3.0, anchor_shift=0.0, probe_repeats=8),
+        },
+        "auto, anchor 10, probe x8": {
+            **auto0,
+            "auto": AutoGamma(anchor=10.0, anchor_shift=0.0, probe_repeats=8),
         },
         "fixed g=4 + stop probe": {
             "gamma": 4.0,

@@ -106,6 +106,8 @@ class AutoGamma(NamedTuple):
     holdout_gamma: float = 0.0
     class_weight: float = 1.0
     anchor: float = 0.0
+    anchor_shift: float | None = None
+    probe_repeats: int = 1
 
 
 class _Data(NamedTuple):
@@ -136,6 +138,7 @@ class _Hyper(NamedTuple):
     holdout_gamma: Array | float = 0.0  # [] weight of the held-out MI term
     class_weight: Array | float = 1.0  # [] task weight of forget classes
     anchor: Array | float = 0.0  # [] weight of the held-out KL anchor
+    anchor_shift: Array | float = 0.0  # [] logit offset of the anchor's class
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,7 +285,10 @@ def _unlearn_core(
     # Held-out accuracy of the forget classes under the starting model.
     h_acc0 = evaluate(params)[3]
     if static.holdout_term:  # the anchor's reference predictions
-        logits_hold_start = jax.lax.stop_gradient(apply_fn(params, data.x_hold))
+        shift = jnp.asarray(hyper.anchor_shift, dtype) * present.astype(dtype)
+        logits_hold_start = jax.lax.stop_gradient(
+            apply_fn(params, data.x_hold) - shift[None, :]
+        )
     gamma_sched = static.gamma_schedule or (lambda s: 1.0)
     lr_sched = static.lr_schedule or (lambda s: 1.0)
 

@@ -24,7 +24,10 @@ from jaxunlearn.datapoint._core import (
     _unlearn_core,
 )
 from jaxunlearn.datapoint._membership import ApplyFn
-from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
+from jaxunlearn.datapoint._reference import (
+    _class_shift,
+    estimate_retrain_forget_acc,
+)
 from jaxunlearn.datapoint._train import _check_labels, _num_outputs
 
 _STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi", "probe")
@@ -123,6 +126,9 @@ def _hyper(
     _checks.check_nonnegative("auto.lr_scale", auto.lr_scale)
     _checks.check_nonnegative("auto.holdout_gamma", auto.holdout_gamma)
     _checks.check_nonnegative("auto.anchor", auto.anchor)
+    _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
+    shift = 0.0 if auto.anchor_shift is None else auto.anchor_shift
+    _checks.check_nonnegative("auto.anchor_shift", shift)
     _checks.check_nonnegative("auto.class_weight", auto.class_weight)
     cw = auto.class_weight
     if _checks.is_concrete(cw) and not np.all(np.asarray(cw, float) > 0):
@@ -143,6 +149,7 @@ def _hyper(
         f(auto.holdout_gamma),
         f(auto.class_weight),
         f(auto.anchor),
+        f(shift),
     )
 
 
@@ -362,10 +369,14 @@ def unlearn(
     data, req = _prepare(apply_fn, params, split, holdout)
     dtype = jax.tree.leaves(params)[0].dtype
     auto = AutoGamma() if auto is None else auto
+    _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
     if static.stop == "probe":
         # The probe transfer estimate of retraining's forget accuracy (plus
         # the margin) becomes the threshold of the "forget_acc" rule.
         n_r = req.retain_idx.shape[0]
+        num_classes = _num_outputs(
+            apply_fn, params, data.x_pool[:1], "split.x_retain"
+        )
         est = estimate_retrain_forget_acc(
             apply_fn,
             params,
@@ -375,13 +386,24 @@ def unlearn(
             data.y_pool[n_r:],
             data.x_hold,
             data.y_hold,
-            num_classes=_num_outputs(
-                apply_fn, params, data.x_pool[:1], "split.x_retain"
-            ),
+            num_classes=num_classes,
             key=jax.random.fold_in(key, _PROBE_KEY),
+            repeats=auto.probe_repeats,
         )
         stop_value = est + auto.stop_margin
         static = dataclasses.replace(static, stop="forget_acc")
+        if static.holdout_term and auto.anchor_shift is None:
+            # Anchor the held-out rows of the forget classes to the starting
+            # model lowered to the estimate on them (its class accuracy).
+            classes = np.zeros((int(num_classes),), bool)
+            classes[np.asarray(data.y_pool[n_r:])] = True
+            shift = _class_shift(
+                apply_fn(params, data.x_hold),
+                data.y_hold,
+                classes,
+                float(stop_value),
+            )
+            auto = auto._replace(anchor_shift=shift)
     hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
     return _core_jit(apply_fn, static, params, data, req, hyper, key)
 

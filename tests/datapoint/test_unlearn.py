@@ -377,6 +377,7 @@ def test_holdout_term_and_class_weight_bad_input(rng):
     for bad, name in (
         (AutoGamma(holdout_gamma=-1.0), "auto.holdout_gamma"),
         (AutoGamma(anchor=-1.0), "auto.anchor"),
+        (AutoGamma(anchor=1.0, anchor_shift=-1.0), "auto.anchor_shift"),
         (AutoGamma(class_weight=0.0), "auto.class_weight"),
         (AutoGamma(class_weight=-2.0), "auto.class_weight"),
     ):
