@@ -252,3 +252,41 @@ def test_class_shift_reaches_the_target():
         assert d >= cut  # the accuracy at d is <= target
     assert ref_mod._class_shift(logits, y, classes, 1.0) == 0.0
     assert ref_mod._class_shift(logits, y, np.array([False, False]), 0.5) == 0
+
+
+@pytest.mark.slow
+def test_anchor_shift_none_is_calibrated_to_the_probe(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "gamma": "auto", "key": rng}
+    auto = unlearn(
+        apply_fn, params, split, auto=unlearn_mod.AutoGamma(anchor=2.0), **kw
+    )
+    est = estimate_retrain_forget_acc(
+        apply_fn,
+        params,
+        split.x_retain,
+        split.y_retain,
+        split.x_forget,
+        split.y_forget,
+        split.x_test,
+        split.y_test,
+        num_classes=3,
+        key=jax.random.fold_in(rng, unlearn_mod._PROBE_KEY),
+    )
+    classes = np.zeros(3, bool)
+    classes[np.asarray(split.y_forget)] = True
+    d = ref_mod._class_shift(
+        apply_fn(params, split.x_test), split.y_test, classes, float(est)
+    )
+    explicit = unlearn(
+        apply_fn,
+        params,
+        split,
+        auto=unlearn_mod.AutoGamma(anchor=2.0, anchor_shift=d),
+        **kw,
+    )
+    np.testing.assert_array_equal(
+        auto.history.forget_acc, explicit.history.forget_acc
+    )
+    jax.tree.map(np.testing.assert_array_equal, auto.params, explicit.params)
