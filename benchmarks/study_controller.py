@@ -175,6 +175,26 @@ def candidates(quick):
             **auto0,
             "auto": AutoGamma(anchor=10.0, anchor_shift=0.0, probe_repeats=8),
         },
+        # The anchor's weight by dual ascent on "held-out class accuracy
+        # >= the probe estimate" (starting at 0, reference unshifted).
+        "auto, dual anchor 1": {
+            **auto0,
+            "auto": AutoGamma(anchor_shift=0.0, anchor_lr=1.0),
+        },
+        "auto, dual anchor 10": {
+            **auto0,
+            "auto": AutoGamma(anchor_shift=0.0, anchor_lr=10.0),
+        },
+        "auto, dual anchor 1, probe x8": {
+            **auto0,
+            "auto": AutoGamma(anchor_shift=0.0, anchor_lr=1.0, probe_repeats=8),
+        },
+        "auto, dual anchor 10, probe x8": {
+            **auto0,
+            "auto": AutoGamma(
+                anchor_shift=0.0, anchor_lr=10.0, probe_repeats=8
+            ),
+        },
         "fixed g=4 + stop probe": {
             "gamma": 4.0,
             "epochs": e,

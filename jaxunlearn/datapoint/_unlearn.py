@@ -80,7 +80,11 @@ def _static(
     weights = (
         ()
         if auto_settings is None
-        else (auto_settings.holdout_gamma, auto_settings.anchor)
+        else (
+            auto_settings.holdout_gamma,
+            auto_settings.anchor,
+            auto_settings.anchor_lr,
+        )
     )
     holdout_term = any(
         not _checks.is_concrete(w) or bool(np.any(np.asarray(w)))
@@ -126,6 +130,7 @@ def _hyper(
     _checks.check_nonnegative("auto.lr_scale", auto.lr_scale)
     _checks.check_nonnegative("auto.holdout_gamma", auto.holdout_gamma)
     _checks.check_nonnegative("auto.anchor", auto.anchor)
+    _checks.check_nonnegative("auto.anchor_lr", auto.anchor_lr)
     _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
     shift = 0.0 if auto.anchor_shift is None else auto.anchor_shift
     _checks.check_nonnegative("auto.anchor_shift", shift)
@@ -150,6 +155,7 @@ def _hyper(
         f(auto.class_weight),
         f(auto.anchor),
         f(shift),
+        f(auto.anchor_lr),
     )
 
 

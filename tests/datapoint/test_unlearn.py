@@ -352,6 +352,16 @@ def test_holdout_term_and_class_weight_reduce_to_plain_loss(rng):
         apply_fn, params, split, auto=AutoGamma(holdout_gamma=1e-30), **kw
     )
     chex.assert_trees_all_close(tiny.params, plain.params, rtol=1e-5)
+    # A vanishing dual step leaves a fixed anchor weight.
+    fixed = unlearn(apply_fn, params, split, auto=AutoGamma(anchor=5.0), **kw)
+    dual = unlearn(
+        apply_fn,
+        params,
+        split,
+        auto=AutoGamma(anchor=5.0, anchor_lr=1e-30),
+        **kw,
+    )
+    chex.assert_trees_all_close(dual.params, fixed.params, rtol=1e-5)
     ones = unlearn(
         apply_fn, params, split, auto=AutoGamma(class_weight=1.0), **kw
     )
@@ -377,6 +387,7 @@ def test_holdout_term_and_class_weight_bad_input(rng):
     for bad, name in (
         (AutoGamma(holdout_gamma=-1.0), "auto.holdout_gamma"),
         (AutoGamma(anchor=-1.0), "auto.anchor"),
+        (AutoGamma(anchor_lr=-1.0), "auto.anchor_lr"),
         (AutoGamma(anchor=1.0, anchor_shift=-1.0), "auto.anchor_shift"),
         (AutoGamma(class_weight=0.0), "auto.class_weight"),
         (AutoGamma(class_weight=-2.0), "auto.class_weight"),
