@@ -192,6 +192,7 @@ class _Static:
     stop_each_step: bool = False
     repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
     holdout_term: bool = False  # the held-out terms (I_h and the anchor)
+    anchor_dual: bool = False  # dual ascent on the anchor's weight
 
 
 def _row_order(key: Array, n: int) -> tuple[Array, Array]:
@@ -420,7 +421,7 @@ def _unlearn_core(
             stopped = stopped | (fire & active)
         act = active.astype(dtype)
         out = (aux.task_loss * act, aux.mi * act, gamma_t * act, act)
-        if static.holdout_term:
+        if static.anchor_dual:
             # Dual ascent on the anchor: grow it while the held-out accuracy
             # of the forget classes is below the stop threshold.
             h_now = _masked_acc(

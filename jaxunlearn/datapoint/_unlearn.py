@@ -75,21 +75,17 @@ def _static(
     if repair_steps is None:
         repair_steps = AUTO_REPAIR_STEPS if auto else 0
     _checks.check_positive_int("repair_steps", repair_steps, minimum=0)
-    # The held-out membership term costs a forward pass per step: compiled
-    # in only when its weight may be nonzero (always for a traced weight).
-    weights = (
-        ()
-        if auto_settings is None
-        else (
-            auto_settings.holdout_gamma,
-            auto_settings.anchor,
-            auto_settings.anchor_lr,
-        )
+
+    # The held-out terms cost forward passes per step: compiled in only when
+    # a weight may be nonzero (always for a traced weight).
+    def may_be_nonzero(w: Any) -> bool:
+        return not _checks.is_concrete(w) or bool(np.any(np.asarray(w)))
+
+    a = auto_settings
+    holdout_term = a is not None and any(
+        may_be_nonzero(w) for w in (a.holdout_gamma, a.anchor, a.anchor_lr)
     )
-    holdout_term = any(
-        not _checks.is_concrete(w) or bool(np.any(np.asarray(w)))
-        for w in weights
-    )
+    anchor_dual = a is not None and may_be_nonzero(a.anchor_lr)
     return _Static(
         epochs=epochs,
         batch_size=batch_size,
@@ -103,6 +99,7 @@ def _static(
         stop_each_step=stop_each_step,
         repair_steps=int(repair_steps),
         holdout_term=holdout_term,
+        anchor_dual=anchor_dual,
     )
 
 
