@@ -9,7 +9,8 @@ scoring half (``test``); the retrained model is used only to score.
 Data: MNIST-5k, sklearn digits, Fashion-MNIST (``fashion5k``: the first
 5,000 training rows). ``--cache-dir`` keeps the original and retrained
 parameters per seed, so later runs (or ``--only`` subsets) reuse them.
-Results: benchmarks/results/controller_*_10seeds_*.txt, docs/datapoint.md.
+Results: benchmarks/results/controller_*_10seeds_*.txt, docs/datapoint.md
+(benchmarks/summarize_controller.py prints the tables' rows from them).
 
   PYTHONPATH=. python benchmarks/study_controller.py --data mnist5k \
       --seeds 10 --orig-epochs 50 --cache-dir /tmp/ctrl_cache
@@ -42,6 +43,7 @@ def candidates(quick):
     auto = {"gamma": "auto", "epochs": e, "repair_steps": 0}
     rep = 2 if quick else 60
     step = {"stop_each_step": True}
+    auto0 = {"gamma": "auto", "epochs": e}
     return {
         "fixed g=4, 5 ep": {"gamma": 4.0, "epochs": 5 if not quick else 2},
         "fixed g=1, 20 ep": {"gamma": 1.0, "epochs": e},
@@ -121,6 +123,78 @@ def candidates(quick):
             "stop": "probe",
             "learning_rate": 3e-4,
             "auto": OLD_AUTO._replace(dual_lr=1.0),
+        },
+        # Session 3: the held-out-referenced membership term and
+        # class-aware utility (AutoGamma.holdout_gamma / class_weight).
+        "auto, hold 1": {**auto0, "auto": AutoGamma(holdout_gamma=1.0)},
+        "auto, hold 4": {**auto0, "auto": AutoGamma(holdout_gamma=4.0)},
+        "auto, hold 4, stop holdout": {
+            **auto0,
+            "stop": "holdout",
+            "auto": AutoGamma(holdout_gamma=4.0),
+        },
+        "auto, hold only 4": {
+            **auto0,
+            "auto": AutoGamma(gamma_init=0.0, holdout_gamma=4.0),
+        },
+        "auto, cw 3": {**auto0, "auto": AutoGamma(class_weight=3.0)},
+        "auto, cw 3, hold 4": {
+            **auto0,
+            "auto": AutoGamma(class_weight=3.0, holdout_gamma=4.0),
+        },
+        "auto, anchor 1": {
+            **auto0,
+            "auto": AutoGamma(anchor=1.0, anchor_shift=0.0),
+        },
+        "auto, anchor 3": {
+            **auto0,
+            "auto": AutoGamma(anchor=3.0, anchor_shift=0.0),
+        },
+        "auto, anchor 10": {
+            **auto0,
+            "auto": AutoGamma(anchor=10.0, anchor_shift=0.0),
+        },
+        "auto, anchor 100": {
+            **auto0,
+            "auto": AutoGamma(anchor=100.0, anchor_shift=0.0),
+        },
+        "auto, anchor 10, cw 3": {
+            **auto0,
+            "auto": AutoGamma(anchor=10.0, anchor_shift=0.0, class_weight=3.0),
+        },
+        # The anchor's reference lowered to the probe estimate.
+        "auto, shifted anchor 1": {**auto0, "auto": AutoGamma(anchor=1.0)},
+        "auto, shifted anchor 3": {**auto0, "auto": AutoGamma(anchor=3.0)},
+        "auto, shifted anchor 10": {**auto0, "auto": AutoGamma(anchor=10.0)},
+        # The probe estimate averaged over 8 batch orders.
+        "auto, probe x8": {**auto0, "auto": AutoGamma(probe_repeats=8)},
+        "auto, anchor 3, probe x8": {
+            **auto0,
+            "auto": AutoGamma(anchor=3.0, anchor_shift=0.0, probe_repeats=8),
+        },
+        "auto, anchor 10, probe x8": {
+            **auto0,
+            "auto": AutoGamma(anchor=10.0, anchor_shift=0.0, probe_repeats=8),
+        },
+        # The anchor's weight by dual ascent on "held-out class accuracy
+        # >= the probe estimate" (starting at 0, reference unshifted).
+        "auto, dual anchor 1": {
+            **auto0,
+            "auto": AutoGamma(anchor_shift=0.0, anchor_lr=1.0),
+        },
+        "auto, dual anchor 10": {
+            **auto0,
+            "auto": AutoGamma(anchor_shift=0.0, anchor_lr=10.0),
+        },
+        "auto, dual anchor 1, probe x8": {
+            **auto0,
+            "auto": AutoGamma(anchor_shift=0.0, anchor_lr=1.0, probe_repeats=8),
+        },
+        "auto, dual anchor 10, probe x8": {
+            **auto0,
+            "auto": AutoGamma(
+                anchor_shift=0.0, anchor_lr=10.0, probe_repeats=8
+            ),
         },
         "fixed g=4 + stop probe": {
             "gamma": 4.0,

@@ -13,6 +13,7 @@ from jaxunlearn.datapoint._many import (
 from jaxunlearn.datapoint._membership import (
     LossAux,
     MembershipBatch,
+    holdout_membership_mi,
     membership_mi,
     pooled_membership,
     unlearning_loss,
@@ -42,6 +43,7 @@ __all__ = [
     "default_optimizer",
     "estimate_retrain_forget_acc",
     "fit_classifier",
+    "holdout_membership_mi",
     "init_train_state",
     "make_train_step",
     "make_unlearn_fn",

@@ -41,7 +41,8 @@ from jaxtyping import Array
 from jaxunlearn.datapoint._membership import (
     ApplyFn,
     MembershipBatch,
-    _loss_and_logits,
+    _controller_loss,
+    _HoldTerms,
     membership_mi,
     weighted_cross_entropy,
 )
@@ -92,7 +93,42 @@ class AutoGamma(NamedTuple):
       stop_margin: margin of the held-out stop rules: ``"holdout"`` stops
         once ``forget_acc < holdout_acc + stop_margin`` and
         ``"holdout_initial"`` once ``forget_acc <= holdout_acc_0 +
-        stop_margin`` (``holdout_acc_0`` under the starting parameters).
+        stop_margin`` (``holdout_acc_0`` under the starting parameters);
+        added to the threshold of ``"probe"``.
+      repair_lr: step size of the optional repair phase.
+      lr_scale: under ``gamma="auto"`` the step size is ``learning_rate *
+        lr_scale``.
+      holdout_gamma: weight ``>= 0`` of the held-out-referenced membership
+        term ``I(Y_hat; Z_h)`` added to the loss, ``Z_h`` marking a forget
+        batch against a batch of held-out rows of the forget set's classes
+        (their logits under ``stop_gradient``; see
+        :func:`holdout_membership_mi`): it pulls the forget rows'
+        predictions toward the model's predictions on unseen rows of their
+        classes. 0 (default): the loss of SPEC 3.3.
+      class_weight: weight ``> 0`` of the retain rows of the forget set's
+        classes in the task loss (a weighted mean; other rows weigh 1).
+      anchor: weight ``>= 0`` of ``KL(q_ref || q)`` averaged over a batch
+        of held-out rows of the forget set's classes per step, ``q_ref``
+        the starting model's predictions (see ``anchor_shift``): keeps how
+        the model treats unseen rows of the class while the forget rows
+        are pushed away. 0 (default): no anchor.
+      anchor_shift: ``q_ref`` is the softmax of the starting model's logits
+        minus ``anchor_shift >= 0`` on the forget classes. None (default):
+        under ``stop="probe"``, the smallest offset that brings the
+        starting model's accuracy on the held-out rows of the forget
+        classes down to the probe estimate; otherwise 0.
+      probe_repeats: the number of probe pairs (batch orders) whose
+        estimates ``stop="probe"`` averages (a Python int; see the
+        ``repeats`` argument of :func:`estimate_retrain_forget_acc`).
+      anchor_lr: step ``>= 0`` of a projected dual ascent on the anchor's
+        weight after every step, from ``anchor``: ``anchor <- max(0,
+        anchor + anchor_lr * (t - h))``, ``h`` the current accuracy on
+        the held-out rows of the forget classes and ``t`` the threshold of
+        ``"forget_acc"`` / ``"probe"`` (retraining's estimated level). 0:
+        a fixed weight.
+
+    ``holdout_gamma``, ``class_weight`` and the anchor apply to a fixed
+    ``gamma`` too. docs/datapoint.md reports what each one measured.
     """
 
     gamma_init: float = 0.5
@@ -102,6 +138,12 @@ class AutoGamma(NamedTuple):
     stop_margin: float = 0.0
     repair_lr: float = 1e-4
     lr_scale: float = 0.3
+    holdout_gamma: float = 0.0
+    class_weight: float = 1.0
+    anchor: float = 0.0
+    anchor_shift: float | None = None
+    probe_repeats: int = 1
+    anchor_lr: float = 0.0
 
 
 class _Data(NamedTuple):
@@ -129,6 +171,11 @@ class _Hyper(NamedTuple):
     stop_margin: Array  # []
     stop_value: Array  # [] threshold of the "forget_acc" / "mi" rules
     repair_lr: Array | float = 0.0  # [] step size of the repair phase
+    holdout_gamma: Array | float = 0.0  # [] weight of the held-out MI term
+    class_weight: Array | float = 1.0  # [] task weight of forget classes
+    anchor: Array | float = 0.0  # [] weight of the held-out KL anchor
+    anchor_shift: Array | float = 0.0  # [] logit offset of the anchor's class
+    anchor_lr: Array | float = 0.0  # [] dual step of the anchor weight
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +191,8 @@ class _Static:
     remat: bool
     stop_each_step: bool = False
     repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
+    holdout_term: bool = False  # the held-out terms (I_h and the anchor)
+    anchor_dual: bool = False  # dual ascent on the anchor's weight
 
 
 def _row_order(key: Array, n: int) -> tuple[Array, Array]:
@@ -273,11 +322,16 @@ def _unlearn_core(
 
     # Held-out accuracy of the forget classes under the starting model.
     h_acc0 = evaluate(params)[3]
+    if static.holdout_term:  # the anchor's reference predictions
+        shift = jnp.asarray(hyper.anchor_shift, dtype) * present.astype(dtype)
+        logits_hold_start = jax.lax.stop_gradient(
+            apply_fn(params, data.x_hold) - shift[None, :]
+        )
     gamma_sched = static.gamma_schedule or (lambda s: 1.0)
     lr_sched = static.lr_schedule or (lambda s: 1.0)
 
     def step(carry, s, perm_r, perm_f, perm_h, epoch_idx):
-        state, gamma_dual, stopped = carry
+        state, gamma_dual, stopped, anchor_t = carry
         pos = s * b + jnp.arange(b, dtype=jnp.int32)
         rows = perm_r[jnp.minimum(pos, r_size - 1)]
         rmask = retain_mask[rows] * (pos < r_size).astype(mask_dtype)
@@ -299,9 +353,25 @@ def _unlearn_core(
             gamma_t = hyper.gamma * jnp.asarray(gamma_sched(state.step), dtype)
         lr_t = hyper.learning_rate * jnp.asarray(lr_sched(state.step), dtype)
         lr_t = lr_t / (1 + hyper.lr_decay * epoch_idx.astype(dtype))
+        # Retain rows of the forget classes weigh class_weight in the task.
+        in_cls = present[batch.y_retain].astype(mask_dtype)
+        cw = jnp.asarray(hyper.class_weight, mask_dtype)
+        task_w = 1 + (cw - 1) * in_cls
+        if static.holdout_term:
+            # A held-out batch of the forget classes.
+            hrows0, hvalid0 = _cycled(perm_h, n_hold, s * bf, bf)
+            hold = _HoldTerms(
+                jnp.asarray(hyper.holdout_gamma, dtype),
+                anchor_t,
+                data.x_hold[hrows0],
+                logits_hold_start[hrows0],
+                w_hold[hrows0] * hvalid0.astype(mask_dtype),
+            )
+        else:
+            hold = None
         grads, (aux, logits_r, _) = jax.grad(
-            lambda p: _loss_and_logits(
-                apply_fn, p, batch, gamma_t, static.utility
+            lambda p: _controller_loss(
+                apply_fn, p, batch, gamma_t, static.utility, task_w, hold
             ),
             has_aux=True,
         )(state.params)
@@ -351,21 +421,33 @@ def _unlearn_core(
             stopped = stopped | (fire & active)
         act = active.astype(dtype)
         out = (aux.task_loss * act, aux.mi * act, gamma_t * act, act)
-        return (state, gamma_dual, stopped), out
+        if static.anchor_dual:
+            # Dual ascent on the anchor: grow it while the held-out accuracy
+            # of the forget classes is below the stop threshold.
+            h_now = _masked_acc(
+                correct(state.params, data.x_hold, data.y_hold), w_hold
+            )
+            new_anchor = jnp.maximum(
+                anchor_t + hyper.anchor_lr * (hyper.stop_value - h_now), 0
+            )
+            anchor_t = jnp.where(active, new_anchor, anchor_t)
+        return (state, gamma_dual, stopped, anchor_t), out
 
     if static.remat:
         step = jax.checkpoint(step)
 
     def epoch(carry, e):
-        state, gamma_dual, stopped = carry
+        state, gamma_dual, stopped, anchor_t = carry
         ek = jax.random.fold_in(key, e)
         perm_r = _permutation(jax.random.fold_in(ek, 0), retain_mask)
         perm_f = _permutation(jax.random.fold_in(ek, 1), forget_mask)
         perm_h = _permutation(jax.random.fold_in(ek, 2), w_hold)
-        (state, gamma_dual, stopped_in), (tl, mi, gm, act) = jax.lax.scan(
-            lambda c, s: step(c, s, perm_r, perm_f, perm_h, e),
-            (state, gamma_dual, stopped),
-            jnp.arange(steps, dtype=jnp.int32),
+        (state, gamma_dual, stopped_in, anchor_t), (tl, mi, gm, act) = (
+            jax.lax.scan(
+                lambda c, s: step(c, s, perm_r, perm_f, perm_h, e),
+                (state, gamma_dual, stopped, anchor_t),
+                jnp.arange(steps, dtype=jnp.int32),
+            )
         )
         n_act = jnp.sum(act)
         denom = jnp.maximum(n_act, 1)
@@ -387,15 +469,16 @@ def _unlearn_core(
             fire = jnp.zeros((), bool)
         stopped = stopped_in | fire
         row = (tl, mi, r_acc, f_acc, t_acc, h_acc, gm, n_act > 0)
-        return (state, gamma_dual, stopped), row
+        return (state, gamma_dual, stopped, anchor_t), row
 
     if static.remat:
         epoch = jax.checkpoint(epoch)
 
     state = init_train_state(params, optimizer)
     gamma0 = jnp.asarray(hyper.gamma, dtype)
-    carry = (state, gamma0, jnp.zeros((), bool))
-    (state, _, _), rows = jax.lax.scan(
+    anchor0 = jnp.asarray(hyper.anchor, dtype)
+    carry = (state, gamma0, jnp.zeros((), bool), anchor0)
+    (state, _, _, _), rows = jax.lax.scan(
         epoch, carry, jnp.arange(static.epochs, dtype=jnp.int32)
     )
     history = UnlearnHistory(*rows)

@@ -283,6 +283,7 @@ def unlearn_many(
         lr_schedule=lr_schedule,
         remat=False,
         stop_each_step=stop_each_step,
+        auto_settings=auto,
     )
     x = np.asarray(_checks.as_array("x_train", x_train))
     y = np.asarray(_checks.as_array("y_train", y_train))

@@ -125,6 +125,82 @@ def membership_mi(
     return prediction_mi(probs, z, num_groups=2, where=where)
 
 
+def holdout_membership_mi(
+    logits_forget: Float[ArrayLike, "f c"],
+    logits_holdout: Float[ArrayLike, "h c"],
+    *,
+    forget_mask: ArrayLike | None = None,
+    holdout_mask: ArrayLike | None = None,
+) -> Float[Array, ""]:
+    r"""``I(Y_hat; Z_h)`` between forget rows and held-out rows of their class.
+
+    The pooled sample is ``[B_f; B_h]`` with ``Z_h = 0`` on the forget batch
+    and ``Z_h = 1`` on a batch of held-out rows (never trained on) of the
+    forget set's classes; with ``q`` the softmax predictions and masks ``m``,
+
+    .. math::
+       I = \sum_{c,k} J_{ck} \log \frac{J_{ck}}{P_c \pi_k},\quad
+       J_{c0} = \frac{\sum_{B_f} m q_c}{\sum m},\quad
+       J_{c1} = \frac{\sum_{B_h} m q_c}{\sum m}.
+
+    After retraining, forget rows are unseen rows of their classes, so this
+    is near 0; used as a penalty with the held-out logits under
+    ``stop_gradient`` it pulls the forget rows' predictions toward the
+    model's predictions on unseen rows of the class (instead of toward the
+    retain batch's class marginal, as :func:`membership_mi` does).
+
+    Args:
+      logits_forget: logits ``[f, c]`` on the forget batch.
+      logits_holdout: logits ``[h, c]`` on the held-out batch.
+      forget_mask: optional ``[f]`` row weights (0 = padding).
+      holdout_mask: optional ``[h]`` row weights (0 = padding).
+
+    Returns:
+      A scalar, the plug-in mutual information in nats (0 when either
+      group has no weight).
+
+    Raises:
+      ValueError: on mismatched shapes.
+      TypeError: on non-floating logits.
+
+    References:
+      Xu & Strohmer, "Machine Unlearning via Information Theoretic
+      Regularization", arXiv:2502.05684, 2025 (the membership MI; the
+      held-out reference is this library's variant, docs/datapoint.md).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxunlearn.datapoint import holdout_membership_mi
+      >>> lf = jnp.array([[5.0, 0.0], [5.0, 0.0]])
+      >>> float(holdout_membership_mi(lf, lf))  # same predictions: I = 0
+      0.0
+    """
+    lf = _checks.as_array("logits_forget", logits_forget)
+    lh = _checks.as_array("logits_holdout", logits_holdout)
+    _checks.check_floating("logits_forget", lf)
+    _checks.check_floating("logits_holdout", lh)
+    _checks.check_rank("logits_forget", lf, 2)
+    _checks.check_shape("logits_holdout", lh, (None, lf.shape[1]))
+    dtype = jnp.result_type(lf, lh)
+    mf = _mask("forget_mask", forget_mask, lf.shape[0], dtype)
+    mh = _mask("holdout_mask", holdout_mask, lh.shape[0], dtype)
+    probs = jnp.concatenate(
+        [
+            jax.nn.softmax(lf.astype(dtype), axis=-1),
+            jax.nn.softmax(lh.astype(dtype), axis=-1),
+        ]
+    )
+    z = jnp.concatenate(
+        [
+            jnp.zeros((lf.shape[0],), jnp.int32),
+            jnp.ones((lh.shape[0],), jnp.int32),
+        ]
+    )
+    return prediction_mi(
+        probs, z, num_groups=2, where=jnp.concatenate([mf, mh])
+    )
+
+
 def pooled_membership(
     x_retain: Float[ArrayLike, "b ..."],
     x_forget: Float[ArrayLike, "f ..."],
@@ -190,7 +266,10 @@ def _loss_and_logits(
     batch: MembershipBatch,
     gamma: Array,
     utility: str,
+    mi_mask: Array | None = None,
 ) -> tuple[Array, tuple[LossAux, Array, Array]]:
+    # mi_mask: the retain rows' weights in I (batch.retain_mask by default;
+    # the task may weigh rows differently, e.g. AutoGamma.class_weight).
     logits_r = apply_fn(params, batch.x_retain)
     logits_f = apply_fn(params, batch.x_forget)
     if utility == "retain":
@@ -206,11 +285,74 @@ def _loss_and_logits(
     mi = membership_mi(
         logits_r,
         logits_f,
-        retain_mask=batch.retain_mask,
+        retain_mask=batch.retain_mask if mi_mask is None else mi_mask,
         forget_mask=batch.forget_mask,
     )
     gamma = jnp.asarray(gamma, task.dtype)
     return task + gamma * mi, (LossAux(task, mi), logits_r, logits_f)
+
+
+def _anchor_kl(logits_ref: Array, logits: Array, mask: Array) -> Array:
+    """Masked mean of ``KL(softmax(logits_ref) || softmax(logits))``."""
+    logp_ref = jax.nn.log_softmax(logits_ref, axis=-1)
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    kl = jnp.sum(jnp.exp(logp_ref) * (logp_ref - logp), axis=-1)
+    mask = mask.astype(kl.dtype)
+    total = jnp.sum(mask)
+    total = jnp.where(total > 0, total, jnp.ones_like(total))
+    return jnp.sum(mask * kl) / total
+
+
+class _HoldTerms(NamedTuple):
+    """The held-out terms of :func:`_controller_loss` for one step."""
+
+    holdout_gamma: Array  # [] weight of I(Y_hat; Z_h)
+    anchor: Array  # [] weight of the KL anchor on the held-out rows
+    x_holdout: Array  # [h, ...] a batch of held-out rows
+    logits_start: Array  # [h, c] the starting model's logits on them
+    mask: Array  # [h] row weights (0 = padding)
+
+
+def _controller_loss(
+    apply_fn: ApplyFn,
+    params: Any,
+    batch: MembershipBatch,
+    gamma: Array,
+    utility: str,
+    task_weight: Array,
+    hold: _HoldTerms | None,
+) -> tuple[Array, tuple[LossAux, Array, Array]]:
+    """One step's loss under the controller's options.
+
+    ``CE_w(B_u) + gamma I(Y_hat; Z) + holdout_gamma I(Y_hat; Z_h) + anchor
+    KL(q_start(B_h) || q(B_h))``: the task's retain rows weigh
+    ``retain_mask * task_weight`` (``[b]``; the class weights), ``I`` is
+    :func:`membership_mi` with the unweighted masks, ``I(Y_hat; Z_h)`` is
+    :func:`holdout_membership_mi` with the held-out logits under
+    ``stop_gradient``, and the anchor is the mean KL divergence from the
+    starting model's predictions on the held-out batch to the current ones
+    (``hold=None``: neither held-out term).
+    """
+    weighted = batch._replace(retain_mask=batch.retain_mask * task_weight)
+    loss, (aux, logits_r, logits_f) = _loss_and_logits(
+        apply_fn, params, weighted, gamma, utility, mi_mask=batch.retain_mask
+    )
+    if hold is not None:
+        logits_h = apply_fn(params, hold.x_holdout)
+        mi_h = holdout_membership_mi(
+            logits_f,
+            jax.lax.stop_gradient(logits_h),
+            forget_mask=batch.forget_mask,
+            holdout_mask=hold.mask,
+        )
+        kl = _anchor_kl(hold.logits_start, logits_h, hold.mask)
+        dt = loss.dtype
+        loss = (
+            loss
+            + jnp.asarray(hold.holdout_gamma, dt) * mi_h
+            + jnp.asarray(hold.anchor, dt) * kl
+        )
+    return loss, (aux, logits_r, logits_f)
 
 
 def unlearning_loss(

@@ -53,22 +53,23 @@ def _probe_fits(
     masks: Array,
     num_classes: int,
     learning_rate: Array,
-    key: Array,
+    keys: Array,
     epochs: int,
     batch_size: int,
 ) -> Any:
+    # One fit per (mask, key) pair: masks [m, n], keys [m].
     d = x.shape[1]
     p0 = {
         "w": jnp.zeros((d, num_classes), x.dtype),
         "b": jnp.zeros((num_classes,), x.dtype),
     }
     return jax.vmap(
-        lambda m: (
+        lambda m, k: (
             _fit_core(
-                _linear, p0, x, y, m, learning_rate, key, epochs, batch_size
+                _linear, p0, x, y, m, learning_rate, k, epochs, batch_size
             ).params
         )
-    )(masks)
+    )(masks, keys)
 
 
 _probe_fits_jit = jax.jit(
@@ -111,6 +112,7 @@ def estimate_retrain_forget_acc(
     epochs: int = 20,
     batch_size: int = 64,
     learning_rate: float = 1e-2,
+    repeats: int = 1,
 ) -> Array:
     r"""Estimates the forget accuracy of retraining, by a probe transfer.
 
@@ -134,6 +136,11 @@ def estimate_retrain_forget_acc(
       epochs: probe epochs (static).
       batch_size: probe batch size (static).
       learning_rate: probe Adam step size.
+      repeats: the number of probe pairs, each with its own batch order
+        (``key``, then ``fold_in(key, i)`` for ``i = 1 .. repeats - 1``);
+        the estimate is the mean of their estimates. The probes' batch
+        order moves one estimate by several points on harder data
+        (docs/datapoint.md); 1 is a single pair.
 
     Returns:
       The estimate, a ``[]`` array in ``[0, 1]``.
@@ -179,21 +186,22 @@ def estimate_retrain_forget_acc(
     x = np.concatenate([xr, xf.astype(dtype)])
     y = np.concatenate([labels["y_retain"], labels["y_forget"]])
     n_r = xr.shape[0]
-    masks = np.stack(
-        [np.arange(x.shape[0]) < n_r, np.ones(x.shape[0], bool)]
+    _checks.check_positive_int("repeats", repeats)
+    masks = np.tile(
+        np.stack([np.arange(x.shape[0]) < n_r, np.ones(x.shape[0], bool)]),
+        (repeats, 1),
     ).astype(dtype)
+    keys = [key] + [jax.random.fold_in(key, i) for i in range(1, repeats)]
     probes = _probe_fits_jit(
         jnp.asarray(x),
         jnp.asarray(y),
         jnp.asarray(masks),
         num_classes,
         jnp.asarray(learning_rate, dtype),
-        key,
+        jnp.stack([k for k in keys for _ in range(2)]),
         epochs=epochs,
         batch_size=batch_size,
     )
-    p_r = jax.tree.map(lambda a: a[0], probes)
-    p_a = jax.tree.map(lambda a: a[1], probes)
 
     def acc(f, p, xx, yy):
         pred = jnp.argmax(f(p, jnp.asarray(xx)), -1)
@@ -202,10 +210,54 @@ def estimate_retrain_forget_acc(
     xh_model = np.asarray(x_hold).astype(dtype)
     yh = labels["y_hold"]
     n_f, n_h = xf.shape[0], xh.shape[0]
-    return _transfer(
-        acc(_linear, p_r, xf.astype(dtype), labels["y_forget"]),
-        acc(apply_fn, params, xh_model, yh),
-        acc(_linear, p_a, xh, yh),
-        n_f,
-        n_h,
-    )
+    acc_model = acc(apply_fn, params, xh_model, yh)
+    ests = []
+    for i in range(repeats):
+        p_r = jax.tree.map(lambda a, i=i: a[2 * i], probes)
+        p_a = jax.tree.map(lambda a, i=i: a[2 * i + 1], probes)
+        ests.append(
+            _transfer(
+                acc(_linear, p_r, xf.astype(dtype), labels["y_forget"]),
+                acc_model,
+                acc(_linear, p_a, xh, yh),
+                n_f,
+                n_h,
+            )
+        )
+    return ests[0] if repeats == 1 else jnp.mean(jnp.stack(ests))
+
+
+def _class_shift(
+    logits: Any, y: Any, classes: Any, target: float, iters: int = 40
+) -> float:
+    """The smallest logit offset ``d >= 0`` that brings accuracy to target.
+
+    Subtracting ``d`` from the logits of ``classes`` (a ``[c]`` bool mask)
+    lowers the accuracy on the rows whose label is in ``classes``; returns
+    (by bisection) the smallest ``d`` at which that accuracy is ``<=
+    target``, 0 when it already is or when there are no such rows.
+    """
+    logits = np.asarray(logits, np.float64)
+    y = np.asarray(y)
+    classes = np.asarray(classes, bool)
+    rows = classes[y]
+    if not rows.any():
+        return 0.0
+    lg, yy = logits[rows], y[rows]
+
+    def acc(d: float) -> float:
+        return float(np.mean(np.argmax(lg - d * classes[None, :], -1) == yy))
+
+    if acc(0.0) <= target:
+        return 0.0
+    hi = 1.0
+    while acc(hi) > target and hi < 1e6:
+        hi *= 2.0
+    lo = 0.0
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        if acc(mid) <= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi

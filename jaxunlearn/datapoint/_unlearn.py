@@ -10,6 +10,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxunlearn import _checks
 from jaxunlearn.datapoint._core import (
@@ -23,7 +24,10 @@ from jaxunlearn.datapoint._core import (
     _unlearn_core,
 )
 from jaxunlearn.datapoint._membership import ApplyFn
-from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
+from jaxunlearn.datapoint._reference import (
+    _class_shift,
+    estimate_retrain_forget_acc,
+)
 from jaxunlearn.datapoint._train import _check_labels, _num_outputs
 
 _STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi", "probe")
@@ -49,6 +53,7 @@ def _static(
     stop_each_step: bool | None = None,
     repair_steps: int | None = None,
     allow_probe: bool = False,
+    auto_settings: AutoGamma | None = None,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -70,6 +75,17 @@ def _static(
     if repair_steps is None:
         repair_steps = AUTO_REPAIR_STEPS if auto else 0
     _checks.check_positive_int("repair_steps", repair_steps, minimum=0)
+
+    # The held-out terms cost forward passes per step: compiled in only when
+    # a weight may be nonzero (always for a traced weight).
+    def may_be_nonzero(w: Any) -> bool:
+        return not _checks.is_concrete(w) or bool(np.any(np.asarray(w)))
+
+    a = auto_settings
+    holdout_term = a is not None and any(
+        may_be_nonzero(w) for w in (a.holdout_gamma, a.anchor, a.anchor_lr)
+    )
+    anchor_dual = a is not None and may_be_nonzero(a.anchor_lr)
     return _Static(
         epochs=epochs,
         batch_size=batch_size,
@@ -82,6 +98,8 @@ def _static(
         remat=remat,
         stop_each_step=stop_each_step,
         repair_steps=int(repair_steps),
+        holdout_term=holdout_term,
+        anchor_dual=anchor_dual,
     )
 
 
@@ -107,6 +125,16 @@ def _hyper(
     _checks.check_nonnegative("auto.lr_decay", lr_decay)
     _checks.check_nonnegative("auto.repair_lr", auto.repair_lr)
     _checks.check_nonnegative("auto.lr_scale", auto.lr_scale)
+    _checks.check_nonnegative("auto.holdout_gamma", auto.holdout_gamma)
+    _checks.check_nonnegative("auto.anchor", auto.anchor)
+    _checks.check_nonnegative("auto.anchor_lr", auto.anchor_lr)
+    _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
+    shift = 0.0 if auto.anchor_shift is None else auto.anchor_shift
+    _checks.check_nonnegative("auto.anchor_shift", shift)
+    _checks.check_nonnegative("auto.class_weight", auto.class_weight)
+    cw = auto.class_weight
+    if _checks.is_concrete(cw) and not np.all(np.asarray(cw, float) > 0):
+        raise ValueError(f"auto.class_weight: expected a value > 0, got {cw!r}")
 
     def f(v):
         return jnp.asarray(v, dtype)
@@ -120,6 +148,11 @@ def _hyper(
         f(margin),
         f(stop_value),
         f(auto.repair_lr),
+        f(auto.holdout_gamma),
+        f(auto.class_weight),
+        f(auto.anchor),
+        f(shift),
+        f(auto.anchor_lr),
     )
 
 
@@ -333,15 +366,20 @@ def unlearn(
         stop_each_step=stop_each_step,
         repair_steps=repair_steps,
         allow_probe=True,
+        auto_settings=auto,
     )
     _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)
     dtype = jax.tree.leaves(params)[0].dtype
     auto = AutoGamma() if auto is None else auto
+    _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
     if static.stop == "probe":
         # The probe transfer estimate of retraining's forget accuracy (plus
         # the margin) becomes the threshold of the "forget_acc" rule.
         n_r = req.retain_idx.shape[0]
+        num_classes = _num_outputs(
+            apply_fn, params, data.x_pool[:1], "split.x_retain"
+        )
         est = estimate_retrain_forget_acc(
             apply_fn,
             params,
@@ -351,13 +389,24 @@ def unlearn(
             data.y_pool[n_r:],
             data.x_hold,
             data.y_hold,
-            num_classes=_num_outputs(
-                apply_fn, params, data.x_pool[:1], "split.x_retain"
-            ),
+            num_classes=num_classes,
             key=jax.random.fold_in(key, _PROBE_KEY),
+            repeats=auto.probe_repeats,
         )
         stop_value = est + auto.stop_margin
         static = dataclasses.replace(static, stop="forget_acc")
+        if static.holdout_term and auto.anchor_shift is None:
+            # Anchor the held-out rows of the forget classes to the starting
+            # model lowered to the estimate on them (its class accuracy).
+            classes = np.zeros((int(num_classes),), bool)
+            classes[np.asarray(data.y_pool[n_r:])] = True
+            shift = _class_shift(
+                apply_fn(params, data.x_hold),
+                data.y_hold,
+                classes,
+                float(stop_value),
+            )
+            auto = auto._replace(anchor_shift=shift)
     hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
     return _core_jit(apply_fn, static, params, data, req, hyper, key)
 

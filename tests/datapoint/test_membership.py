@@ -7,9 +7,15 @@ import pytest
 
 from jaxunlearn.datapoint import (
     MembershipBatch,
+    holdout_membership_mi,
     membership_mi,
     pooled_membership,
     unlearning_loss,
+)
+from jaxunlearn.datapoint._membership import (
+    _anchor_kl,
+    _controller_loss,
+    _HoldTerms,
 )
 from jaxunlearn.info import prediction_mi
 from jaxunlearn.info._prediction import _numpy_reference
@@ -133,3 +139,88 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match="x_forget"):
         pooled_membership(jnp.zeros((2, 3)), jnp.zeros((2, 4)))
+
+
+def test_holdout_mi_equals_pooled_formula(rng, jit):
+    k1, k2 = jax.random.split(rng)
+    lf = jax.random.normal(k1, (5, 3))
+    lh = jax.random.normal(k2, (4, 3)) + jnp.array([[1.0, 0.0, 0.0]])
+    got = jit(lambda a, b: holdout_membership_mi(a, b))(lf, lh)
+    probs = jax.nn.softmax(jnp.concatenate([lf, lh]))
+    z = jnp.array([0] * 5 + [1] * 4, jnp.int32)
+    np.testing.assert_allclose(
+        got,
+        prediction_mi(probs, z, num_groups=2),
+        **tolerance("closed", "float32"),
+    )
+    ref = _numpy_reference(np.asarray(probs), np.asarray(z), 2)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
+    # Masks equal dropping rows; identical groups give 0.
+    masked = holdout_membership_mi(
+        lf,
+        lh,
+        forget_mask=jnp.array([1, 1, 1, 0, 0], jnp.float32),
+        holdout_mask=jnp.array([1, 1, 0, 0], jnp.float32),
+    )
+    np.testing.assert_allclose(
+        masked,
+        holdout_membership_mi(lf[:3], lh[:2]),
+        **tolerance("closed", "float32"),
+    )
+    assert float(holdout_membership_mi(lf, lf)) == pytest.approx(0, abs=1e-6)
+    assert got.dtype == jnp.float32
+
+
+def test_controller_loss_explicit_formula(x64, rng):
+    apply_fn, params = tiny_model(dtype=jnp.float64)
+    b = _batch(rng, dtype=jnp.float64)
+    xh = jax.random.normal(jax.random.key(3), (4, 4), jnp.float64)
+    lh = apply_fn(params, xh)
+    l0 = jax.random.normal(jax.random.key(4), (4, 3), jnp.float64)
+    hmask = jnp.array([1.0, 1.0, 1.0, 0.0])
+    tw = jnp.where(b.y_retain == 0, 3.0, 1.0)
+    hold = _HoldTerms(0.7, 0.3, xh, l0, hmask)
+    loss, (aux, _, _) = _controller_loss(
+        apply_fn, params, b, 2.0, "retain", tw, hold
+    )
+    lr, lf = apply_fn(params, b.x_retain), apply_fn(params, b.x_forget)
+    ce = -jax.nn.log_softmax(lr)[jnp.arange(7), b.y_retain]
+    task = jnp.sum(tw * ce) / jnp.sum(tw)
+    mi = membership_mi(lr, lf)  # unweighted retain rows
+    mi_h = holdout_membership_mi(lf, lh[:3])
+    p0, p = jax.nn.softmax(l0[:3]), jax.nn.softmax(lh[:3])
+    kl = np.mean(np.sum(p0 * np.log(p0 / p), axis=1))
+    np.testing.assert_allclose(
+        loss, task + 2.0 * mi + 0.7 * mi_h + 0.3 * kl, rtol=1e-12
+    )
+    np.testing.assert_allclose(aux.task_loss, task, rtol=1e-12)
+    # Unit weights and no held-out terms: the loss of SPEC 3.3.
+    plain, _ = unlearning_loss(apply_fn, params, b, 2.0)
+    for h in (None, _HoldTerms(0.0, 0.0, xh, l0, hmask)):
+        base, _ = _controller_loss(
+            apply_fn, params, b, 2.0, "retain", jnp.ones((7,)), h
+        )
+        np.testing.assert_allclose(base, plain, rtol=1e-12)
+    # The anchor is 0 at the starting predictions, with zero gradient.
+    g = jax.grad(lambda v: _anchor_kl(lh, v, hmask))(lh)
+    assert float(_anchor_kl(lh, lh, hmask)) == pytest.approx(0, abs=1e-12)
+    assert float(jnp.max(jnp.abs(g))) < 1e-12
+
+    def f(v):
+        lf_ = v.reshape(lf.shape)
+        return holdout_membership_mi(lf_, lh, holdout_mask=hmask)
+
+    jax.test_util.check_grads(
+        f, (lf.ravel(),), order=1, modes=["rev"], eps=1e-6
+    )
+
+
+def test_holdout_mi_bad_input():
+    with pytest.raises(ValueError, match="logits_holdout"):
+        holdout_membership_mi(jnp.zeros((3, 2)), jnp.zeros((2, 3)))
+    with pytest.raises(ValueError, match="holdout_mask"):
+        holdout_membership_mi(
+            jnp.zeros((3, 2)), jnp.zeros((2, 2)), holdout_mask=[1]
+        )
+    with pytest.raises(TypeError, match="logits_forget"):
+        holdout_membership_mi(jnp.zeros((3, 2), jnp.int32), jnp.zeros((2, 2)))

@@ -214,3 +214,79 @@ def test_unlearn_many_rejects_probe_stop():
             stop="probe",
             **KW,
         )
+
+
+def test_repeats_average_the_single_estimates(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    one = _est(split, apply_fn, params, rng)
+    np.testing.assert_allclose(
+        float(_est(split, apply_fn, params, rng, repeats=1)), float(one)
+    )
+    keys = [rng, jax.random.fold_in(rng, 1), jax.random.fold_in(rng, 2)]
+    singles = [float(_est(split, apply_fn, params, k)) for k in keys]
+    got = _est(split, apply_fn, params, rng, repeats=3)
+    np.testing.assert_allclose(float(got), np.mean(singles), rtol=1e-5)
+    with pytest.raises(ValueError, match="repeats"):
+        _est(split, apply_fn, params, rng, repeats=0)
+    with pytest.raises(ValueError, match="auto.probe_repeats"):
+        unlearn(
+            apply_fn,
+            params,
+            split,
+            gamma="auto",
+            auto=unlearn_mod.AutoGamma(probe_repeats=0),
+            key=rng,
+            **KW,
+        )
+
+
+def test_class_shift_reaches_the_target():
+    logits = np.array([[2.0, 0.0], [1.0, 0.5], [0.3, 0.0], [0.0, 1.0]])
+    y = np.array([0, 0, 0, 1])
+    classes = np.array([True, False])
+    # Class-0 accuracy 1 at shift 0; margins 2, 0.5, 0.3.
+    for target, cut in ((2 / 3, 0.3), (1 / 3, 0.5), (0.0, 2.0)):
+        d = ref_mod._class_shift(logits, y, classes, target)
+        assert d == pytest.approx(cut, abs=1e-6)
+        assert d >= cut  # the accuracy at d is <= target
+    assert ref_mod._class_shift(logits, y, classes, 1.0) == 0.0
+    assert ref_mod._class_shift(logits, y, np.array([False, False]), 0.5) == 0
+
+
+@pytest.mark.slow
+def test_anchor_shift_none_is_calibrated_to_the_probe(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "gamma": "auto", "key": rng}
+    auto = unlearn(
+        apply_fn, params, split, auto=unlearn_mod.AutoGamma(anchor=2.0), **kw
+    )
+    est = estimate_retrain_forget_acc(
+        apply_fn,
+        params,
+        split.x_retain,
+        split.y_retain,
+        split.x_forget,
+        split.y_forget,
+        split.x_test,
+        split.y_test,
+        num_classes=3,
+        key=jax.random.fold_in(rng, unlearn_mod._PROBE_KEY),
+    )
+    classes = np.zeros(3, bool)
+    classes[np.asarray(split.y_forget)] = True
+    d = ref_mod._class_shift(
+        apply_fn(params, split.x_test), split.y_test, classes, float(est)
+    )
+    explicit = unlearn(
+        apply_fn,
+        params,
+        split,
+        auto=unlearn_mod.AutoGamma(anchor=2.0, anchor_shift=d),
+        **kw,
+    )
+    np.testing.assert_array_equal(
+        auto.history.forget_acc, explicit.history.forget_acc
+    )
+    jax.tree.map(np.testing.assert_array_equal, auto.params, explicit.params)

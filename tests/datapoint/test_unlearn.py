@@ -340,3 +340,59 @@ def test_auto_step_size_is_scaled(rng):
     )
     np.testing.assert_allclose(auto.history.gamma, 0.7, rtol=1e-6)
     chex.assert_trees_all_close(auto.params, fixed.params, rtol=1e-5)
+
+
+def test_holdout_term_and_class_weight_reduce_to_plain_loss(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "gamma": 1.0, "key": rng}
+    plain = unlearn(apply_fn, params, split, **kw)
+    # A vanishing held-out weight compiles the term in and changes nothing.
+    tiny = unlearn(
+        apply_fn, params, split, auto=AutoGamma(holdout_gamma=1e-30), **kw
+    )
+    chex.assert_trees_all_close(tiny.params, plain.params, rtol=1e-5)
+    # A vanishing dual step leaves a fixed anchor weight.
+    fixed = unlearn(apply_fn, params, split, auto=AutoGamma(anchor=5.0), **kw)
+    dual = unlearn(
+        apply_fn,
+        params,
+        split,
+        auto=AutoGamma(anchor=5.0, anchor_lr=1e-30),
+        **kw,
+    )
+    chex.assert_trees_all_close(dual.params, fixed.params, rtol=1e-5)
+    ones = unlearn(
+        apply_fn, params, split, auto=AutoGamma(class_weight=1.0), **kw
+    )
+    chex.assert_trees_all_equal(ones.params, plain.params)
+    # Nonzero settings change the result.
+    for a in (
+        AutoGamma(holdout_gamma=5.0),
+        AutoGamma(class_weight=4.0),
+        AutoGamma(anchor=5.0),
+    ):
+        out = unlearn(apply_fn, params, split, auto=a, **kw)
+        assert bool(jnp.all(jnp.isfinite(out.history.task_loss)))
+        assert not jax.tree.all(
+            jax.tree.map(
+                lambda u, v: bool(jnp.allclose(u, v)), out.params, plain.params
+            )
+        )
+
+
+def test_holdout_term_and_class_weight_bad_input(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    for bad, name in (
+        (AutoGamma(holdout_gamma=-1.0), "auto.holdout_gamma"),
+        (AutoGamma(anchor=-1.0), "auto.anchor"),
+        (AutoGamma(anchor_lr=-1.0), "auto.anchor_lr"),
+        (AutoGamma(anchor=1.0, anchor_shift=-1.0), "auto.anchor_shift"),
+        (AutoGamma(class_weight=0.0), "auto.class_weight"),
+        (AutoGamma(class_weight=-2.0), "auto.class_weight"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            unlearn(
+                apply_fn, params, split, gamma="auto", auto=bad, key=rng, **KW
+            )
