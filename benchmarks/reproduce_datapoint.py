@@ -33,6 +33,7 @@ import jax
 import numpy as np
 
 from jaxunlearn import _io
+from jaxunlearn.datapoint import AutoGamma
 from jaxunlearn.experiments import (
     ReproductionResult,
     format_table,
@@ -142,6 +143,19 @@ def main() -> None:
         action="store_true",
         help='also run gamma="auto" (scores every row on half the test set)',
     )
+    parser.add_argument(
+        "--probe-repeats",
+        type=int,
+        default=1,
+        help="AutoGamma.probe_repeats of the controller",
+    )
+    parser.add_argument(
+        "--gammas",
+        type=float,
+        nargs="*",
+        default=[1.5, 3.5, 4.0, 5.0],
+        help="fixed gammas to run (the paper's grid by default)",
+    )
     parser.add_argument("--original-epochs", type=int, default=100)
     parser.add_argument("--retrain-epochs", type=int, default=100)
     parser.add_argument("--finetune-epochs", type=int, default=100)
@@ -187,6 +201,8 @@ def main() -> None:
             unlearn_epochs=args.unlearn_epochs,
             baselines=not args.no_baselines,
             controller=args.controller,
+            controller_auto=AutoGamma(probe_repeats=args.probe_repeats),
+            gammas=tuple(args.gammas),
         )
         table = format_table(res, metrics=("retain", "forget", "test"))
     wall = time.perf_counter() - t0

@@ -37,7 +37,7 @@ from jaxunlearn.baselines import (
     scrub,
     ssd,
 )
-from jaxunlearn.datapoint import fit_classifier, unlearn
+from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
 from jaxunlearn.datasets import (
     UnlearningSplit,
     forget_class_fraction,
@@ -95,6 +95,7 @@ def mnist_reproduction(
     test_fraction: float = 0.2,
     controller: bool = False,
     controller_epochs: int = 20,
+    controller_auto: AutoGamma | None = None,
 ) -> ReproductionResult:
     """Runs the forget-75%-of-a-class protocol over seeds (vmapped).
 
@@ -121,6 +122,8 @@ def mnist_reproduction(
         scored on the second half only, so no model is scored on rows the
         controller looked at.
       controller_epochs: the controller's epoch bound.
+      controller_auto: the controller's :class:`~jaxunlearn.datapoint.AutoGamma`
+        settings (the defaults if None).
 
     Returns:
       A :class:`ReproductionResult`, metrics ``retain``, ``forget``,
@@ -280,6 +283,7 @@ def mnist_reproduction(
             split,
             gamma="auto",
             epochs=controller_epochs,
+            auto=controller_auto,
             holdout=(x_hold, y_hold),
             key=jax.random.fold_in(ku, len(gammas)),
             **common,
