@@ -69,11 +69,16 @@ def plot_curves(res, path: pathlib.Path, title: str) -> None:
         if name == "mi_auto":
             label = 'gamma="auto" (stopped runs keep their final values)'
         e = np.arange(1, len(c["mi"]) + 1)
-        for ax, f, start in (
+        panels = [
             (axes[0], "forget_acc", orig["forget_mean"]),
             (axes[1], "test_acc", orig["test_mean"]),
             (axes[2], "mi", None),
-        ):
+        ]
+        if name == "mi_auto" and "active" not in c:
+            # Saved before the MI was averaged over running seeds only: its
+            # means count stopped seeds as 0, so the panel would mislead.
+            panels = panels[:2]
+        for ax, f, start in panels:
             m = 100 * np.asarray(c[f]) if f != "mi" else np.asarray(c[f])
             sd = np.asarray(c[f + "_std"]) * (100 if f != "mi" else 1)
             x = e
