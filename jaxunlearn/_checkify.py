@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.extend.core as jax_core
 from jax.experimental import checkify
 
 from jaxunlearn import _checks
@@ -34,7 +35,11 @@ def checked(
     as a ``ValueError``. Checking costs a little run time; use it while
     debugging or on untrusted input. Pass the plain function, not an
     already jitted one (a jitted function traced before keeps its cached
-    trace, without the library's checks).
+    trace, without the library's checks). The library's value checks are
+    emitted only for calls made directly in ``fn``'s own trace, not inside
+    a ``jit``, ``vmap`` or loop nested in ``fn``: ``jit`` caches traces by
+    argument shapes, and a check cached there would break later unchecked
+    calls. ``nan_checks`` cover nested code too.
 
     Args:
       fn: the function to check (pure, traceable).
@@ -67,7 +72,7 @@ def checked(
         errors = errors | checkify.nan_checks | checkify.index_checks
 
     def traced(*args: Any, **kwargs: Any) -> Any:
-        token = _checks.CHECKIFY_ACTIVE.set(True)
+        token = _checks.CHECKIFY_ACTIVE.set(jax_core.get_opaque_trace_state())
         try:
             return fn(*args, **kwargs)
         finally:

@@ -15,20 +15,28 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.extend.core as jax_core
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-# True while a function is traced inside ``jaxunlearn.checked``.
-CHECKIFY_ACTIVE = contextvars.ContextVar("jaxunlearn_checkify", default=False)
+# While a function is traced inside ``jaxunlearn.checked``: the trace it is
+# traced in (``jax.extend.core.get_opaque_trace_state``), else None.
+CHECKIFY_ACTIVE = contextvars.ContextVar("jaxunlearn_checkify", default=None)
 
 
 def _traced_check(ok: Any, message: str) -> None:
     """Emits a checkify check of ``ok()`` while traced inside ``checked``.
 
     ``ok`` is a thunk: outside ``checked`` nothing is computed or traced.
+    Only calls made directly in the checked function's own trace emit a
+    check. A call inside a nested ``jit`` (or ``vmap``, ``scan``, ...) does
+    not: ``jit`` caches a function's trace by argument shapes alone, so a
+    check traced into it would stay in the cache and break later calls of
+    the same function outside ``checked``.
     """
-    if CHECKIFY_ACTIVE.get():
+    state = CHECKIFY_ACTIVE.get()
+    if state is not None and state == jax_core.get_opaque_trace_state():
         message = message.replace("{", "(").replace("}", ")")
         checkify.check(jnp.all(ok()), message)
 

@@ -72,6 +72,24 @@ def test_checked_finite_and_weights():
         bary(jnp.array([1.5, -0.5]))
 
 
+def test_checked_leaves_unchecked_calls_working():
+    # jit caches traces by shapes: a check traced under `checked` into a
+    # library function's inner jit must not leak into later plain calls.
+    g = ju.checked(lambda s: transport.gaussian_transport_matrix(s, s))
+    assert g(jnp.eye(2)).shape == (2, 2)
+    a = transport.gaussian_transport_matrix(jnp.eye(2), 4.0 * jnp.eye(2))
+    assert jnp.allclose(a, 2.0 * jnp.eye(2))
+    x = jax.random.normal(jax.random.key(0), (8, 2))
+    z = jnp.arange(8) % 2
+    rep = feature.fit(x, z)
+    f = ju.checked(lambda t: feature.transform(rep, x, z, t=t))
+    assert f(0.5).shape == (8, 2)
+    assert feature.transform(rep, x, z, t=0.5).shape == (8, 2)
+    assert feature.fit(x, z) is not None
+    with pytest.raises(ValueError, match="cov_source: expected finite"):
+        g(jnp.eye(2) * jnp.nan)
+
+
 def test_checked_transform_under_jit():
     x = jax.random.normal(jax.random.key(0), (8, 2))
     z = jnp.arange(8) % 2
