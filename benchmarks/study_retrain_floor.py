@@ -1,0 +1,131 @@
+"""How often does a second retraining hit the controller's target?
+
+The data-point controller is scored per seed against one retrained model:
+a hit is forget accuracy within 5 points and test accuracy at most 1 point
+below it. Retraining is itself random (initialization and batch order), so
+this script retrains each seed's model a second time from other keys and
+counts how often that second retrained model "hits" the first: the noise
+floor of the target. Same splits, model, epochs and scored rows as
+``mnist_reproduction(controller=True)`` with the same key.
+
+    PYTHONPATH=. python benchmarks/study_retrain_floor.py mnist --seeds 10
+    PYTHONPATH=. python benchmarks/study_retrain_floor.py fashion --size 0
+"""
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxunlearn.baselines import reinitialize
+from jaxunlearn.datapoint import fit_classifier
+from jaxunlearn.datasets import (
+    forget_class_fraction,
+    load_fashion_mnist,
+    load_mnist5k,
+    train_test_split,
+)
+from jaxunlearn.models import MLP, functional
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("which", choices=["mnist", "fashion"])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--size", type=int, default=None, help="0 = all rows")
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    key = jax.random.key(args.seed)
+    k_data, k_split, k_seeds = jax.random.split(key, 3)
+    data = load_mnist5k() if args.which == "mnist" else load_fashion_mnist()
+    x, y = np.asarray(data.images), np.asarray(data.labels)
+    size = args.size
+    if size is None and args.which == "fashion":
+        size = 5000
+    if size and size < x.shape[0]:  # as mnist_reproduction's subset
+        idx = np.asarray(
+            train_test_split(
+                k_data, x, y, test_fraction=size / x.shape[0], stratify=True
+            ).test_indices
+        )
+        x, y = x[idx], y[idx]
+    tt = train_test_split(k_split, x, y, test_fraction=0.2, stratify=True)
+    half = tt.x_test.shape[0] // 2  # the controller's held-out rows
+    tt = tt._replace(x_test=tt.x_test[half:], y_test=tt.y_test[half:])
+    seed_keys = jax.random.split(k_seeds, args.seeds)
+    splits = [
+        forget_class_fraction(
+            jax.random.fold_in(k, 0),
+            tt.x_train,
+            tt.y_train,
+            tt.x_test,
+            tt.y_test,
+            3,
+            0.75,
+            num_classes=10,
+        )
+        for k in seed_keys
+    ]
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *[s[:6] for s in splits])
+    apply_fn, p0 = functional(MLP(784, (128, 64), 10, rngs=nnx.Rngs(0)))
+
+    def one(k, arrays):
+        xr, yr, xf, yf, xt, yt = arrays
+        _, kr, _, kt2, _, _, _ = jax.random.split(k, 7)
+
+        def retrain(kinit, ktrain):
+            p = fit_classifier(
+                apply_fn,
+                reinitialize(p0, key=kinit),
+                xr,
+                yr,
+                epochs=args.epochs,
+                batch_size=64,
+                learning_rate=1e-3,
+                key=ktrain,
+            ).params
+
+            def acc(xs, ys):
+                hit = jnp.argmax(apply_fn(p, xs), -1) == ys
+                return 100 * jnp.mean(hit.astype(xs.dtype))
+
+            return acc(xf, yf), acc(xt, yt)
+
+        a = retrain(kr, kt2)  # the reproduction's retrained model
+        b = retrain(jax.random.fold_in(kr, 1), jax.random.fold_in(kt2, 1))
+        return a, b
+
+    (fa, ta), (fb, tb) = jax.vmap(one)(seed_keys, stacked)
+    fa, ta, fb, tb = map(np.asarray, (fa, ta, fb, tb))
+    forget_ok = np.abs(fb - fa) <= 5
+    test_ok = tb >= ta - 1
+    out = {
+        "which": args.which,
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+        "retrain_a": {"forget": fa.tolist(), "test": ta.tolist()},
+        "retrain_b": {"forget": fb.tolist(), "test": tb.tolist()},
+        "forget_within_5": int(forget_ok.sum()),
+        "test_at_most_1_below": int(test_ok.sum()),
+        "hits": int((forget_ok & test_ok).sum()),
+        "wall_s": time.perf_counter() - t0,
+    }
+    print(json.dumps(out))
+    print(
+        f"{args.which}: a second retraining hits the first on"
+        f" {out['hits']}/{args.seeds} seeds (forget within 5:"
+        f" {out['forget_within_5']}, test >= first - 1:"
+        f" {out['test_at_most_1_below']}); |forget diff| mean"
+        f" {np.abs(fb - fa).mean():.1f}, test diff {np.mean(tb - ta):+.2f}"
+        f" ± {np.std(tb - ta):.2f} points"
+    )
+
+
+if __name__ == "__main__":
+    main()
