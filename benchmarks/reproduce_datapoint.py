@@ -16,9 +16,9 @@ rows with ``--size 0``); ``--tag`` keeps the outputs of such runs apart
 ``docs/figures/datapoint_<which><tag>_curves.png``):
 
     PYTHONPATH=. python benchmarks/reproduce_datapoint.py mnist --seeds 10 \
-        --controller --tag _100ep
+        --controller --probe-repeats 1 --tag _100ep
     PYTHONPATH=. python benchmarks/reproduce_datapoint.py fashion \
-        --seeds 10 --size 0 --controller --tag _full_100ep
+        --seeds 10 --size 0 --controller --probe-repeats 1 --tag _full_100ep
 
 ``--controller`` adds ``gamma="auto"`` (row ``mi_auto``); its held-out
 rows are half of the test split and every row is scored on the other half.
@@ -151,8 +151,8 @@ def main() -> None:
     parser.add_argument(
         "--probe-repeats",
         type=int,
-        default=1,
-        help="AutoGamma.probe_repeats of the controller",
+        default=AutoGamma().probe_repeats,
+        help="AutoGamma.probe_repeats of the controller (the default's)",
     )
     parser.add_argument(
         "--gammas",

@@ -119,7 +119,10 @@ class AutoGamma(NamedTuple):
         classes down to the probe estimate; otherwise 0.
       probe_repeats: the number of probe pairs (batch orders) whose
         estimates ``stop="probe"`` averages (a Python int; see the
-        ``repeats`` argument of :func:`estimate_retrain_forget_acc`).
+        ``repeats`` argument of :func:`estimate_retrain_forget_acc`). 8 by
+        default (1 before: one fit's batch order alone moves the estimate
+        by 3-12 points on Fashion-MNIST; docs/datapoint.md and
+        docs/datapoint_reproductions.md measure both).
       anchor_lr: step ``>= 0`` of a projected dual ascent on the anchor's
         weight after every step, from ``anchor``: ``anchor <- max(0,
         anchor + anchor_lr * (t - h))``, ``h`` the current accuracy on
@@ -142,7 +145,7 @@ class AutoGamma(NamedTuple):
     class_weight: float = 1.0
     anchor: float = 0.0
     anchor_shift: float | None = None
-    probe_repeats: int = 1
+    probe_repeats: int = 8
     anchor_lr: float = 0.0
 
 
