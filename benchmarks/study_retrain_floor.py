@@ -23,12 +23,8 @@ from flax import nnx
 
 from jaxunlearn.baselines import reinitialize
 from jaxunlearn.datapoint import fit_classifier
-from jaxunlearn.datasets import (
-    forget_class_fraction,
-    load_fashion_mnist,
-    load_mnist5k,
-    train_test_split,
-)
+from jaxunlearn.datasets import forget_class_fraction, train_test_split
+from jaxunlearn.experiments._mnist import _load
 from jaxunlearn.models import MLP, functional
 
 
@@ -43,18 +39,12 @@ def main() -> None:
     t0 = time.perf_counter()
     key = jax.random.key(args.seed)
     k_data, k_split, k_seeds = jax.random.split(key, 3)
-    data = load_mnist5k() if args.which == "mnist" else load_fashion_mnist()
-    x, y = np.asarray(data.images), np.asarray(data.labels)
-    size = args.size
-    if size is None and args.which == "fashion":
+    size = args.size if args.size != 0 else None
+    if args.size is None and args.which == "fashion":
         size = 5000
-    if size and size < x.shape[0]:  # as mnist_reproduction's subset
-        idx = np.asarray(
-            train_test_split(
-                k_data, x, y, test_fraction=size / x.shape[0], stratify=True
-            ).test_indices
-        )
-        x, y = x[idx], y[idx]
+    # The same rows as mnist_reproduction (its own loader and subset).
+    dataset = "mnist5k" if args.which == "mnist" else "fashion"
+    x, y = _load(dataset, size, k_data)
     tt = train_test_split(k_split, x, y, test_fraction=0.2, stratify=True)
     half = tt.x_test.shape[0] // 2  # the controller's held-out rows
     tt = tt._replace(x_test=tt.x_test[half:], y_test=tt.y_test[half:])
