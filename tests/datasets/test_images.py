@@ -100,6 +100,28 @@ def test_fashion_from_directory(tmp_path):
     assert data.class_names[9] == "Ankle boot"
 
 
+def test_fashion_from_env_var(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(3, 28, 28)).astype(np.uint8)
+    labels = np.array([2, 7, 5], np.uint8)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", images, 0x08)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, 0x08)
+    monkeypatch.setenv("JAXUNLEARN_DATA", str(tmp_path))
+    data = datasets.load_fashion_mnist(subset="test")
+    np.testing.assert_array_equal(data.labels, labels)
+    by_name = datasets.load_images("fashion_mnist", subset="test")
+    np.testing.assert_array_equal(by_name.images, data.images)
+    # An explicit path wins over the variable.
+    with pytest.raises(MissingDataError, match="JAXUNLEARN_DATA"):
+        datasets.load_fashion_mnist(tmp_path / "nowhere", subset="test")
+
+
+def test_fashion_env_var_pointing_nowhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAXUNLEARN_DATA", str(tmp_path / "missing"))
+    with pytest.raises(MissingDataError, match="missing"):
+        datasets.load_fashion_mnist(subset="test")
+
+
 def test_fashion_missing(tmp_path):
     with pytest.raises(
         MissingDataError, match="apt-get install dataset-fashion-mnist"
