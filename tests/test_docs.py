@@ -17,3 +17,19 @@ def test_feature_doc_example_runs(capsys):
     ):
         exec(compile(code, "docs/feature.md", "exec"), {})
     assert "(5, 500, 2)" in capsys.readouterr().out
+
+
+def test_site_nav_lists_every_page_and_notebook():
+    """Every docs page and notebook is in the mkdocs nav (no orphan page)."""
+    nav = (DOCS.parent / "mkdocs.yml").read_text()
+    pages = {
+        p.relative_to(DOCS).as_posix()
+        for p in DOCS.rglob("*.md")
+        if "feature_repair_logs" not in p.parts
+    }
+    notebooks = {
+        f"notebooks/{p.name}"
+        for p in (DOCS.parent / "notebooks").glob("[0-9]*.py")
+    }
+    listed = set(re.findall(r":\s+(\S+\.(?:md|py))\s*$", nav, re.M))
+    assert pages | notebooks == listed

