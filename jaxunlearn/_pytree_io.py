@@ -91,6 +91,22 @@ def save_pytree(
     _io.save_arrays(path, arrays, kind=_KIND, meta=header)
 
 
+def load_pytree_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``meta`` saved by :func:`save_pytree`, without a template.
+
+    Args:
+      path: the file.
+
+    Returns:
+      The ``meta`` mapping (empty when none was saved).
+
+    Raises:
+      ValueError: on a missing, unreadable, tampered or foreign file.
+    """
+    _, header = _io.load_arrays(path, kind=_KIND)
+    return dict(header.get("user") or {})
+
+
 def load_pytree(
     path: str | os.PathLike, like: Any, *, with_meta: bool = False
 ) -> Any:

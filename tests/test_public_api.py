@@ -91,3 +91,21 @@ def test_layering(name):
 
 def test_version():
     assert isinstance(jaxunlearn.__version__, str)
+
+
+def test_transport_keeps_neural_internals_out_of_its_namespace():
+    from jaxunlearn import transport
+    from jaxunlearn.transport import _neural, _neural_nets
+
+    internals = {
+        _neural_nets: ("ConvPotential", "ConvTransport", "MLPPotential",
+                       "MLPTransport"),
+        _neural: ("NeuralOTMetrics", "neural_ot_f_step", "neural_ot_t_step"),
+    }  # fmt: skip
+    for module, names in internals.items():
+        for attr in names:
+            assert attr not in transport.__all__
+            assert callable(getattr(module, attr))
+    for attr in ("fit_neural_ot", "apply_neural_ot", "fit_neural_barycenter",
+                 "neural_barycenter_transform", "NeuralOTConfig"):  # fmt: skip
+        assert attr in transport.__all__

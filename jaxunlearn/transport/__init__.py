@@ -1,4 +1,11 @@
-"""Optimal transport: Gaussian, one-dimensional and empirical couplings."""
+"""Optimal transport: Gaussian, one-dimensional, empirical and neural maps.
+
+The neural OT building blocks a user rarely calls (the networks
+``ConvTransport``, ``ConvPotential``, ``MLPTransport``, ``MLPPotential`` in
+``jaxunlearn.transport._neural_nets``; the single phases
+``neural_ot_t_step``, ``neural_ot_f_step`` and ``NeuralOTMetrics`` in
+``jaxunlearn.transport._neural``) stay importable from their modules.
+"""
 
 from jaxunlearn.transport._empirical import (
     EntropicCoupling,
@@ -27,30 +34,25 @@ from jaxunlearn.transport._latent import (
     pca_gaussian_transform,
 )
 from jaxunlearn.transport._neural import (
-    NeuralBarycenter,
     NeuralOTConfig,
     NeuralOTMap,
-    NeuralOTMetrics,
-    NeuralOTOutput,
-    NeuralOTPrior,
     NeuralOTState,
-    apply_neural_ot,
-    fit_neural_barycenter,
-    fit_neural_ot,
     init_neural_ot,
-    load_neural_ot_state,
-    neural_barycenter_transform,
-    neural_ot_f_step,
     neural_ot_iteration,
-    neural_ot_t_step,
+)
+from jaxunlearn.transport._neural_barycenter import (
+    NeuralBarycenter,
+    fit_neural_barycenter,
+    neural_barycenter_transform,
+)
+from jaxunlearn.transport._neural_fit import (
+    NeuralOTOutput,
+    apply_neural_ot,
+    fit_neural_ot,
+    load_neural_ot_state,
     save_neural_ot_state,
 )
-from jaxunlearn.transport._neural_nets import (
-    ConvPotential,
-    ConvTransport,
-    MLPPotential,
-    MLPTransport,
-)
+from jaxunlearn.transport._neural_prior import NeuralOTPrior
 from jaxunlearn.transport._pareto import (
     ParetoPoint,
     mccann_interpolation,
@@ -64,17 +66,12 @@ from jaxunlearn.transport._quantile import (
 )
 
 __all__ = [
-    "ConvPotential",
-    "ConvTransport",
     "EntropicCoupling",
     "FreeSupportBarycenter",
     "GaussianBarycenterOutput",
-    "MLPPotential",
-    "MLPTransport",
     "NeuralBarycenter",
     "NeuralOTConfig",
     "NeuralOTMap",
-    "NeuralOTMetrics",
     "NeuralOTOutput",
     "NeuralOTPrior",
     "NeuralOTState",
@@ -103,9 +100,7 @@ __all__ = [
     "mccann_interpolation",
     "mccann_points",
     "neural_barycenter_transform",
-    "neural_ot_f_step",
     "neural_ot_iteration",
-    "neural_ot_t_step",
     "pareto_frontier",
     "pca_gaussian_transform",
     "quantile_barycenter",

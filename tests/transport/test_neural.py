@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 from flax import nnx
 
-from jaxunlearn.transport import _neural
+from jaxunlearn.transport import _neural, _neural_fit, _neural_prior
 
 from jaxunlearn.transport import (
     NeuralOTConfig,
@@ -266,18 +266,18 @@ def test_gaussian_prior_pair_is_stationary(rng):
     x = jax.random.normal(k1, (40, 6, 5))
     x = x * (1.0 + z[:, None, None].astype(x.dtype))
     w = jnp.asarray([26 / 40, 14 / 40], x.dtype)
-    p01, p10 = _neural._gaussian_priors(x, np.asarray(z), w, 3)
+    p01, p10 = _neural_prior.gaussian_priors(x, np.asarray(z), w, 3)
     cfg = TINY_IMG._replace(prior_components=3)
     state = init_neural_ot(x, key=k2, config=cfg, prior=p01)
     b = _neural._build(cfg, (6, 5), "float32")
     f_net = nnx.merge(b.f_graph, state.f_params)
     np.testing.assert_array_equal(f_net(x[..., None]), jnp.zeros(40))
     for prior, xs in ((p01, x[z == 0]), (p10, x[z == 1])):
-        y = xs + _neural._prior_move(prior, xs)
+        y = xs + _neural_prior.prior_move(prior, xs)
 
         def objective(y, xs=xs, prior=prior):
             c = _neural._cost(xs, y)
-            return jnp.sum(c - _neural._prior_potential(prior, y))
+            return jnp.sum(c - _neural_prior.prior_potential(prior, y))
 
         grad = jax.grad(objective)(y)
         scale = jnp.max(jnp.abs(y - xs)) / y[0].size
@@ -285,17 +285,49 @@ def test_gaussian_prior_pair_is_stationary(rng):
         assert float(scale) > 0.0
 
 
-def test_checkpoint_without_prior_field_loads(rng, tmp_path):
+def _legacy_checkpoint(path, state, config):
+    """A checkpoint in the format written before save_pytree was used."""
     from jaxunlearn import _io
 
+    impl = str(jax.random.key_impl(state.key))
+    leaves = jax.tree.leaves(state._replace(key=jax.random.key_data(state.key)))
+    arrays = {f"leaf_{i:05d}": np.asarray(v) for i, v in enumerate(leaves)}
+    meta = {"config": config, "num_leaves": len(leaves), "key_impl": impl}
+    _io.save_arrays(path, arrays, kind=_neural_fit._LEGACY_KIND, meta=meta)
+
+
+def test_legacy_checkpoint_loads(rng, tmp_path):
     state = init_neural_ot(jnp.zeros((4, 3)), key=rng, config=TINY_VEC)
     path = tmp_path / "s.npz"
-    save_neural_ot_state(path, state, config=TINY_VEC)
-    arrays, meta = _io.load_arrays(path, kind=_neural._CHECKPOINT_KIND)
-    del meta["config"]["prior_components"]  # a file from before the option
-    _io.save_arrays(path, arrays, kind=_neural._CHECKPOINT_KIND, meta=meta)
+    _legacy_checkpoint(path, state, dict(TINY_VEC._asdict()))
+    _equal_trees(state, load_neural_ot_state(path, state, config=TINY_VEC))
+    other = init_neural_ot(jnp.zeros((4, 5)), key=rng, config=TINY_VEC)
+    with pytest.raises(ValueError, match="leaf"):
+        load_neural_ot_state(path, other, config=TINY_VEC)
+
+
+def test_checkpoint_without_prior_field_loads(rng, tmp_path):
+    state = init_neural_ot(jnp.zeros((4, 3)), key=rng, config=TINY_VEC)
+    path = tmp_path / "s.npz"
+    old = dict(TINY_VEC._asdict())
+    del old["prior_components"]  # a file from before the option
+    _legacy_checkpoint(path, state, old)
     _equal_trees(state, load_neural_ot_state(path, state, config=TINY_VEC))
     with pytest.raises(ValueError, match="config"):
         load_neural_ot_state(
             path, state, config=TINY_VEC._replace(prior_components=2)
         )
+
+
+def test_checkpoint_is_a_pytree_file(rng, tmp_path):
+    import jaxunlearn as ju
+
+    state = init_neural_ot(jnp.zeros((4, 3)), key=rng, config=TINY_VEC)
+    path = tmp_path / "s.npz"
+    save_neural_ot_state(path, state, config=TINY_VEC)
+    back, meta = ju.load_pytree(path, state, with_meta=True)
+    _equal_trees(state, back)
+    assert meta["config"]["k_t"] == TINY_VEC.k_t
+    ju.save_pytree(path, state, meta={"kind": "something else"})
+    with pytest.raises(ValueError, match="neural OT checkpoint"):
+        load_neural_ot_state(path, state, config=TINY_VEC)
