@@ -11,7 +11,7 @@
 # # 01 · Information objectives and the unified solution
 #
 # Feature unlearning asks for an outcome $\hat X = f(X, Z)$ independent of
-# $Z$ that keeps as much of $X$ as possible. The objectives of SPEC 2
+# $Z$ that keeps as much of $X$ as possible. The objectives of the paper
 # (entropy $H(\hat X)$, $-H(X \mid \hat X)$, $I(X; \hat X)$, the energy of the
 # conditional probability, and $-\mathbb{E}\|X - \hat X\|^2$) are all
 # maximized by one outcome: push each group to the Wasserstein barycenter

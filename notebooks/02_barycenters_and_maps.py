@@ -14,7 +14,8 @@
 # Álvarez-Esteban et al. (2016); the optimal map onto it is affine. In one
 # dimension the barycenter averages quantile functions, exactly, for any
 # law. Partial repair along McCann's interpolation traces the Pareto
-# frontier sqrt(distortion) + sqrt(disparity) = sqrt(V) (SPEC 2.5).
+# frontier sqrt(distortion) + sqrt(disparity) = sqrt(V) (Xu & Strohmer,
+# arXiv:2502.05684).
 
 # %%
 import jax

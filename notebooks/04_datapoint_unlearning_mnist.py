@@ -10,7 +10,8 @@
 # %% [markdown]
 # # 04 · Data-point unlearning on MNIST-5k: the paper's curves
 #
-# Forget 75% of the training 3s of an MLP 784-128-64-10 (SPEC 4) by
+# Forget 75% of the training 3s of an MLP 784-128-64-10 (the paper's
+# protocol) by
 # fine-tuning with `task loss + gamma * I(Y_hat; Z)`, beside retraining from
 # scratch and fine-tuning. The curves show retain / forget / test accuracy
 # and I per epoch: forget accuracy falls to the retrained level within a

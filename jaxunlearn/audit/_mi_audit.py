@@ -2,13 +2,13 @@ r"""The MI audit: ``I(Y_hat; Z)`` with a bootstrap interval and its bounds.
 
 ``Z`` says which of two sets a row comes from (by default: 1 for the forget
 rows, 0 for held-out rows of the same distribution, the membership question;
-forget against retain gives the training regularizer of SPEC 3.1). ``Y_hat``
+forget against retain gives the training regularizer of the paper). ``Y_hat``
 is a label drawn from the model's soft prediction. The plug-in estimate is
 :func:`jaxunlearn.info.prediction_mi` on the pooled rows; a stratified
 bootstrap (rows resampled within each group, keyed, vmapped) gives a
 percentile interval.
 
-Standard consequences reported beside it (SPEC 3.4), with
+Standard consequences reported beside it (Xu & Strohmer, arXiv:2502.05684), with
 ``pi = P(Z = 1)``, the group laws ``P_k = law(Y_hat | Z = k)``:
 
 * Pinsker on each group against the mixture gives
@@ -50,7 +50,7 @@ from jaxunlearn.info._simplex import check_probs
 
 
 class MIBounds(NamedTuple):
-    """Guarantees implied by a value of ``I(Y_hat; Z)`` (SPEC 3.4).
+    """Guarantees implied by a value of ``I(Y_hat; Z)`` (arXiv:2502.05684).
 
     Attributes:
       tv_bound: ``min(1, sqrt(I / (2 pi_0 pi_1)))``, bound on the total

@@ -1,6 +1,6 @@
 r"""Attributes measured from the pixels: stroke thickness and ink mass.
 
-For image feature unlearning without a labelled attribute (issue 7), ``Z``
+For image feature unlearning without a labelled attribute, ``Z``
 is a property read off the image itself: whether a digit's stroke is thicker
 (or its ink heavier) than the median of its class. Splitting at the class
 median makes ``Z`` roughly balanced within every class and independent of

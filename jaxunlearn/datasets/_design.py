@@ -18,7 +18,8 @@ def tabular_design(
 ) -> TabularDesign:
     """Numeric design matrix: categorical columns one-hot, others as values.
 
-    For the reference of SPEC 7 (predicting sex from Adult), drop
+    For the reference figures of ``docs/datasets.md`` (predicting sex from
+    Adult), drop
     ``("sex", "relationship", "fnlwgt")``. Standardization rescales every
     design column to mean 0 and standard deviation 1 (constant columns are
     only centred).

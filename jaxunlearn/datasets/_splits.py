@@ -242,7 +242,7 @@ def forget_class_fraction(
     """Forget a random fraction of the training rows of one class.
 
     The forget set has ``round(fraction * n_cls)`` rows of class ``cls``
-    (SPEC 4: 75% of the 6,131 MNIST threes is 4,598), drawn without
+    (75% of the 6,131 MNIST threes is 4,598), drawn without
     replacement; everything else is retained.
 
     Args:

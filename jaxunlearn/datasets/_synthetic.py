@@ -1,4 +1,4 @@
-"""The two-component Gaussian mixture toy of the paper (SPEC 4).
+"""The two-component Gaussian mixture toy of the paper.
 
 References:
   Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -71,8 +71,8 @@ def gmm_toy(
 
     Args:
       key: a PRNG key.
-      n: the number of training points (even; SPEC 4 uses 5000).
-      d: the dimension (SPEC 4 uses 10).
+      n: the number of training points (even; the paper uses 5000).
+      d: the dimension (the paper uses 10).
       variance: the per-coordinate variance of each component.
       forget_variance: the per-coordinate variance of the forget point.
       mean_low: lower end of the uniform law of the means.

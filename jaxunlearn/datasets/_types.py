@@ -97,7 +97,7 @@ class ImageData(NamedTuple):
 
 
 class GMMToy(NamedTuple):
-    """The two-component Gaussian mixture toy of the paper (SPEC 4).
+    """The two-component Gaussian mixture toy of the paper.
 
     Attributes:
       x: ``[n, d]`` training points.

@@ -1,4 +1,4 @@
-"""The GMM toy reproduction of SPEC 4 (Xu & Strohmer's first experiment).
+"""The GMM toy reproduction of the paper (Xu & Strohmer's first experiment).
 
 Two Gaussian components in ``R^10`` (2,500 points each, variance 10), one
 extra point ``x ~ N(m_0, 20 I)`` with label 0 to forget; an MLP 10-64-32-2
@@ -35,7 +35,7 @@ from jaxunlearn.datasets import UnlearningSplit, gmm_toy
 from jaxunlearn.experiments._common import ReproductionResult, summarize
 from jaxunlearn.models import MLP, functional
 
-#: The authors' saved outputs (SPEC 4): accuracy on X, P(y = 0 | x).
+#: The authors' saved outputs: accuracy on X, P(y = 0 | x).
 GMM_PAPER = {
     "original": (0.933, 0.968),
     "retrain": (0.933, 0.785),

@@ -1,9 +1,9 @@
-r"""The unified-solution claim of SPEC 2 and 6, checked on known examples.
+r"""The unified-solution claim of the paper, checked on known examples.
 
 Feature unlearning looks for an outcome ``X_hat = f(X, Z, U)`` (``U`` an
 optional independent randomisation) that is independent of ``Z`` and keeps as
-much of ``X`` as possible. SPEC 2 reconstructs the paper's claim: the
-information utilities
+much of ``X`` as possible. The paper's claim (Xu & Strohmer,
+arXiv:2502.05684), as reconstructed here: the information utilities
 
 * entropy ``H(X_hat)``,
 * ``-H(X | X_hat)``,
@@ -23,7 +23,7 @@ atoms do not line up) and for Gaussian groups with commuting covariances
 (closed forms). The barycenters are computed here in closed form; once
 ``jaxunlearn.transport`` lands, ``quantile_barycenter_outcome`` can call its
 1-D quantile barycenter and ``gaussian_outcomes`` its Gaussian barycenter and
-maps (SPEC 2.1-2.2) instead.
+maps instead.
 
 **Findings** (tested in ``tests/experiments/test_unified.py``; see
 ``docs/info.md``):
@@ -79,7 +79,7 @@ from jaxunlearn.info import (
 
 
 class Objectives(NamedTuple):
-    """Every utility of SPEC 2 for one outcome (larger is better).
+    """Every utility of the paper for one outcome (larger is better).
 
     Attributes:
       entropy: ``H(X_hat)`` (discrete) or differential ``h(X_hat)``
@@ -169,9 +169,9 @@ def quantile_barycenter_outcome(
 ) -> DiscreteOutcome:
     r"""The W2 barycenter outcome for discrete laws on the line (exact).
 
-    ``F_bar^{-1}(u) = sum_z lambda_z F_z^{-1}(u)`` (SPEC 2.2) with the
-    monotone coupling; atoms are split when the groups' CDF breakpoints
-    differ.
+    ``F_bar^{-1}(u) = sum_z lambda_z F_z^{-1}(u)`` (Xu & Strohmer,
+    arXiv:2502.05684) with the monotone coupling; atoms are split when the
+    groups' CDF breakpoints differ.
 
     Args:
       weights: ``[k]`` group weights ``lambda_z`` (renormalised).
@@ -294,7 +294,7 @@ def _pad(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def discrete_objectives(
     weights: Any, group_probs: Any, x_support: Any, outcome: DiscreteOutcome
 ) -> Objectives:
-    r"""Evaluates every objective of SPEC 2 on a discrete outcome (float64).
+    r"""Evaluates every objective of the paper on a discrete outcome (float64).
 
     With ``J[x, j] = sum_z lambda_z mu_z(x) K[z, x, j]`` the joint table of
     ``(X, X_hat)``, the information objectives are
@@ -407,10 +407,10 @@ def gaussian_outcomes(
     r"""Objectives of the barycenter and other outcomes for Gaussian groups.
 
     The barycenter has ``sqrt(s_bar) = sum_z lambda_z sqrt(s_z)`` in the
-    shared basis (SPEC 2.1, commuting case) and map ``A_z = Q diag(sqrt(
-    s_bar / s_z)) Q^T``, ``b = m_bar``. Comparators: the constant
-    ``E[X]``; coordinate-wise sign quantisation of the barycenter outcome in
-    the basis ``Q`` (cells placed at their conditional means); a random
+    shared basis (commuting case; Xu & Strohmer, arXiv:2502.05684) and map
+    ``A_z = Q diag(sqrt(s_bar / s_z)) Q^T``, ``b = m_bar``. Comparators: the
+    constant ``E[X]``; coordinate-wise sign quantisation of the barycenter
+    outcome in the basis ``Q`` (cells placed at their conditional means); a random
     rank-1 orthogonal projection of it; the optimal push of every group to
     group 0's law (another extremal outcome); and ``scale`` times the
     centred barycenter outcome (extremal, more differential entropy).

@@ -1,4 +1,4 @@
-r"""What a small ``I(Y_hat; Z)`` guarantees (SPEC 3.4).
+r"""What a small ``I(Y_hat; Z)`` guarantees (Xu & Strohmer, arXiv:2502.05684).
 
 With ``P_z`` the law of the model output given ``Z = z`` and ``pi_z`` the
 group proportions, ``I(Y_hat; Z) = sum_z pi_z KL(P_z || P_bar)`` with
@@ -151,7 +151,7 @@ def fano_bound(
 
     so ``P_err`` is at least the root in ``[0, 1 - 1/K]`` of the (increasing)
     left side set equal to ``H(Z) - I`` (0 when ``I >= H(Z)``). For ``K = 2``
-    this is ``h_b(P_err) >= H(Z) - I`` of SPEC 3.4. Solved by bisection.
+    this is ``h_b(P_err) >= H(Z) - I`` of the paper. Solved by bisection.
 
     Args:
       mi: ``I(Y_hat; Z)`` in nats, ``[...]``.

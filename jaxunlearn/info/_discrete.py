@@ -415,9 +415,9 @@ def conditional_energy(
     .. math:: \mathcal{E}(A \mid B) = \sum_b P_b \sum_a
        \Big(\frac{J_{ab}}{P_b}\Big)^2 = \sum_{a,b} \frac{J_{ab}^2}{P_b}.
 
-    The expected collision probability of ``A`` given ``B`` (SPEC 2); it lies
-    in ``[sum_a P_a^2, 1]`` and is 1 exactly when ``A`` is a function of
-    ``B``. Terms with ``P_b = 0`` are 0.
+    The expected collision probability of ``A`` given ``B`` (Xu & Strohmer,
+    arXiv:2502.05684); it lies in ``[sum_a P_a^2, 1]`` and is 1 exactly when
+    ``A`` is a function of ``B``. Terms with ``P_b = 0`` are 0.
 
     Args:
       joint: ``[..., a, b]`` with ``joint[..., i, j] = P(A = i, B = j)``.

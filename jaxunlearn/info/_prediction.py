@@ -180,7 +180,8 @@ def prediction_mi_direct(
     i.e. ``(1/N) sum_i s_i KL(r_i || pi)`` with ``r_ic = pi_c q_ic / s_i``.
     It is 0 when ``q_i`` is uniform and grows as predictions become
     confident, whichever sample carries which ``z``: a confidence penalty
-    (SPEC 3.2). The notebook clamps ``q`` to ``[1e-10, 1 - 1e-10]`` and adds
+    (Xu & Strohmer, arXiv:2502.05684). The notebook clamps ``q`` to
+    ``[1e-10, 1 - 1e-10]`` and adds
     ``1e-10`` inside the logarithm; here ``0 log 0 = 0`` is exact instead, so
     values differ from the notebook's by O(1e-10). Use :func:`prediction_mi`
     for the regulariser of the paper.

@@ -3,7 +3,7 @@ r"""A fast image baseline: Gaussian barycenter maps in a PCA latent space.
 Samples are flattened, centred on the pooled mean and projected on the top
 ``k`` principal directions ``V`` (``[D, k]``). Each group's latent law is
 summarized by its mean ``m_z`` and covariance ``S_z`` and sent to the
-Gaussian Wasserstein-2 barycenter ``N(m_bar, S_bar)`` of SPEC 2.1:
+Gaussian Wasserstein-2 barycenter ``N(m_bar, S_bar)`` of the paper:
 
 .. math::
    S \leftarrow S^{-1/2}\Big(\sum_z \lambda_z (S^{1/2} S_z S^{1/2})^{1/2}

@@ -194,7 +194,7 @@ def test_controller_loss_explicit_formula(x64, rng):
         loss, task + 2.0 * mi + 0.7 * mi_h + 0.3 * kl, rtol=1e-12
     )
     np.testing.assert_allclose(aux.task_loss, task, rtol=1e-12)
-    # Unit weights and no held-out terms: the loss of SPEC 3.3.
+    # Unit weights and no held-out terms: the loss of the paper.
     plain, _ = unlearning_loss(apply_fn, params, b, 2.0)
     for h in (None, _HoldTerms(0.0, 0.0, xh, l0, hmask)):
         base, _ = _controller_loss(

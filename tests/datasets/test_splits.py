@@ -49,7 +49,7 @@ def test_forget_class_fraction(data, rng):
 
 
 def test_forget_class_fraction_spec4_count():
-    # SPEC 4: 75% of the 6,131 training threes of MNIST is 4,598.
+    # 75% of the 6,131 training threes of MNIST is 4,598.
     y = np.zeros(6200, np.int32)
     y[:6131] = 3
     s = forget_class_fraction(

@@ -115,7 +115,7 @@ def test_bad_subset():
 
 @pytest.mark.slow
 def test_spec7_reference_adult(adult):
-    """SPEC 7: sex AUC about 0.86, income accuracy about 0.84 (held out)."""
+    """Reference (docs/datasets.md): sex AUC ~0.86, income accuracy ~0.84."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 

@@ -47,7 +47,7 @@ def test_pca_audit_rows_and_grid(rng, tmp_path):
     assert [r.method for r in res.rows] == ["none", "pca_gaussian"]
     none, pca = res.rows
     assert none.distortion == 0.0 and pca.distortion > 0.0
-    # Distortion scales as t^2 along the McCann path (SPEC 2.5).
+    # Distortion scales as t^2 along the McCann path.
     np.testing.assert_allclose(
         pca.distortion_partial, 0.25 * pca.distortion, rtol=1e-4
     )

@@ -67,7 +67,7 @@ def test_bad_input():
 
 
 def test_equals_weighted_js_of_group_means(x64):
-    # SPEC 3.2: I = pi-weighted JS divergence between the group means.
+    # I = pi-weighted JS divergence between the group means (arXiv:2502.05684).
     k1, k2 = jax.random.split(jax.random.key(5))
     probs = jax.nn.softmax(jax.random.normal(k1, (40, 3), jnp.float64))
     z = jax.random.randint(k2, (40,), 0, 2)

@@ -205,7 +205,7 @@ def test_free_support_barycenter_1d_quantiles(rng):
         xs, weights=w, num_atoms=6, key=jax.random.key(3)
     )
     # In 1-D the barycenter of equal-size uniform laws averages the sorted
-    # samples (quantile averaging, SPEC 2.2).
+    # samples (quantile averaging).
     expect = sum(
         float(w[z]) * np.sort(np.asarray(xs[z])[:, 0]) for z in range(3)
     )
