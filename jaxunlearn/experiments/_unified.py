@@ -406,14 +406,14 @@ def gaussian_outcomes(
 ) -> dict[str, GaussianObjectives]:
     r"""Objectives of the barycenter and other outcomes for Gaussian groups.
 
-    The barycenter has ``sqrt(s_bar) = sum_z lambda_z sqrt(s_z)`` in the
-    shared basis (commuting case; Xu & Strohmer, arXiv:2502.05684) and map
-    ``A_z = Q diag(sqrt(s_bar / s_z)) Q^T``, ``b = m_bar``. Comparators: the
-    constant ``E[X]``; coordinate-wise sign quantisation of the barycenter
-    outcome in the basis ``Q`` (cells placed at their conditional means); a random
-    rank-1 orthogonal projection of it; the optimal push of every group to
-    group 0's law (another extremal outcome); and ``scale`` times the
-    centred barycenter outcome (extremal, more differential entropy).
+    The barycenter has ``sqrt(s_bar) = sum_z lambda_z sqrt(s_z)`` in the shared
+    basis (commuting case; Xu & Strohmer, arXiv:2502.05684) and map ``A_z = Q
+    diag(sqrt(s_bar / s_z)) Q^T``, ``b = m_bar``. Comparators: the constant
+    ``E[X]``; coordinate-wise sign quantisation of the barycenter outcome in the
+    basis ``Q`` (cells placed at their conditional means); a random rank-1
+    orthogonal projection of it; the optimal push of every group to group 0's
+    law (another extremal outcome); and ``scale`` times the centred barycenter
+    outcome (extremal, more differential entropy).
 
     Args:
       problem: the :class:`GaussianProblem`.
