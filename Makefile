@@ -44,7 +44,7 @@ bench-quick: setup
 
 # The API reference (mkdocs-material + mkdocstrings) into site/.
 docs: setup
-	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 test: setup lint docs
 	$(PY) -m pytest -q -n auto -p no:cacheprovider --doctest-modules tests jaxunlearn
