@@ -26,6 +26,7 @@ References:
   Phys. Rev. E 69, 066138, 2004. https://arxiv.org/abs/cond-mat/0305641
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -185,7 +186,7 @@ def kl_entropy(
     _check_k(k, n)
     _checks.check_positive_int("block_size", block_size)
     dt = x.dtype
-    log_vd = 0.5 * d * np.log(np.pi) - gammaln(jnp.asarray(d / 2 + 1, dt))
+    log_vd = 0.5 * d * math.log(math.pi) - gammaln(jnp.asarray(d / 2 + 1, dt))
     nn, kk = jnp.asarray(n, dt), jnp.asarray(k, dt)
     if _use_tree(method, d, x):
         rk = _tree_kth_distance(np.asarray(x, np.float64), k, 2.0)
