@@ -131,6 +131,8 @@ def test_tree_path_matches_brute_force(dtype):
     x[::7] = np.round(x[::7], 1)
     x = x.astype(dtype).astype(np.float64)
     y = y.astype(dtype).astype(np.float64)
+    # Same neighbour counts; float32 only rounds the final digamma means.
+    rtol = 1e-9 if dtype == jnp.float64 else 3e-5
     with jax.enable_x64(True):
         a, b = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
         a64, b64 = jnp.asarray(x), jnp.asarray(y)
@@ -139,12 +141,12 @@ def test_tree_path_matches_brute_force(dtype):
             brute = ksg_mutual_information(a64, b64, k=k, method="brute")
             assert tree.dtype == dtype
             np.testing.assert_allclose(
-                float(tree), float(brute), rtol=1e-6, atol=1e-6
+                float(tree), float(brute), rtol=rtol
             )
             np.testing.assert_allclose(
                 float(kl_entropy(a, k=k, method="tree")),
                 float(kl_entropy(a64, k=k, method="brute")),
-                rtol=1e-5,
+                rtol=rtol,
             )
 
 
