@@ -117,8 +117,37 @@ def _tree_kth_distance(points: np.ndarray, k: int, p: float) -> np.ndarray:
     return dist[:, 0]
 
 
+def _sorted_count_within(v: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """One-dimensional ``#{j != i : |v_j - v_i| < eps_i}`` by sorting.
+
+    ``fl(v_j - v_i)`` is monotone in ``v_j``, so the points inside form a
+    contiguous run of the sorted values; binary search finds it up to a
+    rounding step and the boundary is then settled with the same float
+    comparisons as brute force (exact, ties included).
+    """
+    xs = np.sort(v)
+    n = xs.shape[0]
+    hi = np.searchsorted(xs, v + eps, side="left")
+    lo = np.searchsorted(xs, v - eps, side="right")
+    while True:  # hi: first sorted index with xs - v >= eps.
+        up = (hi < n) & (xs[np.minimum(hi, n - 1)] - v < eps)
+        down = (hi > 0) & (xs[np.maximum(hi - 1, 0)] - v >= eps)
+        if not (up.any() or down.any()):
+            break
+        hi = hi + up - down
+    while True:  # lo: first sorted index with v - xs < eps.
+        down = (lo > 0) & (v - xs[np.maximum(lo - 1, 0)] < eps)
+        up = (lo < n) & (v - xs[np.minimum(lo, n - 1)] >= eps)
+        if not (up.any() or down.any()):
+            break
+        lo = lo + up - down
+    return np.where(eps > 0, np.maximum(hi - lo - 1, 0), 0)
+
+
 def _tree_count_within(points: np.ndarray, eps: np.ndarray) -> np.ndarray:
     """Number of other points strictly closer than ``eps`` (max-norm)."""
+    if points.shape[1] == 1:
+        return _sorted_count_within(points[:, 0], eps)
     from scipy.spatial import cKDTree  # noqa: PLC0415 (optional speed path)
 
     radius = np.nextafter(eps, 0.0)
