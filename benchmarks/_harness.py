@@ -174,7 +174,8 @@ def _append_line(path: pathlib.Path, line: str) -> None:
 def _flush() -> None:
     if not _ROWS:
         return
-    env = environment()
+    env = _START["env"]  # the commit and machine as the run started
+    env["loadavg"] = _loadavg()  # and the load as it ended
     run = {
         "script": _script(),
         "argv": sys.argv[1:],
@@ -195,6 +196,7 @@ def record(name: str, **fields: Any) -> dict[str, Any]:
     if not _START:
         _START["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         _START["loadavg"] = _loadavg()
+        _START["env"] = environment()
         atexit.register(_flush)
     row = json.loads(json.dumps({"benchmark": name, **fields}, default=float))
     print(json.dumps(row), flush=True)

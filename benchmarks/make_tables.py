@@ -109,18 +109,38 @@ def bench_info_knn(run: dict) -> str:
 
 def bench_barycenter(run: dict) -> str:
     out = [
-        "| d | k | iters | ours ms | OTT-JAX ms | POT ms | OTT / ours |"
-        " POT / ours | rel. error ours | OTT | POT |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| d | k | ours ms | OTT-JAX ms | OTT / ours | rel. error ours |"
+        " OTT | ours iters | OTT steps, sqrtm threshold |"
+        " default: ours ms | OTT ms | POT ms | OTT / ours | POT / ours |"
+        " rel. error ours | OTT | POT |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows(run, "bench_barycenter"):
-        c = r["case"]
+        c, cfg = r["case"], r["ott_cfg_equal"]
         out.append(
-            f"| {c['d']} | {c['k']} | {r['n_iters']} | {ms(r['ours'])} |"
-            f" {ms(r['ott'])} | {ms(r['pot'])} |"
+            f"| {c['d']} | {c['k']} | {ms(r['ours_equal'])} |"
+            f" {ms(r['ott_equal'])} | **{r['ratio_ott_over_ours_equal']:.2f}**"
+            f" | {r['err_ours_equal']:.1e} | {r['err_ott_equal']:.1e} |"
+            f" {r['n_iters_equal']} | {cfg['steps']},"
+            f" {cfg['sqrtm_threshold']:.0e} |"
+            f" {ms(r['ours'])} | {ms(r['ott'])} | {ms(r['pot'])} |"
             f" {r['ratio_ott_over_ours']:.2f} |"
             f" {r['ratio_pot_over_ours']:.2f} | {r['err_ours']:.1e} |"
             f" {r['err_ott']:.1e} | {r['err_pot_default']:.1e} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def bench_barycenter_batch(run: dict) -> str:
+    out = [
+        "| d | k | batch | vmap ms | loop ms | loop / vmap |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows(run, "bench_barycenter_batch"):
+        c = r["case"]
+        out.append(
+            f"| {c['d']} | {c['k']} | {c['batch']} | {ms(r['vmap'])} |"
+            f" {ms(r['loop'])} | {r['ratio_loop_over_vmap']:.2f} |"
         )
     return "\n".join(out) + "\n"
 
@@ -129,6 +149,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "info-prediction-mi": ("bench_info", bench_info_mi),
     "info-knn": ("bench_info", bench_info_knn),
     "barycenter": ("bench_barycenter", bench_barycenter),
+    "barycenter-batch": ("bench_barycenter", bench_barycenter_batch),
 }
 
 
