@@ -10,7 +10,9 @@ pooled sample ``[B_r; B_f; B_r]``, ``z = [0, 0, 1]`` per block
 (``jaxunlearn.datapoint.membership_mi``), Adam at lr 1e-3, float32. Ours is
 ``jaxunlearn.datapoint.unlearn`` (the whole loop under one ``lax.scan``);
 the peer is the same step written in PyTorch and run as a Python loop on the
-CPU, default threads. Both losses are checked to agree at the first step.
+CPU (one thread by default: at these batch sizes more threads only contend
+on a shared machine; ``--torch-threads 0`` keeps torch's default). Both
+losses are checked to agree at the first step.
 
 PyTorch is not a dependency of the library: the peer runs only where torch
 is importable, e.g. a separate environment made with::
@@ -105,13 +107,19 @@ def torch_loop(torch, split, params, steps, seed=0):
         loss.backward()
         opt.step()
         if first is None:
-            first = float(loss)
+            first = float(loss.detach())
     return time.perf_counter() - t0, first
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch.set_num_threads (0 = torch's default)",
+    )
     args = parser.parse_args()
     epochs, reps = (1, 1) if args.quick else (3, 3)
     split, apply_fn, params = setup(args.quick)
@@ -141,6 +149,8 @@ def main():
     else:
         import torch
 
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
         # Same objective: the first-step loss of both, on a fixed batch.
         from jaxunlearn.datapoint import MembershipBatch  # noqa: PLC0415
         from jaxunlearn.datapoint import (  # noqa: PLC0415

@@ -145,11 +145,35 @@ def bench_barycenter_batch(run: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def bench_torch_loop(run: dict) -> str:
+    out = [
+        "| data | steps | batches (retain, forget) | JAX steps/s |"
+        " PyTorch steps/s | torch threads | JAX / PyTorch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows(run, "bench_torch_loop"):
+        c = r["case"]
+        torch = r.get("torch_steps_per_s")
+        out.append(
+            f"| {c['data']} | {c['steps']} |"
+            f" {c['batch_retain']}, {c['batch_forget']} |"
+            f" {r['jax_steps_per_s']:.0f} |"
+            + (
+                f" {torch:.0f} | {r['torch_threads']} |"
+                f" **{r['speedup_vs_torch']:.2f}** |"
+                if torch is not None
+                else f" {r['torch']} | - | - |"
+            )
+        )
+    return "\n".join(out) + "\n"
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "info-prediction-mi": ("bench_info", bench_info_mi),
     "info-knn": ("bench_info", bench_info_knn),
     "barycenter": ("bench_barycenter", bench_barycenter),
     "barycenter-batch": ("bench_barycenter", bench_barycenter_batch),
+    "torch-loop": ("bench_torch_loop", bench_torch_loop),
 }
 
 
