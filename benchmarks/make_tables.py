@@ -168,12 +168,40 @@ def bench_torch_loop(run: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def device(run: dict) -> str:
+    r = rows(run, "device")[0]
+    sizes = "small" if r["case"]["small"] else "full"
+    out = [
+        f"Device: {r['device']}; sizes: {sizes}; total {r['total_s']:.0f} s.",
+        "",
+        "| workload | size | median s | throughput |",
+        "|---|---|---|---|",
+    ]
+    spec = (
+        ("barycenter_batch", "problems", "problems_per_s", "problems/s"),
+        ("unlearn_many", "requests", "requests_per_s", "requests/s"),
+        ("neural_ot", "iterations", "iterations_per_s", "iterations/s"),
+        ("tabular_repair", "rows", "rows_per_s", "rows/s"),
+    )
+    for name, size, rate, unit in spec:
+        w = r[name]
+        if "error" in w:
+            out.append(f"| {name} | - | - | failed: {w['error']} |")
+        else:
+            out.append(
+                f"| {name} | {w[size]} | {w['median_s']:.3g} |"
+                f" {w[rate]:.3g} {unit} |"
+            )
+    return "\n".join(out) + "\n"
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "info-prediction-mi": ("bench_info", bench_info_mi),
     "info-knn": ("bench_info", bench_info_knn),
     "barycenter": ("bench_barycenter", bench_barycenter),
     "barycenter-batch": ("bench_barycenter", bench_barycenter_batch),
     "torch-loop": ("bench_torch_loop", bench_torch_loop),
+    "device": ("device", device),
 }
 
 
