@@ -5,6 +5,9 @@ For d in {8, 32, 128} and k in {2, 4, 16} with non-uniform weights:
   * POT ot.gaussian.bures_wasserstein_barycenter (NumPy; timed with its
     default settings, and run to convergence as the accuracy reference),
   * OTT-JAX costs.Bures(dimension=d).barycenter (jitted, default tolerance).
+Each size is also run at EQUAL accuracy (relative error <= 1e-9 against
+POT's converged answer): ours with ``tol=1e-10`` (asserted), OTT-JAX with
+the fewest forced steps that get there (see ``ott_barycenter``).
 Single-threaded CPU for every library (see the environment settings below).
 Compile time is reported apart. The max error of each against POT's
 converged answer (relative to max |S_bar|) is printed with the ratios, and
@@ -70,15 +73,54 @@ def ours(means, covs, w):
     return gaussian_barycenter(means, covs, w).cov
 
 
-def ott_barycenter(d):
+def ours_equal(means, covs, w):
+    return gaussian_barycenter(means, covs, w, tol=EQUAL_TOL).cov
+
+
+EQUAL_TOL = 1e-10
+
+
+def ott_barycenter(d, iterations=None, threshold=None):
+    """OTT-JAX's Bures barycenter; ``iterations`` forces that many steps.
+
+    OTT's stopping test reads the difference slot of the NEXT block of
+    ``inner_iterations`` (still -1), so the loop stops after
+    ``min_iterations`` steps (5 by default) whatever ``tolerance`` says.
+    Equal accuracy therefore fixes the number of steps, and runs the
+    Newton-Schulz square roots tight (their default threshold and
+    regularization, 1e-6, cap the accuracy near 1e-5).
+    """
     cost = costs.Bures(dimension=d)
+    kw = (
+        {}
+        if iterations is None
+        else {
+            "min_iterations": iterations,
+            "max_iterations": iterations,
+            "inner_iterations": 5,
+            "sqrtm_kw": {"threshold": threshold, "regularization": 1e-14},
+        }
+    )
 
     def fn(means, covs, w):
         xs = jnp.concatenate([means, covs.reshape(covs.shape[0], -1)], axis=1)
-        x, _ = cost.barycenter(w, xs)
+        x, _ = cost.barycenter(w, xs, **kw)
         return x[d:].reshape(d, d)
 
     return fn
+
+
+def ott_equal_accuracy(d, jargs, ref, scale):
+    """OTT within relative error 1e-9: the loosest square-root threshold,
+    then the fewest steps (multiple of 5), that get there."""
+    for threshold in (1e-8, 1e-9, 1e-10):
+        for n in range(10, 105, 5):
+            fn = ott_barycenter(d, n, threshold)
+            got = np.asarray(jax.jit(fn)(*jargs))
+            err = np.max(np.abs(got - ref)) / scale
+            if err <= 1e-9:
+                return fn, {"steps": n, "sqrtm_threshold": threshold}, err
+    raise AssertionError(f"d={d}: OTT did not reach 1e-9 ({err:.1e})")
 
 
 def pot_default(means, covs, w):
@@ -122,6 +164,22 @@ def main():
             np.max(np.abs(np.asarray(jax.jit(ott_fn)(*jargs)) - ref)) / scale
         )
         err_pot = np.max(np.abs(pot_default(means, covs, w) - ref)) / scale
+        ott_eq, ott_cfg_eq, err_ott_eq = ott_equal_accuracy(
+            d, jargs, ref, scale
+        )
+        t_ours_eq = time_jax(ours_equal, *jargs, reps=reps)
+        t_ott_eq = time_jax(ott_eq, *jargs, reps=reps)
+        err_ours_eq = (
+            np.max(np.abs(np.asarray(jax.jit(ours_equal)(*jargs)) - ref))
+            / scale
+        )
+        assert err_ours_eq < 1e-9, f"d={d} k={k}: {err_ours_eq:.2e} at 1e-10"
+        r_ott_eq = t_ott_eq["median_s"] / t_ours_eq["median_s"]
+        n_iters_eq = int(
+            jax.jit(
+                lambda m, c, v: gaussian_barycenter(m, c, v, tol=EQUAL_TOL)
+            )(*jargs).n_iters
+        )
         out = jax.jit(gaussian_barycenter)(*jargs)
         assert bool(out.converged), (d, k)
         assert err_ours < 1e-9, f"d={d} k={k}: error {err_ours:.2e} vs POT"
@@ -137,6 +195,14 @@ def main():
             f"  (ours {int(out.n_iters)} iters)",
             flush=True,
         )
+        print(
+            f"      equal accuracy (tol 1e-10): ours"
+            f" {1e3 * t_ours_eq['median_s']:.3f} ms ({n_iters_eq} iters, err"
+            f" {err_ours_eq:.1e}), OTT {1e3 * t_ott_eq['median_s']:.3f} ms"
+            f" ({ott_cfg_eq}, err {err_ott_eq:.1e}), OTT/ours"
+            f" {r_ott_eq:.2f}",
+            flush=True,
+        )
         record(
             "bench_barycenter",
             case={"d": d, "k": k, "dtype": "float64", "quick": args.quick},
@@ -150,6 +216,14 @@ def main():
             err_pot_default=err_pot,
             accuracy_ratio_ott_over_ours=acc,
             n_iters=int(out.n_iters),
+            equal_tol=EQUAL_TOL,
+            ours_equal=t_ours_eq,
+            ott_equal=t_ott_eq,
+            err_ours_equal=err_ours_eq,
+            err_ott_equal=err_ott_eq,
+            ratio_ott_over_ours_equal=r_ott_eq,
+            n_iters_equal=n_iters_eq,
+            ott_cfg_equal=ott_cfg_eq,
         )
     print(f"\nbatch of {batch} problems: vmap vs a loop of single jitted calls")
     for d, k in batch_sizes:

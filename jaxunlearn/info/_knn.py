@@ -7,6 +7,13 @@ rows: a block compares its rows with all ``n`` samples, so memory is
 fused XLA kernel) and time ``O(n^2 d)``; the loop over blocks is a
 ``lax.map``, so everything is jit-able and runs unchanged on a GPU.
 
+On the CPU, for concrete (not traced) inputs of low dimension, the default
+``method="auto"`` instead builds a k-d tree on the host
+(``scipy.spatial.cKDTree``, ``O(n log n)``), as scikit-learn does; the
+estimate is the same (distances in float64 on the host). Inside ``jit``,
+``vmap`` or ``grad`` the brute-force path is used, so the estimators keep
+composing with JAX transformations.
+
 The estimators assume continuous laws: duplicated samples give zero
 distances (``-inf`` entropy terms in Kozachenko-Leonenko). Add a tiny
 jitter to discrete-valued data first, as scikit-learn does.
@@ -19,6 +26,7 @@ References:
   Phys. Rev. E 69, 066138, 2004. https://arxiv.org/abs/cond-mat/0305641
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +38,11 @@ import numpy as np
 from jax.scipy.special import digamma, gammaln
 
 from jaxunlearn import _checks
+
+# Largest (joint) dimension for which "auto" picks the host k-d tree: k-d
+# trees lose their edge over brute force as the dimension grows.
+_TREE_MAX_DIM = 8
+_METHODS = ("auto", "brute", "tree")
 
 
 def _samples(name: str, x: Any) -> Array:
@@ -71,6 +84,80 @@ def _kth_smallest(dist: Array, k: int) -> Array:
     return jnp.take_along_axis(m, first[:, None], axis=1)[:, 0]
 
 
+def _use_tree(method: Any, dim: int, *arrays: Array) -> bool:
+    """Resolves ``method`` to the host tree (True) or brute force (False)."""
+    if method not in _METHODS:
+        raise ValueError(f"method: expected one of {_METHODS}, got {method!r}")
+    traced = any(isinstance(a, jax.core.Tracer) for a in arrays)
+    if method == "tree":
+        if traced:
+            raise ValueError(
+                "method: 'tree' runs on the host and needs concrete arrays;"
+                " got a traced array (inside jit, vmap or grad); use"
+                " 'brute' or 'auto'"
+            )
+        return True
+    if method == "brute":
+        return False
+    return (
+        not traced
+        and dim <= _TREE_MAX_DIM
+        and all(d.platform == "cpu" for a in arrays for d in a.devices())
+    )
+
+
+def _tree_kth_distance(points: np.ndarray, k: int, p: float) -> np.ndarray:
+    """Distance from each point to its k-th nearest other point (host)."""
+    from scipy.spatial import cKDTree  # noqa: PLC0415 (optional speed path)
+
+    tree = cKDTree(points)
+    # The k + 1 nearest include the point itself (distance 0), so the last
+    # one is the k-th nearest other point, ties counted with multiplicity.
+    dist, _ = tree.query(points, k=[k + 1], p=p)
+    return dist[:, 0]
+
+
+def _sorted_count_within(v: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """One-dimensional ``#{j != i : |v_j - v_i| < eps_i}`` by sorting.
+
+    ``fl(v_j - v_i)`` is monotone in ``v_j``, so the points inside form a
+    contiguous run of the sorted values; binary search finds it up to a
+    rounding step and the boundary is then settled with the same float
+    comparisons as brute force (exact, ties included).
+    """
+    xs = np.sort(v)
+    n = xs.shape[0]
+    hi = np.searchsorted(xs, v + eps, side="left")
+    lo = np.searchsorted(xs, v - eps, side="right")
+    while True:  # hi: first sorted index with xs - v >= eps.
+        up = (hi < n) & (xs[np.minimum(hi, n - 1)] - v < eps)
+        down = (hi > 0) & (xs[np.maximum(hi - 1, 0)] - v >= eps)
+        if not (up.any() or down.any()):
+            break
+        hi = hi + up - down
+    while True:  # lo: first sorted index with v - xs < eps.
+        down = (lo > 0) & (v - xs[np.maximum(lo - 1, 0)] < eps)
+        up = (lo < n) & (v - xs[np.minimum(lo, n - 1)] >= eps)
+        if not (up.any() or down.any()):
+            break
+        lo = lo + up - down
+    return np.where(eps > 0, np.maximum(hi - lo - 1, 0), 0)
+
+
+def _tree_count_within(points: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """Number of other points strictly closer than ``eps`` (max-norm)."""
+    if points.shape[1] == 1:
+        return _sorted_count_within(points[:, 0], eps)
+    from scipy.spatial import cKDTree  # noqa: PLC0415 (optional speed path)
+
+    radius = np.nextafter(eps, 0.0)
+    counts = cKDTree(points).query_ball_point(
+        points, r=radius, p=np.inf, return_length=True
+    )
+    # The ball holds the point itself; nothing is strictly closer than 0.
+    return np.where(eps > 0, counts - 1, 0)
+
+
 def _check_k(k: Any, n: int) -> None:
     _checks.check_positive_int("k", k)
     if k >= n:
@@ -82,6 +169,7 @@ def kl_entropy(
     k: int = 3,
     *,
     block_size: int = 64,
+    method: str = "auto",
 ) -> Float[Array, ""]:
     r"""Kozachenko-Leonenko k-NN estimate of the differential entropy.
 
@@ -97,13 +185,18 @@ def kl_entropy(
       k: static number of neighbours, ``1 <= k < n``.
       block_size: static number of query rows per block (memory
         ``O(n * block_size)``).
+      method: ``"brute"`` (blocked brute force, jit/vmap/grad-able),
+        ``"tree"`` (host k-d tree, concrete arrays only) or ``"auto"``
+        (the tree for concrete CPU arrays of (joint) dimension <= 8,
+        brute force otherwise).
 
     Returns:
       A scalar, the entropy estimate in nats.
 
     Raises:
       TypeError: when ``x`` is not floating or ``k`` is not an int.
-      ValueError: on a bad rank, non-finite values or ``k >= n``.
+      ValueError: on a bad rank, non-finite values, ``k >= n`` or a bad
+        ``method``.
 
     References:
       Kozachenko & Leonenko, "Sample estimate of the entropy of a random
@@ -121,6 +214,16 @@ def kl_entropy(
     n, d = x.shape
     _check_k(k, n)
     _checks.check_positive_int("block_size", block_size)
+    dt = x.dtype
+    log_vd = 0.5 * d * math.log(math.pi) - gammaln(jnp.asarray(d / 2 + 1, dt))
+    nn, kk = jnp.asarray(n, dt), jnp.asarray(k, dt)
+    if _use_tree(method, d, x):
+        rk = _tree_kth_distance(np.asarray(x, np.float64), k, 2.0)
+        with np.errstate(divide="ignore"):
+            mean_log = np.mean(np.log(rk))
+        return (
+            digamma(nn) - digamma(kk) + log_vd + d * jnp.asarray(mean_log, dt)
+        )
     rows = jnp.arange(n)
 
     def block(idx: Array) -> Array:
@@ -131,9 +234,6 @@ def kl_entropy(
         return _kth_smallest(d2, k)
 
     d2k = _blocked(n, block_size, block)
-    dt = x.dtype
-    log_vd = 0.5 * d * np.log(np.pi) - gammaln(jnp.asarray(d / 2 + 1, dt))
-    nn, kk = jnp.asarray(n, dt), jnp.asarray(k, dt)
     # d * log r = (d / 2) * log r^2.
     return digamma(nn) - digamma(kk) + log_vd + 0.5 * d * jnp.mean(jnp.log(d2k))
 
@@ -144,6 +244,7 @@ def ksg_mutual_information(
     k: int = 3,
     *,
     block_size: int = 64,
+    method: str = "auto",
 ) -> Float[Array, ""]:
     r"""Kraskov-Stoegbauer-Grassberger (KSG, algorithm 1) estimate of ``I``.
 
@@ -165,14 +266,18 @@ def ksg_mutual_information(
       y: samples ``[n, dy]`` (or ``[n]``), paired with ``x``.
       k: static number of neighbours, ``1 <= k < n``.
       block_size: static number of query rows per block.
+      method: ``"brute"`` (blocked brute force, jit/vmap/grad-able),
+        ``"tree"`` (host k-d tree, concrete arrays only) or ``"auto"``
+        (the tree for concrete CPU arrays of (joint) dimension <= 8,
+        brute force otherwise).
 
     Returns:
       A scalar, the mutual information estimate in nats.
 
     Raises:
       TypeError: on non-floating or mixed-dtype input.
-      ValueError: on mismatched sample counts, non-finite values or
-        ``k >= n``.
+      ValueError: on mismatched sample counts, non-finite values,
+        ``k >= n`` or a bad ``method``.
 
     References:
       Kraskov, Stoegbauer & Grassberger, "Estimating mutual information",
@@ -197,6 +302,25 @@ def ksg_mutual_information(
         )
     _check_k(k, n)
     _checks.check_positive_int("block_size", block_size)
+    dt = x.dtype
+    psi = digamma(jnp.asarray(k, dt)) + digamma(jnp.asarray(n, dt))
+    if _use_tree(method, x.shape[1] + y.shape[1], x, y):
+        xh, yh = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        eps = _tree_kth_distance(np.hstack([xh, yh]), k, np.inf)
+        nx, ny = _tree_count_within(xh, eps), _tree_count_within(yh, eps)
+        nx, ny = jnp.asarray(nx), jnp.asarray(ny)
+    else:
+        nx, ny = _ksg_counts(x, y, k, block_size)
+    return psi - jnp.mean(
+        digamma((nx + 1).astype(dt)) + digamma((ny + 1).astype(dt))
+    )
+
+
+def _ksg_counts(
+    x: Array, y: Array, k: int, block_size: int
+) -> tuple[Array, Array]:
+    """Brute-force ``n_x(i)``, ``n_y(i)`` of KSG in blocks of query rows."""
+    n = x.shape[0]
     rows = jnp.arange(n)
 
     def block(idx: Array) -> tuple[Array, Array]:
@@ -210,9 +334,4 @@ def ksg_mutual_information(
         ny = jnp.sum(other & (dy < eps), axis=-1)
         return nx, ny
 
-    nx, ny = _blocked(n, block_size, block)
-    dt = x.dtype
-    psi = digamma(jnp.asarray(k, dt)) + digamma(jnp.asarray(n, dt))
-    return psi - jnp.mean(
-        digamma((nx + 1).astype(dt)) + digamma((ny + 1).astype(dt))
-    )
+    return _blocked(n, block_size, block)

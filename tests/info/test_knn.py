@@ -117,3 +117,65 @@ def test_dtype_preserved(x64):
     out = ksg_mutual_information(jnp.asarray(x), jnp.asarray(y))
     assert out.dtype == jnp.float64
     assert kl_entropy(jnp.asarray(x)).dtype == jnp.float64
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_tree_path_matches_brute_force(dtype):
+    # The host k-d tree and the blocked brute force are the same estimator;
+    # ties in the data (rounded values) exercise the multiplicity rules. The
+    # tree measures distances in float64, so the reference for float32 input
+    # is brute force in float64 on the same (float32-rounded) points.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((600, 2))
+    y = x[:, :1] * 0.5 + rng.standard_normal((600, 1))
+    x[::7] = np.round(x[::7], 1)
+    x = x.astype(dtype).astype(np.float64)
+    y = y.astype(dtype).astype(np.float64)
+    # Same neighbour counts; float32 only rounds the final digamma means.
+    rtol = 1e-9 if dtype == jnp.float64 else 3e-5
+    with jax.enable_x64(True):
+        a, b = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+        a64, b64 = jnp.asarray(x), jnp.asarray(y)
+        for k in (1, 3, 5):
+            tree = ksg_mutual_information(a, b, k=k, method="tree")
+            brute = ksg_mutual_information(a64, b64, k=k, method="brute")
+            assert tree.dtype == dtype
+            np.testing.assert_allclose(
+                float(tree), float(brute), rtol=rtol
+            )
+            np.testing.assert_allclose(
+                float(kl_entropy(a, k=k, method="tree")),
+                float(kl_entropy(a64, k=k, method="brute")),
+                rtol=rtol,
+            )
+
+
+def test_tree_path_matches_sklearn(x64):
+    x, y = _pair(3000, 0.6, seed=5)
+    xs = scale(x.reshape(-1, 1))[:, 0]
+    ys = scale(y, with_mean=False)
+    ref = mutual_info_regression(
+        xs.reshape(-1, 1), ys, n_neighbors=3, random_state=0
+    )[0]
+    ours = ksg_mutual_information(jnp.asarray(xs), jnp.asarray(ys))
+    np.testing.assert_allclose(ours, ref, rtol=1e-6)
+
+
+def test_auto_uses_brute_force_under_transformations():
+    # Under jit / grad the tree is not reachable; "auto" must still work and
+    # agree with the eager (tree) call.
+    x, y = _pair(300, 0.5, seed=2)
+    a, b = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
+    eager = ksg_mutual_information(a, b)
+    jitted = jax.jit(ksg_mutual_information)(a, b)
+    np.testing.assert_allclose(eager, jitted, rtol=1e-5)
+    g = jax.grad(lambda v: kl_entropy(v[:, None]))(a)
+    assert bool(jnp.all(jnp.isfinite(g)))
+
+
+def test_bad_method():
+    x = jnp.zeros((10, 1))
+    with pytest.raises(ValueError, match="method"):
+        kl_entropy(x, method="kdtree")
+    with pytest.raises(ValueError, match="method"):
+        jax.jit(lambda v: ksg_mutual_information(v, v, method="tree"))(x)

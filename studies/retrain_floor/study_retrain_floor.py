@@ -8,8 +8,8 @@ counts how often that second retrained model "hits" the first: the noise
 floor of the target. Same splits, model, epochs and scored rows as
 ``mnist_reproduction(controller=True)`` with the same key.
 
-    PYTHONPATH=. python benchmarks/study_retrain_floor.py mnist --seeds 10
-    PYTHONPATH=. python benchmarks/study_retrain_floor.py fashion --size 0
+    PYTHONPATH=. python studies/retrain_floor/study_retrain_floor.py mnist --seeds 10
+    PYTHONPATH=. python studies/retrain_floor/study_retrain_floor.py fashion --size 0
 """
 
 import argparse

@@ -1,13 +1,13 @@
 """How much does the probe estimate of stop="probe" move with the probe key?
 
-For each seed of benchmarks/study_controller.py (cached original and
+For each seed of studies/controller/study_controller.py (cached original and
 retrained models; run that script first with --cache-dir), the estimate
 ``estimate_retrain_forget_acc`` is computed with ``--keys`` probe keys;
 prints per seed the retrained model's forget accuracy, the estimates'
 mean, median and spread, and over seeds the error (estimate - retrain) of
 one key, of the mean and of the median over keys.
 
-  PYTHONPATH=. python benchmarks/study_probe_keys.py --data fashion5k \
+  PYTHONPATH=. python studies/controller/study_probe_keys.py --data fashion5k \
       --seeds 10 --keys 8 --cache-dir /tmp/ctrl_cache
 """
 

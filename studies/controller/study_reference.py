@@ -1,6 +1,6 @@
 """How well can retraining's forget accuracy be estimated without retraining?
 
-For each seed of benchmarks/study_controller.py (same split, same cached
+For each seed of studies/controller/study_controller.py (same split, same cached
 original and retrained models: run that script first with --cache-dir), this
 compares estimates of the retrained model's forget accuracy ``rf`` built from
 the original model, held-out rows and two softmax-regression probes on the
@@ -15,7 +15,7 @@ inputs (``R``: fit on the retain rows, ``A``: on all training rows):
 
 and prints the error ``estimate - rf`` (mean ± std over seeds).
 
-  PYTHONPATH=. python benchmarks/study_reference.py --data mnist5k --seeds 10 \
+  PYTHONPATH=. python studies/controller/study_reference.py --data mnist5k --seeds 10 \
       --cache-dir /tmp/ctrl_cache
 """
 

@@ -9,12 +9,12 @@ scoring half (``test``); the retrained model is used only to score.
 Data: MNIST-5k, sklearn digits, Fashion-MNIST (``fashion5k``: the first
 5,000 training rows). ``--cache-dir`` keeps the original and retrained
 parameters per seed, so later runs (or ``--only`` subsets) reuse them.
-Results: benchmarks/results/controller_*_10seeds_*.txt, docs/datapoint.md
-(benchmarks/summarize_controller.py prints the tables' rows from them).
+Results: studies/controller/results/controller_*_10seeds_*.txt, docs/datapoint.md
+(studies/controller/summarize_controller.py prints the tables' rows from them).
 
-  PYTHONPATH=. python benchmarks/study_controller.py --data mnist5k \
+  PYTHONPATH=. python studies/controller/study_controller.py --data mnist5k \
       --seeds 10 --orig-epochs 50 --cache-dir /tmp/ctrl_cache
-  PYTHONPATH=. python benchmarks/study_controller.py --quick
+  PYTHONPATH=. python studies/controller/study_controller.py --quick
 """
 
 import argparse

@@ -6,7 +6,7 @@ encoded rows. This study times POT's network simplex on it and the
 alternatives tried to make it cheaper; every variant must reach the same
 optimal cost (asserted).
 
-    PYTHONPATH=. python benchmarks/study_exact_solvers.py [--lazy] [--quick]
+    PYTHONPATH=. python studies/feature_solvers/study_exact_solvers.py [--lazy] [--quick]
 """
 
 import argparse
@@ -15,7 +15,10 @@ import sys
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-sys.path.insert(0, os.path.dirname(__file__))
+# load_case: the benchmark's own data split (benchmarks/bench_feature_repair).
+sys.path.insert(
+    0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
+)
 
 import numpy as np  # noqa: E402
 import ot  # noqa: E402

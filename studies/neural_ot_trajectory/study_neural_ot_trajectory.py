@@ -9,7 +9,7 @@ trained on original images when it reads the repaired held-out images
 (target: the majority rate) and the distortion. Iteration 0 with
 ``--prior-components k`` is the PCA-Gaussian repair itself.
 
-  PYTHONPATH=. python benchmarks/study_neural_ot_trajectory.py \
+  PYTHONPATH=. python studies/neural_ot_trajectory/study_neural_ot_trajectory.py \
       --prior-components 32 --iterations 0 150 300 600 --out DIR
 """
 
@@ -22,7 +22,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _harness import record
 
 from jaxunlearn.datasets import load_mnist5k, thickness_attribute
 from jaxunlearn.experiments import ImageAuditConfig
@@ -36,6 +35,11 @@ from jaxunlearn.transport import (
 
 def _repair(model, x, z, t):
     return neural_barycenter_transform(model, x, z, t=t)
+
+
+def record(name, **fields):
+    """Prints the study's result as one JSON line."""
+    print(json.dumps({"study": name, **fields}, default=float), flush=True)
 
 
 def main():

@@ -3,10 +3,10 @@ Markdown tables; results are also written as JSON next to this script, and
 for the image protocols the per-epoch MI / accuracy curves as a PNG under
 docs/figures/.
 
-    PYTHONPATH=. python benchmarks/reproduce_datapoint.py gmm --seeds 100
-    PYTHONPATH=. python benchmarks/reproduce_datapoint.py mnist --seeds 10 \
+    PYTHONPATH=. python studies/reproduce_datapoint/reproduce_datapoint.py gmm --seeds 100
+    PYTHONPATH=. python studies/reproduce_datapoint/reproduce_datapoint.py mnist --seeds 10 \
         --original-epochs 20 --retrain-epochs 20 --finetune-epochs 20
-    PYTHONPATH=. python benchmarks/reproduce_datapoint.py fashion \
+    PYTHONPATH=. python studies/reproduce_datapoint/reproduce_datapoint.py fashion \
         --seeds 10 --size 5000 --original-epochs 20 --retrain-epochs 20 \
         --finetune-epochs 20
 
@@ -15,9 +15,9 @@ rows with ``--size 0``); ``--tag`` keeps the outputs of such runs apart
 (``results/reproduce_<which><tag>.json``,
 ``docs/figures/datapoint_<which><tag>_curves.png``):
 
-    PYTHONPATH=. python benchmarks/reproduce_datapoint.py mnist --seeds 10 \
+    PYTHONPATH=. python studies/reproduce_datapoint/reproduce_datapoint.py mnist --seeds 10 \
         --controller --probe-repeats 1 --tag _100ep
-    PYTHONPATH=. python benchmarks/reproduce_datapoint.py fashion \
+    PYTHONPATH=. python studies/reproduce_datapoint/reproduce_datapoint.py fashion \
         --seeds 10 --size 0 --controller --probe-repeats 1 --tag _full_100ep
 
 ``--controller`` adds ``gamma="auto"`` (row ``mi_auto``); its held-out
@@ -42,7 +42,7 @@ from jaxunlearn.experiments import (
 )
 
 HERE = pathlib.Path(__file__).parent
-FIGURES = HERE.parent / "docs" / "figures"
+FIGURES = HERE.parent.parent / "docs" / "figures"
 
 
 def plot_curves(res, path: pathlib.Path, title: str) -> None:

@@ -1,13 +1,13 @@
 """Rows of the docs/datapoint.md controller tables from raw result files.
 
-Reads the JSON lines (one per seed) that benchmarks/study_controller.py
+Reads the JSON lines (one per seed) that studies/controller/study_controller.py
 prints and prints, per candidate, the table row (means ± std over seeds of
 forget / test accuracy and their gaps to retraining, "forget ok" = within 5
 points, "test ok" = at most 1 point below, "hits" = both), the gap on the
 scored test rows of the forgotten class, and the mean wall time.
 
-  python benchmarks/summarize_controller.py \
-      benchmarks/results/controller_mnist5k_10seeds_s3.txt
+  python studies/controller/summarize_controller.py \
+      studies/controller/results/controller_mnist5k_10seeds_s3.txt
 """
 
 import argparse

@@ -5,7 +5,7 @@ two groups' distinct encoded rows (Z = sex) at `relative_epsilon=0.1`: one
 iteration and a converged run on the sample, one and three iterations on
 the full Adult (the difference is the cost of two iterations).
 
-    PYTHONPATH=. python benchmarks/study_sinkhorn_scale.py [--quick]
+    PYTHONPATH=. python studies/feature_solvers/study_sinkhorn_scale.py [--quick]
 """
 
 import argparse
@@ -14,7 +14,10 @@ import sys
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-sys.path.insert(0, os.path.dirname(__file__))
+# load_case: the benchmark's own data split (benchmarks/bench_feature_repair).
+sys.path.insert(
+    0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
+)
 
 import numpy as np  # noqa: E402
 from bench_feature_repair import load_case  # noqa: E402

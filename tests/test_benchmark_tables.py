@@ -1,0 +1,49 @@
+"""The generated benchmark tables match the committed records."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_tables_regenerate_to_themselves():
+    # Regeneration is a no-op: no table in BENCHMARKS.md or
+    # docs/benchmarks/ differs from what the latest records render.
+    out = subprocess.run(
+        [sys.executable, "benchmarks/make_tables.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_quick_runs_leave_the_records_alone(tmp_path):
+    # A --quick run (the CI smoke test) writes its record outside the
+    # repository; a full run appends exactly one line.
+    script = tmp_path / "bench_probe.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r})\n"
+        "from _harness import record\n"
+        "record('probe', value=1.0)\n"
+        "record('probe', value=2.0)\n"
+    )
+    env_dir = tmp_path / "records"
+
+    env = {**os.environ, "JAXUNLEARN_BENCH_RESULTS": str(env_dir)}
+    subprocess.run(
+        [sys.executable, str(script), "--quick"], env=env, check=True
+    )
+    lines = (env_dir / "bench_probe.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+
+    run = json.loads(lines[0])
+    assert run["quick"] is True
+    assert [r["value"] for r in run["rows"]] == [1.0, 2.0]
+    assert {"commit", "loadavg", "cpu", "x64"} <= set(run["env"])
+    assert not (ROOT / "benchmarks" / "results" / "bench_probe.jsonl").exists()
