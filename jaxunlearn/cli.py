@@ -411,6 +411,20 @@ def _cmd_feature(args) -> dict:
     return _feature_json(result, data, args.attribute)
 
 
+def _plots_available(args) -> bool:
+    """Whether to draw figures: matplotlib is installed, not ``--json``.
+
+    A ``--json`` run never imports matplotlib (its report has no figures).
+    """
+    if args.json:
+        return False
+    try:
+        import matplotlib  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    return True
+
+
 def _cmd_datapoint(args) -> dict:
     from jaxunlearn import experiments, report  # noqa: PLC0415
 
@@ -426,7 +440,12 @@ def _cmd_datapoint(args) -> dict:
     result = experiments.run_datapoint(
         data, config, checkpoint=ckpt, progress=_progress(args)
     )
-    sections, metrics = report.datapoint_sections(result, args.out)
+    figures = _plots_available(args)
+    if not figures and not args.json:
+        _say(args, "figures left out: matplotlib is not installed")
+    sections, metrics = report.datapoint_sections(
+        result, args.out, figures=figures
+    )
     report.write_report(
         args.out,
         title=f"Data-point unlearning: {data.name}, forget {args.forget}",

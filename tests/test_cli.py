@@ -283,15 +283,11 @@ def test_datapoint_json_schema_and_resume(
             assert 0.0 <= m[k] <= 1.0
         assert m["seconds"] >= 0.0 and m["mi"] >= 0.0
         assert m["n_seeds"] == 2
-    for f in (
-        "report.md",
-        "report.html",
-        "metrics.json",
-        "training_curves.png",
-        "mia_roc.png",
-        "checkpoint.json",
-    ):
+    for f in ("report.md", "report.html", "metrics.json", "checkpoint.json"):
         _nonempty(full / f)
+    # --json never draws (nor imports matplotlib for) the figures.
+    assert not list(full.glob("*.png"))
+    assert "Figures left out" in (full / "report.md").read_text()
 
     # Interrupt after the first finished seed, then resume.
     part = tmp_path / "part"
@@ -424,3 +420,30 @@ def test_demo_defaults_to_the_controller():
     assert args.gamma == "auto" and args.epochs == 20
     fixed = cli.build_parser().parse_args(["demo", "--gamma", "1.5"])
     assert fixed.gamma == "1.5"
+
+
+def test_plots_available_without_matplotlib(monkeypatch):
+    import argparse  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    assert not cli._plots_available(argparse.Namespace(json=False))
+    assert not cli._plots_available(argparse.Namespace(json=True))
+
+
+@pytest.mark.slow
+def test_datapoint_without_matplotlib_exits_0(capsys, tmp_path, monkeypatch):
+    import sys  # noqa: PLC0415
+
+    # As on a core install: importing matplotlib fails.
+    for name in [m for m in sys.modules if m.startswith("matplotlib")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    out = tmp_path / "nompl"
+    argv = [a for a in _datapoint_argv(None, out) if a != "--json"]
+    code, _, err = _run(capsys, argv)
+    assert code == 0, err
+    _nonempty(out / "report.md")
+    _nonempty(out / "report.html")
+    assert not list(out.glob("*.png"))
+    assert "Figures left out" in (out / "report.md").read_text()

@@ -20,12 +20,11 @@ from jaxunlearn import _checks
 from jaxunlearn.datapoint import (
     UnlearnHistory,
     UnlearnOutput,
-    default_optimizer,
+    init_train_state,
     membership_mi,
+    optimizer_step,
+    resolve_optimizer,
 )
-
-# Adam without the learning rate (strict-promotion safe), from datapoint.
-_ADAM = default_optimizer()
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
@@ -142,23 +141,16 @@ def _cycled_batches(key, n, size, steps):
 
 
 # A step rule: (apply_fn, params, opt_state, batch, hyper, teacher, key,
-# epoch, lr) -> (params, opt_state, loss).
+# epoch, update) -> (params, opt_state, loss), where
+# update(grads, opt_state, params) -> (params, opt_state) is one optax step.
 StepRule = Callable[..., tuple[Any, Any, jax.Array]]
 
 
-def adam_update(grads, opt_state, params, lr):
-    """One Adam step with a traced learning rate."""
-    updates, opt_state = _ADAM.update(grads, opt_state)
-    params = jax.tree.map(
-        lambda p, u: p - lr.astype(p.dtype) * u.astype(p.dtype), params, updates
-    )
-    return params, opt_state
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5, 6))
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5, 6, 7))
 def _loop_core(
     apply_fn,
     rule,
+    optimizer,
     epochs,
     batch_size,
     forget_batch_size,
@@ -176,7 +168,10 @@ def _loop_core(
         steps = -(-n_r // batch_size)
     else:
         steps = -(-n_f // forget_batch_size)
-    opt_state = _ADAM.init(params)
+    opt_state = init_train_state(params, optimizer).opt_state
+
+    def update(grads, opt_state, params):
+        return optimizer_step(optimizer, params, opt_state, grads, hyper["lr"])
 
     def epoch_fn(carry, inputs):
         params, opt_state = carry
@@ -201,7 +196,15 @@ def _loop_core(
                 mf_s.astype(dtype),
             )
             params, opt_state, loss = rule(
-                apply_fn, params, opt_state, batch, hyper, teacher, ks, epoch
+                apply_fn,
+                params,
+                opt_state,
+                batch,
+                hyper,
+                teacher,
+                ks,
+                epoch,
+                update,
             )
             mi = membership_mi(
                 apply_fn(params, batch.xr),
@@ -249,16 +252,24 @@ def run_loop(
     epochs: int,
     batch_size: int,
     forget_batch_size: int,
-    learning_rate: float,
+    learning_rate: float | None,
+    default_lr: float,
+    optimizer: Any,
     key: jax.Array,
     drive: str = "retain",
     teacher: Any = None,
 ) -> UnlearnOutput:
-    """Validates, then runs ``rule`` for ``epochs`` epochs in one scan."""
+    """Validates, then runs ``rule`` for ``epochs`` epochs in one scan.
+
+    ``optimizer`` (an optax transformation) or Adam with step size
+    ``learning_rate`` (``default_lr`` if None) takes the steps.
+    """
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
     _checks.check_positive_int("forget_batch_size", forget_batch_size)
-    _checks.check_nonnegative("learning_rate", learning_rate)
+    optimizer, learning_rate = resolve_optimizer(
+        optimizer, learning_rate, default_lr
+    )
     _checks.check_key("key", key)
     data, _ = prepare(apply_fn, params, split)
     dtype = data.x_retain.dtype
@@ -268,6 +279,7 @@ def run_loop(
     return _loop_core(
         apply_fn,
         rule,
+        optimizer,
         epochs,
         batch_size,
         forget_batch_size,

@@ -26,10 +26,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from jaxunlearn import _checks
 from jaxunlearn.baselines._loop import (
-    adam_update,
     masked_ce,
     masked_kd,
     run_loop,
@@ -39,36 +39,40 @@ from jaxunlearn.datapoint import UnlearnOutput
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
 
 
-def _finetune_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
+def _finetune_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
     def loss(p):
         return masked_ce(apply_fn(p, b.xr), b.yr, b.wr)
 
     val, g = jax.value_and_grad(loss)(params)
-    params, opt = adam_update(g, opt, params, h["lr"])
+    params, opt = update(g, opt, params)
     return params, opt, val
 
 
-def _neggrad_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
+def _neggrad_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
     def loss(p):
         return -masked_ce(apply_fn(p, b.xf), b.yf, b.wf)
 
     val, g = jax.value_and_grad(loss)(params)
-    params, opt = adam_update(g, opt, params, h["lr"])
+    params, opt = update(g, opt, params)
     return params, opt, val
 
 
-def _neggrad_plus_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
+def _neggrad_plus_rule(
+    apply_fn, params, opt, b, h, teacher, key, epoch, update
+):
     def loss(p):
         keep = masked_ce(apply_fn(p, b.xr), b.yr, b.wr)
         drop = masked_ce(apply_fn(p, b.xf), b.yf, b.wf)
         return h["retain_weight"] * keep - (1 - h["retain_weight"]) * drop
 
     val, g = jax.value_and_grad(loss)(params)
-    params, opt = adam_update(g, opt, params, h["lr"])
+    params, opt = update(g, opt, params)
     return params, opt, val
 
 
-def _random_label_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
+def _random_label_rule(
+    apply_fn, params, opt, b, h, teacher, key, epoch, update
+):
     c = apply_fn(params, b.xf[:1]).shape[-1]
     # A label drawn uniformly among the other classes.
     shift = jax.random.randint(key, b.yf.shape, 1, c)
@@ -79,11 +83,11 @@ def _random_label_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
         return keep + masked_ce(apply_fn(p, b.xf), fake, b.wf)
 
     val, g = jax.value_and_grad(loss)(params)
-    params, opt = adam_update(g, opt, params, h["lr"])
+    params, opt = update(g, opt, params)
     return params, opt, val
 
 
-def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
+def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
     t = h["temperature"]
 
     def max_loss(p):
@@ -96,7 +100,7 @@ def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
 
     def max_step(state):
         p, o = state
-        return adam_update(jax.grad(max_loss)(p), o, p, h["lr"])
+        return update(jax.grad(max_loss)(p), o, p)
 
     # Max step (forget) only during the first ``max_epochs`` epochs.
     params, opt = jax.lax.cond(
@@ -106,7 +110,7 @@ def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch):
         (params, opt),
     )
     val, g = jax.value_and_grad(min_loss)(params)
-    params, opt = adam_update(g, opt, params, h["lr"])
+    params, opt = update(g, opt, params)
     return params, opt, val
 
 
@@ -157,8 +161,9 @@ def finetune(
     epochs: int = 5,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
     key: jax.Array,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     """Fine-tunes on the retain set only (catastrophic forgetting).
 
@@ -170,8 +175,11 @@ def finetune(
       epochs: passes over the retain set (static).
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step, used only for the logged MI.
-      learning_rate: Adam's step size.
+      learning_rate: Adam's step size (1e-3 if None); None when
+        ``optimizer`` is given.
       key: PRNG key (shuffling).
+      optimizer: any ``optax.GradientTransformation``, applied with
+        ``optax.apply_updates``; Adam with ``learning_rate`` if None.
 
     Returns:
       An ``UnlearnOutput(params, history, epochs_run)``.
@@ -193,6 +201,8 @@ def finetune(
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         learning_rate=learning_rate,
+        default_lr=1e-3,
+        optimizer=optimizer,
         key=key,
     )
 
@@ -205,9 +215,10 @@ def retrain(
     epochs: int = 20,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
     init_params: Any = None,
     key: jax.Array,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     """Retrains from scratch on the retain set: the gold reference.
 
@@ -219,10 +230,13 @@ def retrain(
       epochs: passes over the retain set (static).
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step, used only for the logged MI.
-      learning_rate: Adam's step size.
+      learning_rate: Adam's step size (1e-3 if None); None when
+        ``optimizer`` is given.
       init_params: starting parameters; ``None`` draws fresh ones with
         :func:`reinitialize` from ``key``.
       key: PRNG key (initialization and shuffling).
+      optimizer: any ``optax.GradientTransformation``, applied with
+        ``optax.apply_updates``; Adam with ``learning_rate`` if None.
 
     Returns:
       An ``UnlearnOutput`` whose history tracks training from scratch.
@@ -244,6 +258,7 @@ def retrain(
         forget_batch_size=forget_batch_size,
         learning_rate=learning_rate,
         key=k_run,
+        optimizer=optimizer,
     )
 
 
@@ -255,8 +270,9 @@ def neggrad(
     epochs: int = 1,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 1e-4,
+    learning_rate: float | None = None,
     key: jax.Array,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     """Gradient ascent on the forget set's cross-entropy (NegGrad).
 
@@ -271,8 +287,11 @@ def neggrad(
       epochs: passes over the forget set (static).
       batch_size: retain rows per step, used only for the logged MI.
       forget_batch_size: forget rows per step (static).
-      learning_rate: Adam's step size.
+      learning_rate: Adam's step size (1e-4 if None); None when
+        ``optimizer`` is given.
       key: PRNG key (shuffling).
+      optimizer: any ``optax.GradientTransformation``, applied with
+        ``optax.apply_updates``; Adam with ``learning_rate`` if None.
 
     Returns:
       An ``UnlearnOutput``; ``history.task_loss`` is ``-CE(forget)``.
@@ -293,6 +312,8 @@ def neggrad(
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         learning_rate=learning_rate,
+        default_lr=1e-4,
+        optimizer=optimizer,
         key=key,
         drive="forget",
     )
@@ -307,8 +328,9 @@ def neggrad_plus(
     retain_weight: float = 0.95,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
     key: jax.Array,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     """NegGrad+: ``w * CE(retain) - (1 - w) * CE(forget)`` per step.
 
@@ -321,8 +343,11 @@ def neggrad_plus(
       retain_weight: ``w`` in ``[0, 1]``.
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
-      learning_rate: Adam's step size.
+      learning_rate: Adam's step size (1e-3 if None); None when
+        ``optimizer`` is given.
       key: PRNG key (shuffling).
+      optimizer: any ``optax.GradientTransformation``, applied with
+        ``optax.apply_updates``; Adam with ``learning_rate`` if None.
 
     Returns:
       An ``UnlearnOutput``.
@@ -346,6 +371,8 @@ def neggrad_plus(
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         learning_rate=learning_rate,
+        default_lr=1e-3,
+        optimizer=optimizer,
         key=key,
     )
 
@@ -358,8 +385,9 @@ def random_labels(
     epochs: int = 5,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
     key: jax.Array,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     """Fine-tunes on retain plus forget rows relabelled at random.
 
@@ -374,8 +402,11 @@ def random_labels(
       epochs: passes over the retain set (static).
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
-      learning_rate: Adam's step size.
+      learning_rate: Adam's step size (1e-3 if None); None when
+        ``optimizer`` is given.
       key: PRNG key (shuffling and fake labels).
+      optimizer: any ``optax.GradientTransformation``, applied with
+        ``optax.apply_updates``; Adam with ``learning_rate`` if None.
 
     Returns:
       An ``UnlearnOutput``.
@@ -397,6 +428,8 @@ def random_labels(
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         learning_rate=learning_rate,
+        default_lr=1e-3,
+        optimizer=optimizer,
         key=key,
     )
 
@@ -413,8 +446,9 @@ def scrub(
     ce_weight: float = 0.99,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 5e-4,
+    learning_rate: float | None = None,
     key: jax.Array,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     r"""SCRUB: a student moves away from the teacher on forget, stays on retain.
 
@@ -439,8 +473,11 @@ def scrub(
       ce_weight: weight of the retain cross-entropy.
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
-      learning_rate: Adam's step size.
+      learning_rate: Adam's step size (5e-4 if None); None when
+        ``optimizer`` is given.
       key: PRNG key (shuffling).
+      optimizer: any ``optax.GradientTransformation``, applied with
+        ``optax.apply_updates``; Adam with ``learning_rate`` if None.
 
     Returns:
       An ``UnlearnOutput``; ``history.task_loss`` is the min-step loss.
@@ -473,6 +510,8 @@ def scrub(
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         learning_rate=learning_rate,
+        default_lr=5e-4,
+        optimizer=optimizer,
         key=key,
         teacher=params,
     )

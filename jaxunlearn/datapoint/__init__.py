@@ -23,11 +23,14 @@ from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
 from jaxunlearn.datapoint._train import (
     FitOutput,
     TrainState,
+    check_optimizer,
     default_optimizer,
     fit_classifier,
     init_train_state,
     make_train_step,
     masked_permutation,
+    optimizer_step,
+    resolve_optimizer,
 )
 from jaxunlearn.datapoint._unlearn import make_unlearn_fn, unlearn
 
@@ -40,6 +43,7 @@ __all__ = [
     "TrainState",
     "UnlearnHistory",
     "UnlearnOutput",
+    "check_optimizer",
     "default_optimizer",
     "estimate_retrain_forget_acc",
     "fit_classifier",
@@ -49,8 +53,10 @@ __all__ = [
     "make_unlearn_fn",
     "masked_permutation",
     "membership_mi",
+    "optimizer_step",
     "pad_forget_sets",
     "pooled_membership",
+    "resolve_optimizer",
     "unlearn",
     "unlearn_many",
     "unlearning_loss",

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 from jaxtyping import Array
 
 from jaxunlearn.datapoint._membership import (
@@ -47,8 +48,8 @@ from jaxunlearn.datapoint._membership import (
     weighted_cross_entropy,
 )
 from jaxunlearn.datapoint._train import (
+    _ADAM_DESCENT,
     _apply_update,
-    default_optimizer,
     init_train_state,
     masked_permutation,
 )
@@ -196,6 +197,9 @@ class _Static:
     repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
     holdout_term: bool = False  # the held-out terms (I_h and the anchor)
     anchor_dual: bool = False  # dual ascent on the anchor's weight
+    # The optax optimizer of the MI phase; its updates are scaled by the
+    # step's learning rate (Adam without a step size by default).
+    optimizer: optax.GradientTransformation = _ADAM_DESCENT
 
 
 def _row_order(key: Array, n: int) -> tuple[Array, Array]:
@@ -273,7 +277,7 @@ def _unlearn_core(
     key: Array,
 ) -> UnlearnOutput:
     dtype = jax.tree.leaves(params)[0].dtype
-    optimizer = default_optimizer()
+    optimizer = static.optimizer
     b, bf = static.batch_size, static.forget_batch_size
     r_size = req.retain_idx.shape[0]
     steps = math.ceil(r_size / b)
@@ -521,7 +525,7 @@ def _repair(
     A fresh optimizer state; batches cycle through a permutation of the real
     retain rows. The forget rows are never read.
     """
-    optimizer = default_optimizer()
+    optimizer = _ADAM_DESCENT
     n_r = jnp.sum(retain_mask > 0).astype(jnp.int32)
     perm = masked_permutation(key, retain_mask)
 

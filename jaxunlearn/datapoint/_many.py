@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxunlearn import _checks
@@ -34,7 +35,11 @@ from jaxunlearn.datapoint._core import (
     _unlearn_core,
 )
 from jaxunlearn.datapoint._membership import ApplyFn
-from jaxunlearn.datapoint._train import _check_labels, _num_outputs
+from jaxunlearn.datapoint._train import (
+    _check_labels,
+    _num_outputs,
+    resolve_optimizer,
+)
 from jaxunlearn.datapoint._unlearn import _hyper, _static
 
 
@@ -190,7 +195,7 @@ def unlearn_many(
     epochs: int = 5,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
     utility: str = "retain",
     gamma_schedule: Schedule | None = None,
     lr_schedule: Schedule | None = None,
@@ -202,6 +207,7 @@ def unlearn_many(
     stop_each_step: bool | None = None,
     shard: bool = False,
     request_batch: int | None = None,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     """:func:`unlearn` for ``K`` forget requests times ``S`` seeds, in one call.
 
@@ -248,6 +254,7 @@ def unlearn_many(
         optimizer states of all ``K`` requests outgrow the CPU cache. Same
         results. None (default): all ``K`` at once. With ``shard=True``
         the groups are formed within each device's share of the requests.
+      optimizer: as in :func:`unlearn`.
 
     Returns:
       An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``.
@@ -257,8 +264,10 @@ def unlearn_many(
 
     Raises:
       ValueError: on bad requests (see :func:`pad_forget_sets`), labels out
-        of range, ``gamma < 0``, ``epochs < 1`` or a model/data mismatch.
-      TypeError: on non-floating inputs or non-integer labels.
+        of range, ``gamma < 0``, ``epochs < 1``, a model/data mismatch or
+        both ``optimizer`` and ``learning_rate``.
+      TypeError: on non-floating inputs, non-integer labels or an
+        ``optimizer`` that is not an optax transformation.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -272,6 +281,7 @@ def unlearn_many(
       >>> out.history.forget_acc.shape
       (2, 3, 2)
     """
+    optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     static = _static(
         gamma=gamma,
         epochs=epochs,
@@ -284,6 +294,7 @@ def unlearn_many(
         remat=False,
         stop_each_step=stop_each_step,
         auto_settings=auto,
+        optimizer=optimizer,
     )
     x = np.asarray(_checks.as_array("x_train", x_train))
     y = np.asarray(_checks.as_array("y_train", y_train))

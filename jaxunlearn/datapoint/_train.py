@@ -1,9 +1,11 @@
 """Pure training steps and a jit-compiled classifier fit.
 
-The step functions are un-jitted and pure (the caller jits them); the
-optimizer produces a descent direction that is scaled by a (traced)
-learning rate, ``params <- params - lr * direction``, so the learning rate
-can change per step and be differentiated through.
+The step functions are un-jitted and pure (the caller jits them). Any
+``optax.GradientTransformation`` takes the steps, applied with
+``optax.apply_updates`` after a (traced) multiplier of its updates,
+``params <- params + scale * update``; the default is Adam without a step
+size, whose multiplier is the learning rate, so the step size can change per
+step and be differentiated through.
 
 References:
   Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
@@ -85,6 +87,98 @@ def default_optimizer(
     return optax.GradientTransformation(init, update)
 
 
+# Adam as an optax optimizer (updates carry the minus sign) without the
+# step size: the steps multiply its updates by a traced learning rate, so the
+# step size can change per step and be differentiated through.
+_ADAM_DESCENT = optax.chain(default_optimizer(), optax.scale(-1.0))
+
+
+def check_optimizer(optimizer: Any) -> optax.GradientTransformation | None:
+    """``optimizer`` if it is None or an ``optax.GradientTransformation``.
+
+    Args:
+      optimizer: the value to check.
+
+    Returns:
+      ``optimizer`` unchanged.
+
+    Raises:
+      TypeError: naming ``optimizer`` for any other value.
+    """
+    if optimizer is None or isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    raise TypeError(
+        "optimizer: expected an optax.GradientTransformation (e.g."
+        f" optax.adam(1e-3)) or None, got {type(optimizer).__name__}"
+    )
+
+
+def resolve_optimizer(
+    optimizer: Any, learning_rate: float | None, default_lr: float
+) -> tuple[optax.GradientTransformation, float]:
+    """The ``(optimizer, update scale)`` that a training loop applies.
+
+    Without ``optimizer``: Adam (:func:`default_optimizer`) with step size
+    ``learning_rate`` (``default_lr`` if None), i.e. ``optax.adam`` with
+    ``eps_root=1e-16``. With an optax ``optimizer``, its updates are applied
+    as they are (scale 1) and ``learning_rate`` must be None: the step size
+    lives in the optimizer.
+
+    Args:
+      optimizer: None or an ``optax.GradientTransformation``.
+      learning_rate: Adam's step size, or None.
+      default_lr: Adam's step size when ``learning_rate`` is None.
+
+    Returns:
+      ``(transform, scale)``: the loop applies ``params + scale * update``.
+
+    Raises:
+      TypeError: when ``optimizer`` is not an optax transformation.
+      ValueError: when both ``optimizer`` and ``learning_rate`` are given,
+        or on a negative ``learning_rate``.
+    """
+    if check_optimizer(optimizer) is None:
+        lr = default_lr if learning_rate is None else learning_rate
+        _checks.check_nonnegative("learning_rate", lr)
+        return _ADAM_DESCENT, lr
+    if learning_rate is not None:
+        raise ValueError(
+            "learning_rate: expected None when an optimizer is given (set"
+            f" the step size inside the optimizer), got {learning_rate!r}"
+        )
+    return optimizer, 1.0
+
+
+def optimizer_step(
+    optimizer: optax.GradientTransformation,
+    params: Any,
+    opt_state: Any,
+    grads: Any,
+    scale: ArrayLike = 1.0,
+) -> tuple[Any, Any]:
+    """One optax step, ``params + scale * update`` (``optax.apply_updates``).
+
+    Args:
+      optimizer: an ``optax.GradientTransformation`` (signed updates).
+      params: the parameters (a pytree).
+      opt_state: the optimizer's state.
+      grads: the gradients, shaped like ``params``.
+      scale: a (traced) multiplier of the updates: the step size of
+        :func:`resolve_optimizer`'s Adam, or 1.
+
+    Returns:
+      ``(params, opt_state)`` after the step.
+    """
+    with jax.numpy_dtype_promotion("standard"):
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+    updates = jax.tree.map(
+        lambda p, u: jnp.asarray(scale, p.dtype) * u.astype(p.dtype),
+        params,
+        updates,
+    )
+    return optax.apply_updates(params, updates), opt_state
+
+
 def init_train_state(
     params: Any, optimizer: optax.GradientTransformation | None = None
 ) -> TrainState:
@@ -92,14 +186,21 @@ def init_train_state(
 
     Args:
       params: the starting parameters (a pytree; not modified).
-      optimizer: the direction transform; :func:`default_optimizer` (Adam)
-        if None.
+      optimizer: an ``optax.GradientTransformation``; Adam without a step
+        size (the steps' ``learning_rate``) if None.
 
     Returns:
       A :class:`TrainState`.
+
+    Raises:
+      TypeError: when ``optimizer`` is not an optax transformation.
     """
-    optimizer = default_optimizer() if optimizer is None else optimizer
-    return TrainState(params, optimizer.init(params), jnp.zeros((), jnp.int32))
+    optimizer = (
+        _ADAM_DESCENT if check_optimizer(optimizer) is None else (optimizer)
+    )
+    with jax.numpy_dtype_promotion("standard"):
+        opt_state = optimizer.init(params)
+    return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
 
 
 def _apply_update(
@@ -108,15 +209,8 @@ def _apply_update(
     grads: Any,
     learning_rate: Array,
 ) -> TrainState:
-    direction, opt_state = optimizer.update(
-        grads, state.opt_state, state.params
-    )
-    params = jax.tree.map(
-        lambda p, d: (
-            p - jnp.asarray(learning_rate, p.dtype) * d.astype(p.dtype)
-        ),
-        state.params,
-        direction,
+    params, opt_state = optimizer_step(
+        optimizer, state.params, state.opt_state, grads, learning_rate
     )
     return TrainState(params, opt_state, state.step + 1)
 
@@ -132,13 +226,17 @@ def make_train_step(
 ]:
     r"""An un-jitted pure unlearning step ``(state, batch, gamma, lr)``.
 
-    One gradient step on ``task + gamma * I(Y_hat; Z)`` (SPEC 3.3):
-    ``params <- params - lr * opt(grad)``.
+    One gradient step on ``task + gamma * I(Y_hat; Z)``, applied with
+    ``optax.apply_updates``: ``params <- params + lr * optimizer(grad)``.
 
     Args:
       apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
-      optimizer: the direction transform (:func:`default_optimizer`, Adam,
-        by default); the learning rate is applied by the step.
+      optimizer: any ``optax.GradientTransformation`` (e.g.
+        ``optax.sgd(0.1)``), whose updates the step multiplies by
+        ``learning_rate`` (default 1.0: the optimizer as given). If None,
+        Adam without a step size: ``learning_rate`` (default 1e-3) is
+        Adam's (traced) step size. Pass the same ``optimizer`` to
+        :func:`init_train_state`.
       utility: ``"retain"`` (task loss on ``B_r``) or ``"all"``
         (``B_r + B_f``).
 
@@ -148,6 +246,7 @@ def make_train_step(
 
     Raises:
       ValueError: on an unknown ``utility``.
+      TypeError: when ``optimizer`` is not an optax transformation.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -163,14 +262,17 @@ def make_train_step(
       1
     """
     _checks.check_choice("utility", utility, ("retain", "all"))
-    optimizer = default_optimizer() if optimizer is None else optimizer
+    default_lr = 1e-3 if check_optimizer(optimizer) is None else 1.0
+    optimizer = _ADAM_DESCENT if optimizer is None else optimizer
 
     def step(
         state: TrainState,
         batch: MembershipBatch,
         gamma: ArrayLike,
-        learning_rate: ArrayLike,
+        learning_rate: ArrayLike | None = None,
     ) -> tuple[TrainState, LossAux]:
+        if learning_rate is None:
+            learning_rate = default_lr
         grads, (aux, _, _) = jax.grad(
             lambda p: _loss_and_logits(apply_fn, p, batch, gamma, utility),
             has_aux=True,
@@ -219,8 +321,8 @@ def _fit_core(
     key: Array,
     epochs: int,
     batch_size: int,
+    optimizer: optax.GradientTransformation = _ADAM_DESCENT,
 ) -> FitOutput:
-    optimizer = default_optimizer()
     n = x.shape[0]
     steps = math.ceil(n / batch_size)
 
@@ -262,11 +364,12 @@ def fit_classifier(
     *,
     epochs: int,
     batch_size: int = 64,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
     key: Array,
     where: ArrayLike | None = None,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> FitOutput:
-    """Trains a classifier with Adam and cross-entropy in one jitted scan.
+    """Trains a classifier on cross-entropy in one jitted scan (Adam default).
 
     Minibatches are reshuffled every epoch; the last partial batch is
     masked. Used for the original model and for retraining from scratch.
@@ -278,17 +381,23 @@ def fit_classifier(
       y: integer labels ``[n]`` in ``[0, c)``.
       epochs: the number of passes over the data (static).
       batch_size: rows per step (static).
-      learning_rate: Adam's step size.
+      learning_rate: the default Adam's step size (1e-3 if None); leave
+        None when ``optimizer`` is given.
       key: a PRNG key for the shuffling.
       where: optional ``[n]`` row mask (0 = excluded row); all rows by
         default.
+      optimizer: any ``optax.GradientTransformation`` (e.g.
+        ``optax.sgd(0.1)``), applied with ``optax.apply_updates``; Adam
+        with step size ``learning_rate`` if None. Reuse one object across
+        calls: a new one compiles anew.
 
     Returns:
       A :class:`FitOutput` ``(params, loss)`` with the per-epoch mean loss.
 
     Raises:
-      ValueError: on bad sizes, labels out of range or a model/data shape
-        mismatch.
+      ValueError: on bad sizes, labels out of range, a model/data shape
+        mismatch, or both ``optimizer`` and ``learning_rate``.
+      TypeError: when ``optimizer`` is not an optax transformation.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -311,7 +420,7 @@ def fit_classifier(
     _checks.check_shape("y", y, (x.shape[0],))
     c = _num_outputs(apply_fn, params, x, "x")
     _check_labels("y", y, c)
-    _checks.check_nonnegative("learning_rate", learning_rate)
+    optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     mask = (
         jnp.ones((x.shape[0],), x.dtype)
         if where is None
@@ -329,11 +438,14 @@ def fit_classifier(
         key,
         epochs=epochs,
         batch_size=batch_size,
+        optimizer=optimizer,
     )
 
 
 _fit_jit = jax.jit(
-    _fit_core, static_argnums=(0,), static_argnames=("epochs", "batch_size")
+    _fit_core,
+    static_argnums=(0,),
+    static_argnames=("epochs", "batch_size", "optimizer"),
 )
 
 

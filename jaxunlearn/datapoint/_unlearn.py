@@ -11,6 +11,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxunlearn import _checks
 from jaxunlearn.datapoint._core import (
@@ -28,7 +29,13 @@ from jaxunlearn.datapoint._reference import (
     _class_shift,
     estimate_retrain_forget_acc,
 )
-from jaxunlearn.datapoint._train import _check_labels, _num_outputs
+from jaxunlearn.datapoint._train import (
+    _ADAM_DESCENT,
+    _check_labels,
+    _num_outputs,
+    check_optimizer,
+    resolve_optimizer,
+)
 
 _STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi", "probe")
 # Retain-only fine-tuning steps after the MI phase under gamma="auto".
@@ -54,6 +61,7 @@ def _static(
     repair_steps: int | None = None,
     allow_probe: bool = False,
     auto_settings: AutoGamma | None = None,
+    optimizer: optax.GradientTransformation = _ADAM_DESCENT,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -100,6 +108,7 @@ def _static(
         repair_steps=int(repair_steps),
         holdout_term=holdout_term,
         anchor_dual=anchor_dual,
+        optimizer=optimizer,
     )
 
 
@@ -256,7 +265,7 @@ def unlearn(
     epochs: int = 5,
     batch_size: int = 64,
     forget_batch_size: int = 16,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
     utility: str = "retain",
     gamma_schedule: Schedule | None = None,
     lr_schedule: Schedule | None = None,
@@ -267,10 +276,12 @@ def unlearn(
     stop_each_step: bool | None = None,
     repair_steps: int | None = None,
     key: jax.Array,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearnOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
 
-    From the trained ``params`` and a fresh Adam, every step minimizes
+    From the trained ``params`` and a fresh optimizer (Adam by default),
+    every step minimizes
     ``task(B_r) + gamma_t * I(Y_hat; Z)`` on a retain batch and a forget
     batch, inside one jit-compiled ``lax.scan`` over epochs and steps.
     An epoch is one pass over the retain set (``ceil(n_r / batch_size)``
@@ -290,12 +301,14 @@ def unlearn(
       epochs: the maximal number of epochs (static).
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
-      learning_rate: Adam's step size.
+      learning_rate: the default Adam's step size (1e-3 if None); leave
+        None when ``optimizer`` is given.
       utility: task loss on ``"retain"`` rows or on ``"all"`` rows of the
         step (the GMM toy's variant).
       gamma_schedule: optional ``step -> multiplier`` of ``gamma`` (e.g. an
         optax schedule); ignored by ``"auto"``.
-      lr_schedule: optional ``step -> multiplier`` of the learning rate.
+      lr_schedule: optional ``step -> multiplier`` of the learning rate
+        (of the optimizer's updates, when ``optimizer`` is given).
       stop: None (run every epoch), ``"holdout"`` (stop once the forget
         accuracy falls below the held-out accuracy of the forget classes
         plus ``auto.stop_margin``), ``"holdout_initial"`` (stop once it is
@@ -322,16 +335,22 @@ def unlearn(
         ``history`` describes the MI phase only). None means
         ``AUTO_REPAIR_STEPS`` for ``gamma="auto"`` and 0 otherwise.
       key: PRNG key for the batch order.
+      optimizer: any ``optax.GradientTransformation`` for the MI phase
+        (e.g. ``optax.sgd(0.1)``), applied with ``optax.apply_updates``;
+        Adam with step size ``learning_rate`` if None. Under
+        ``gamma="auto"`` its updates are scaled by ``auto.lr_scale``. Reuse
+        one object across calls: a new one compiles anew.
 
     Returns:
       An :class:`UnlearnOutput` ``(params, history, epochs_run)``.
 
     Raises:
       ValueError: on empty sets, NaN/Inf rows, labels out of range,
-        ``gamma < 0``, ``epochs < 1``, unknown options or a model/data shape
-        mismatch.
-      TypeError: on non-floating inputs, non-integer labels or a ``key``
-        that is not a PRNG key.
+        ``gamma < 0``, ``epochs < 1``, unknown options, a model/data shape
+        mismatch, or both ``optimizer`` and ``learning_rate``.
+      TypeError: on non-floating inputs, non-integer labels, a ``key``
+        that is not a PRNG key or an ``optimizer`` that is not an optax
+        transformation.
 
     References:
       Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -353,6 +372,7 @@ def unlearn(
       >>> out.history.forget_acc.shape
       (2,)
     """
+    optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     static = _static(
         gamma=gamma,
         epochs=epochs,
@@ -367,6 +387,7 @@ def unlearn(
         repair_steps=repair_steps,
         allow_probe=True,
         auto_settings=auto,
+        optimizer=optimizer,
     )
     _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)
@@ -423,6 +444,7 @@ def make_unlearn_fn(
     lr_schedule: Schedule | None = None,
     holdout: tuple[Any, Any] | None = None,
     remat: bool = True,
+    optimizer: optax.GradientTransformation | None = None,
 ) -> Any:
     r"""A pure, differentiable ``(params, gamma, learning_rate, key) -> out``.
 
@@ -445,6 +467,10 @@ def make_unlearn_fn(
       lr_schedule: optional ``step -> multiplier`` of the learning rate.
       holdout: optional ``(x, y)`` held-out rows (for ``holdout_acc``).
       remat: rematerialize the scan bodies in the backward pass.
+      optimizer: any ``optax.GradientTransformation``, whose updates ``fn``
+        multiplies by its traced ``learning_rate`` (pass 1.0 to apply the
+        optimizer as given); Adam without a step size if None, so that
+        ``learning_rate`` is Adam's traced step size.
 
     Returns:
       ``fn(params, gamma, learning_rate, key) -> UnlearnOutput``, pure and
@@ -453,6 +479,7 @@ def make_unlearn_fn(
     Raises:
       ValueError: on bad sizes or options (checked here; ``fn`` does not
         re-check the model against the data).
+      TypeError: when ``optimizer`` is not an optax transformation.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -482,6 +509,9 @@ def make_unlearn_fn(
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
         remat=remat,
+        optimizer=(
+            _ADAM_DESCENT if check_optimizer(optimizer) is None else optimizer
+        ),
     )
     data, req = _prepare(None, None, split, holdout)
 

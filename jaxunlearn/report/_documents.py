@@ -53,7 +53,11 @@ def roc_curve(scores: Any, is_member: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def datapoint_sections(
-    result: Mapping[str, Any], out_dir: str | os.PathLike, *, prefix: str = ""
+    result: Mapping[str, Any],
+    out_dir: str | os.PathLike,
+    *,
+    prefix: str = "",
+    figures: bool = True,
 ) -> tuple[list[Section], dict[str, Any]]:
     """Sections and metrics of a data-point unlearning run.
 
@@ -61,6 +65,8 @@ def datapoint_sections(
       result: the output of ``experiments.run_datapoint``.
       out_dir: where the PNG figures go.
       prefix: file-name prefix of the figures.
+      figures: draw the figures (needs matplotlib); False gives the results
+        table alone, with one line saying the figures were left out.
 
     Returns:
       ``(sections, metrics)``: a results table, the training curves of MI
@@ -110,6 +116,13 @@ def datapoint_sections(
         " excluding JIT compilation.\n\n"
         + " ".join(f"{k}: {v}." for k, v in _MODEL_TEXT.items() if k in summary)
     )
+    metrics = {"datapoint": {"summary": summary, "config": cfg}}
+    if not figures:
+        text += (
+            "\n\nFigures left out: matplotlib is not installed (pip install"
+            " 'jaxunlearn[plot]') or the run asked for JSON only."
+        )
+        return [Section("Data-point unlearning: results", text, rows)], metrics
     sections = [Section("Data-point unlearning: results", text, rows)]
     epochs_run = max(
         int(u["models"]["unlearned"].get("epochs_run", 0)) for u in units
@@ -175,7 +188,6 @@ def datapoint_sections(
             ],
         )
     )
-    metrics = {"datapoint": {"summary": summary, "config": cfg}}
     return sections, metrics
 
 

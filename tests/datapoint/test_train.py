@@ -59,9 +59,9 @@ def test_step_matches_optax_adam(rng):
 
 
 def _fixed_grad_step(state, g):
-    from jaxunlearn.datapoint._train import _apply_update, default_optimizer
+    from jaxunlearn.datapoint._train import _ADAM_DESCENT, _apply_update
 
-    return _apply_update(default_optimizer(), state, g, jnp.float32(0.01))
+    return _apply_update(_ADAM_DESCENT, state, g, jnp.float32(0.01))
 
 
 def test_masked_permutation_padding_invariant(rng):
