@@ -51,6 +51,14 @@ from jaxunlearn.transport._neural_nets import (
     MLPPotential,
     MLPTransport,
 )
+from jaxunlearn.transport._semidiscrete import (
+    SemidiscreteBarycenter,
+    fit_semidiscrete_barycenter,
+    laguerre_assign,
+    laguerre_logits,
+    refine_potential,
+    semidiscrete_potential,
+)
 from jaxunlearn.transport._pareto import (
     ParetoPoint,
     mccann_interpolation,
@@ -64,6 +72,12 @@ from jaxunlearn.transport._quantile import (
 )
 
 __all__ = [
+    "SemidiscreteBarycenter",
+    "fit_semidiscrete_barycenter",
+    "laguerre_assign",
+    "laguerre_logits",
+    "refine_potential",
+    "semidiscrete_potential",
     "ConvPotential",
     "ConvTransport",
     "EntropicCoupling",
