@@ -13,6 +13,7 @@ DisparateImpactRemover, each skipped cleanly when it cannot be imported.
 
 import argparse
 import functools
+import json
 import os
 import sys
 import time
@@ -38,6 +39,9 @@ CASES = {
     "compas:race_binary": ("compas", "race_binary", ("race",)),
     "compas:race": ("compas", "race", ("race",)),
 }
+
+# Option sets of extra "semidiscrete" rows (--semidiscrete-options).
+SEMIDISCRETE_VARIANTS = []
 
 HEADER = (
     "| data:Z | method | AUC(Z) logistic | AUC(Z) boosting | MI (nats) |"
@@ -109,8 +113,8 @@ def method_coupling_onehot(dtr, ztr, dte, zte, seed, **kw):
     return np.asarray(tr, np.float64), np.asarray(te, np.float64)
 
 
-def method_registry(method, dtr, ztr, dte, zte, seed):
-    repair = feature.fit(np.float32(dtr), ztr, method=method)
+def method_registry(method, dtr, ztr, dte, zte, seed, options=None):
+    repair = feature.fit(np.float32(dtr), ztr, method=method, options=options)
     key = jax.random.key(seed)
     k1, k2 = jax.random.split(key)
     tr = feature.transform(repair, np.float32(dtr), ztr, key=k1)
@@ -238,6 +242,10 @@ def make_runs(case, rows, seed, methods, peers, eps_sweep, fit_options):
             runs[f"{method} (feature.fit)"] = functools.partial(
                 method_registry, method, dtr, ztr, dte, zte, seed
             )
+    for opts in SEMIDISCRETE_VARIANTS:
+        runs[f"semidiscrete {opts}"] = functools.partial(
+            method_registry, "semidiscrete", dtr, ztr, dte, zte, seed, opts
+        )
     if "coupling" in methods:
         runs["coupling (spec, nearest)"] = spec_run()
     if "coupling-entropic-ext" in methods:
@@ -644,7 +652,17 @@ def main() -> int:
         action="store_true",
         help="the strict audit table (K-fold on repaired held-out rows)",
     )
+    parser.add_argument(
+        "--semidiscrete-options",
+        nargs="*",
+        default=[],
+        metavar="JSON",
+        help="extra semidiscrete rows, e.g. '{\"num_atoms\": 256}'",
+    )
     args = parser.parse_args()
+    SEMIDISCRETE_VARIANTS.extend(
+        json.loads(o) for o in args.semidiscrete_options
+    )
     if args.strict:
         peers = {} if args.no_peers else peers_available()
         for case in args.cases or ["adult:sex"]:

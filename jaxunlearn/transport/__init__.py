@@ -72,12 +72,6 @@ from jaxunlearn.transport._quantile import (
 )
 
 __all__ = [
-    "SemidiscreteBarycenter",
-    "fit_semidiscrete_barycenter",
-    "laguerre_assign",
-    "laguerre_logits",
-    "refine_potential",
-    "semidiscrete_potential",
     "ConvPotential",
     "ConvTransport",
     "EntropicCoupling",
@@ -95,6 +89,7 @@ __all__ = [
     "PCAGaussianBarycenter",
     "ParetoPoint",
     "QuantileFunction",
+    "SemidiscreteBarycenter",
     "SparseCoupling",
     "apply_neural_ot",
     "barycentric_projection",
@@ -106,6 +101,7 @@ __all__ = [
     "fit_neural_barycenter",
     "fit_neural_ot",
     "fit_pca_gaussian_barycenter",
+    "fit_semidiscrete_barycenter",
     "free_support_barycenter",
     "gaussian_barycenter",
     "gaussian_barycenter_cost",
@@ -113,6 +109,8 @@ __all__ = [
     "gaussian_transport_matrix",
     "gaussian_w2_squared",
     "init_neural_ot",
+    "laguerre_assign",
+    "laguerre_logits",
     "load_neural_ot_state",
     "mccann_interpolation",
     "mccann_points",
@@ -124,6 +122,8 @@ __all__ = [
     "pca_gaussian_transform",
     "quantile_barycenter",
     "quantile_transport_map",
+    "refine_potential",
     "save_neural_ot_state",
+    "semidiscrete_potential",
     "sparse_to_dense",
 ]

@@ -72,6 +72,16 @@ def laguerre_logits(
 
     Unchecked and jit-ready. Preconditions: ``epsilon > 0``, matching
     ``d`` and ``m``, positive ``weights``.
+
+    Args:
+      x: rows ``[n, d]``.
+      atoms: barycenter atoms ``[m, d]``.
+      potential: the group's dual vector ``[m]``.
+      weights: atom weights ``[m]``.
+      epsilon: entropic blur (scalar).
+
+    Returns:
+      Logits ``[n, m]`` (unnormalized log-probabilities of the atoms).
     """
     cost = (
         jnp.sum(x * x, axis=1, keepdims=True)
@@ -92,8 +102,19 @@ def laguerre_assign(
     """The atom of each row: drawn (``epsilon > 0``) or its Laguerre cell.
 
     Unchecked and jit-ready; memory ``O(n m)`` (stream rows in chunks for
-    large ``n``). Each row's draw uses its own key folded from ``key`` and
-    the row's position, so the draw depends on ``key`` only.
+    large ``n``). Preconditions as :func:`laguerre_logits` except that
+    ``epsilon`` may be 0.
+
+    Args:
+      key: PRNG key of the draws (unused when ``epsilon == 0``).
+      x: rows ``[n, d]``.
+      atoms: barycenter atoms ``[m, d]``.
+      potential: the group's dual vector ``[m]``.
+      weights: atom weights ``[m]``.
+      epsilon: entropic blur (scalar); 0 gives the Laguerre cell.
+
+    Returns:
+      Atom indices ``[n]``.
     """
     cost = (
         jnp.sum(x * x, axis=1, keepdims=True)
@@ -124,7 +145,22 @@ def semidiscrete_potential(
     Stochastic ascent on the entropic semi-dual (OTT-JAX
     ``SemidiscreteSolver``, Adam), minibatches of rows drawn with
     replacement from ``x``. ``epsilon`` must be positive (a Python float).
-    Needs OTT-JAX 0.6 or later (the ``ot`` extra).
+    Needs OTT-JAX 0.6 or later (the ``ot`` extra); OTT does not run
+    under ``jax_numpy_rank_promotion="raise"``.
+
+    Args:
+      key: PRNG key of the minibatches.
+      x: rows ``[n, d]`` of the group.
+      atoms: barycenter atoms ``[m, d]``.
+      weights: atom weights ``[m]``.
+      epsilon: entropic blur (positive Python float).
+      num_iterations: solver steps.
+      batch_size: rows per step.
+      learning_rate: Adam step size.
+      init: starting dual vector ``[m]``; None means zeros.
+
+    Returns:
+      The dual vector ``[m]`` (OTT's moving average of the iterates).
     """
     return _potential(
         key,
@@ -192,6 +228,18 @@ def refine_potential(
     \log \hat b_j(g))` with :math:`\hat b_j` the mean over rows of the
     entropic cell law (the Sinkhorn update of the atom side), so the cells
     hold exactly the weights ``b`` on ``x``. Memory ``O(chunk x m)``.
+    Eager (a host loop over steps and chunks).
+
+    Args:
+      x: rows ``[n, d]``.
+      atoms: barycenter atoms ``[m, d]``.
+      potential: the starting dual vector ``[m]``.
+      weights: atom weights ``[m]``.
+      epsilon: entropic blur (scalar).
+      steps: number of fixed-point steps.
+
+    Returns:
+      The dual vector ``[m]`` (centred to mean zero).
     """
     g = jnp.asarray(potential)
     for _ in range(int(steps)):
