@@ -278,8 +278,8 @@ def strict_table(case, rows, seeds, methods, peers):
             old = audit.feature_audit(tr, ztr, te, zte)
             acc = LogisticRegression(max_iter=2000).fit(tr, ytr).score(te, yte)
             row = (
-                _cv_auc(te, zte, seed=seed, boosting=False),
-                _cv_auc(te, zte, seed=seed),
+                audit.strict_leakage_auc(te, zte, model="logistic", seed=seed),
+                audit.strict_leakage_auc(te, zte, seed=seed),
                 acc,
                 old[0],
                 old[1],
@@ -492,24 +492,6 @@ def summarize_logs(paths):
             print(line)
 
 
-def _cv_auc(r, z, folds=5, seed=0, boosting=True):
-    """Strict audit: K-fold AUC of Z on repaired rows the fit never saw."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    clf = (
-        HistGradientBoostingClassifier(max_iter=100, random_state=seed)
-        if boosting
-        else LogisticRegression(max_iter=1000)
-    )
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    p = cross_val_predict(clf, r, z, cv=cv, method="predict_proba")[:, 1]
-    from sklearn.metrics import roc_auc_score
-
-    return roc_auc_score(z, p)
-
-
 def diagnose(rows, seeds):
     """Where the nearest-row extension leaks Z (two groups, one-hot design).
 
@@ -565,7 +547,9 @@ def diagnose(rows, seeds):
                 lam = lam0 if g == 0 else 1 - lam0
                 r[zte == g] = lam * own + (1 - lam) * other
             rep[name] = r
-            out.setdefault(name, []).append(_cv_auc(r, zte, seed=seed))
+            out.setdefault(name, []).append(
+                audit.strict_leakage_auc(r, zte, seed=seed)
+            )
         for g, fit_rows in ((0, a), (1, b)):
             # Sparsity of a fitted row: distance to its 5th neighbour.
             dist = np.sort(ot.dist(fit_rows, fit_rows), 1)[:, 5]
@@ -581,7 +565,7 @@ def diagnose(rows, seeds):
         names = [c for c in load_adult().columns if c not in drop]
         for i, sl in cols:
             out.setdefault(f"col {names[i]}", []).append(
-                _cv_auc(rep["nearest"][:, sl], zte, seed=seed)
+                audit.strict_leakage_auc(rep["nearest"][:, sl], zte, seed=seed)
             )
     for name, vals in out.items():
         v = np.asarray(vals, float)
