@@ -34,6 +34,7 @@ from jaxunlearn.audit._feature import (
     leakage_auc,
     leakage_mi,
     repair_distortion,
+    strict_leakage_auc,
 )
 from jaxunlearn.audit._mi_audit import (
     MIAuditOutput,
@@ -78,4 +79,5 @@ __all__ = [
     "prediction_kl",
     "repair_distortion",
     "roc_auc",
+    "strict_leakage_auc",
 ]

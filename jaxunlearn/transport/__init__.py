@@ -53,6 +53,14 @@ from jaxunlearn.transport._neural_fit import (
     save_neural_ot_state,
 )
 from jaxunlearn.transport._neural_prior import NeuralOTPrior
+from jaxunlearn.transport._semidiscrete import (
+    SemidiscreteBarycenter,
+    fit_semidiscrete_barycenter,
+    laguerre_assign,
+    laguerre_logits,
+    refine_potential,
+    semidiscrete_potential,
+)
 from jaxunlearn.transport._pareto import (
     ParetoPoint,
     mccann_interpolation,
@@ -78,6 +86,7 @@ __all__ = [
     "PCAGaussianBarycenter",
     "ParetoPoint",
     "QuantileFunction",
+    "SemidiscreteBarycenter",
     "SparseCoupling",
     "apply_neural_ot",
     "barycentric_projection",
@@ -89,6 +98,7 @@ __all__ = [
     "fit_neural_barycenter",
     "fit_neural_ot",
     "fit_pca_gaussian_barycenter",
+    "fit_semidiscrete_barycenter",
     "free_support_barycenter",
     "gaussian_barycenter",
     "gaussian_barycenter_cost",
@@ -96,6 +106,8 @@ __all__ = [
     "gaussian_transport_matrix",
     "gaussian_w2_squared",
     "init_neural_ot",
+    "laguerre_assign",
+    "laguerre_logits",
     "load_neural_ot_state",
     "mccann_interpolation",
     "mccann_points",
@@ -105,6 +117,8 @@ __all__ = [
     "pca_gaussian_transform",
     "quantile_barycenter",
     "quantile_transport_map",
+    "refine_potential",
     "save_neural_ot_state",
+    "semidiscrete_potential",
     "sparse_to_dense",
 ]
