@@ -1,5 +1,5 @@
-"""Offline loaders: counts (SPEC 7), cold load time vs pandas / genfromtxt
-peers, and the SPEC 7 reference audit on Adult (and the same audit on
+"""Offline loaders: counts, cold load time vs pandas / genfromtxt peers,
+and the reference audit of docs/datasets.md on Adult (and the same audit on
 COMPAS).
 
 The reference: with all Adult features one-hot except sex, relationship and
@@ -155,7 +155,7 @@ def main():
     assert 0.83 <= auc <= 0.89 and 0.82 <= acc <= 0.86, (auc, acc)
     record(
         "bench_datasets",
-        case="SPEC 7 reference, Adult, Z = sex",
+        case="reference audit, Adult, Z = sex",
         rows=rows,
         seeds=seeds,
         auc_sex=auc,

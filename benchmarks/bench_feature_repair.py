@@ -1,6 +1,6 @@
 """Feature repair on real tabular data, audited by linear and nonlinear Z.
 
-Reproduces the table of issue 3: for Adult (Z = sex, race) and COMPAS
+Produces the table of docs/feature.md: for Adult (Z = sex, race) and COMPAS
 (Z = race), each method is fitted on a training split and audited on
 held-out rows (AUC of Z by logistic regression and by gradient boosting,
 MI lower bound, income / recidivism accuracy, wall time), over several

@@ -3,7 +3,7 @@
 Usage:
   PYTHONPATH=. python benchmarks/bench_info.py [--quick]
 
-Cases (issue 4, Performance): ``prediction_mi`` and its gradient on ``[N, C]``
+Cases: ``prediction_mi`` and its gradient on ``[N, C]``
 in {[1e4, 10], [1e5, 100], [1e6, 10]} against a float64 NumPy reference
 (value and analytic gradient) and the equivalent PyTorch expression when
 torch is installed (skipped otherwise); KSG mutual information against

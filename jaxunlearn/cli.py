@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     _datapoint_flags(p, epochs=30)
 
     p = sub.add_parser(
-        "reproduce", help="the paper's tables (SPEC 4) beside ours"
+        "reproduce", help="the paper's tables beside ours"
     )
     p.add_argument("experiment", choices=("gmm", "mnist"))
     _common(p, "reports/reproduce")
@@ -551,7 +551,7 @@ def _cmd_reproduce(args) -> dict:
             kw["n"] = args.size + args.size % 2
         res = experiments.gmm_reproduction(key=key, **kw)
         metrics, scale = ("accuracy", "p_forget"), 1.0
-        title = "GMM toy: forget one point (SPEC 4)"
+        title = "GMM toy: forget one point (Xu & Strohmer)"
     else:
         e = args.epochs or 20
         res = experiments.mnist_reproduction(
@@ -564,7 +564,7 @@ def _cmd_reproduce(args) -> dict:
             baselines=not args.no_baselines,
         )
         metrics, scale = ("retain", "forget", "test"), 1.0
-        title = "MNIST-5k: forget 75% of the digit 3 (SPEC 4), in %"
+        title = "MNIST-5k: forget 75% of the digit 3 (Xu & Strohmer), in %"
     if bar is not None:
         bar.update()
         bar.close()

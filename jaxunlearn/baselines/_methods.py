@@ -5,7 +5,7 @@ All share the call shape of ``jaxunlearn.datapoint.unlearn``::
     baseline(apply_fn, params, split, *, epochs, ..., key) -> UnlearnOutput
 
 and run in one jit-compiled scan (``_loop.py``) with Adam and the same
-per-epoch history (task loss, ``I(Y_hat; Z)`` of SPEC 3.1 on the step's
+per-epoch history (task loss, ``I(Y_hat; Z)`` (docs/datapoint.md) on the step's
 batches, retain / forget / test / held-out accuracy).
 
 References:

@@ -1,4 +1,4 @@
-"""The MNIST protocol of SPEC 4 on MNIST-5k and Fashion-MNIST.
+"""The MNIST protocol of Xu & Strohmer (2025) on MNIST-5k and Fashion-MNIST.
 
 Forget 75% of one class (the digit 3; for Fashion-MNIST class 3, "Dress",
 by default), MLP 784-128-64-10, Adam 1e-3, batches of 64 retain / 16 forget
@@ -48,7 +48,7 @@ from jaxunlearn.datasets import (
 from jaxunlearn.experiments._common import ReproductionResult, summarize
 from jaxunlearn.models import MLP, functional
 
-#: SPEC 4, full MNIST (the authors' saved outputs), accuracies in %:
+#: Xu & Strohmer, full MNIST (the authors' saved outputs), accuracies in %:
 #: retain, forget, test.
 MNIST_PAPER = {
     "original": (99.89, 99.98, 97.81),

@@ -4,13 +4,13 @@ r"""The built-in repair methods: ``"gaussian"`` and ``"quantile"``.
 (options: ``tol``, ``max_iter`` of the barycenter and ``ridge``, a multiple of
 the average variance added to each covariance, 0 by default) and moves it
 to the Gaussian barycenter with the affine maps
-``T_z(x) = m_bar + A_z (x - m_z)`` (SPEC 2.1). On non-Gaussian data this is
+``T_z(x) = m_bar + A_z (x - m_z)`` (Xu & Strohmer). On non-Gaussian data this is
 the pseudo-barycenter: the repaired groups share their first two moments.
 
 ``"quantile"`` works column by column: each column's groups go to their
 exact one-dimensional Wasserstein barycenter through the quantile maps
-``T_z(x) = sum_z' w_z' F_z'^{-1}(u)``, ``u ~ U[F_z(x-), F_z(x)]`` (SPEC 2.2;
-randomized at ties, so discrete columns are repaired too). Each column's
+``T_z(x) = sum_z' w_z' F_z'^{-1}(u)``, ``u ~ U[F_z(x-), F_z(x)]``
+(randomized at ties, so discrete columns are repaired too). Each column's
 marginal becomes independent of ``Z``; dependence between columns is not
 repaired.
 

@@ -12,8 +12,8 @@ Methods and how to add one
 --------------------------
 Methods live in a registry, ``name -> RepairMethod``. Built in:
 ``"gaussian"`` (affine maps between the groups' Gaussian moments, the
-pseudo-barycenter of SPEC 2.1) and ``"quantile"`` (exact one-dimensional
-quantile barycenter per column, randomized at ties, SPEC 2.2). Another
+Gaussian pseudo-barycenter) and ``"quantile"`` (exact one-dimensional
+quantile barycenter per column, randomized at ties). Another
 module adds a method without editing this one::
 
     from jaxunlearn.feature import RepairMethod, register_method
@@ -391,8 +391,9 @@ def transform(
     r"""Repairs rows (seen or unseen): ``(1 - t) x + t T_z(x)``.
 
     ``t = 1`` is the full repair (the barycenter), ``t = 0`` the identity;
-    in between, distortion ``t^2 V`` and disparity ``(1 - t)^2 V`` (SPEC
-    2.5). ``jax.vmap(lambda t: transform(repair, x, z, t=t))(ts)`` gives the
+    in between, distortion ``t^2 V`` and disparity ``(1 - t)^2 V``
+    (docs/feature.md).
+    ``jax.vmap(lambda t: transform(repair, x, z, t=t))(ts)`` gives the
     Pareto path in one call.
 
     Args:

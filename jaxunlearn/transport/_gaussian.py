@@ -432,7 +432,7 @@ def gaussian_barycenter_cost(
 ) -> Float[Array, ""]:
     r"""The barycentric cost ``V = sum_z w_z W_2^2(N(m_z, S_z), N(m, S))``.
 
-    At the barycenter this is the ``V`` of the Pareto frontier (SPEC 2.5):
+    At the barycenter this is the ``V`` of the frontier (docs/feature.md):
     full repair costs distortion ``V``.
 
     Args:
