@@ -1,7 +1,8 @@
 """Audits of data-point and feature unlearning.
 
 Accuracies and gaps, membership inference, divergences, the MI audit,
-feature leakage (Z AUC, MI bound) and utility.
+feature leakage (Z AUC, MI bound), utility and a per-example
+U-LiRA-style membership audit on shadow models.
 
 Pure functions of logits, probabilities and labels wherever possible, so
 they vmap over seeds and run under ``jit``.
@@ -48,6 +49,13 @@ from jaxunlearn.audit._mia import (
     loss_threshold_attack,
     roc_auc,
 )
+from jaxunlearn.audit._ulira import (
+    ULiRAOutput,
+    default_train_fn,
+    ulira_attack,
+    ulira_audit,
+    ulira_shadows,
+)
 
 __all__ = [
     "AccuracyReport",
@@ -57,9 +65,11 @@ __all__ = [
     "MIAuditOutput",
     "MIBounds",
     "MeanStd",
+    "ULiRAOutput",
     "accuracy",
     "accuracy_gap",
     "attack_advantage",
+    "default_train_fn",
     "challenge_score",
     "downstream_accuracy",
     "feature_audit",
@@ -78,4 +88,7 @@ __all__ = [
     "prediction_kl",
     "repair_distortion",
     "roc_auc",
+    "ulira_attack",
+    "ulira_audit",
+    "ulira_shadows",
 ]
