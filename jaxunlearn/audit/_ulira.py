@@ -267,9 +267,12 @@ def _one_shadow(apply_fn, init, unlearn_fn, train_fn, x, y, idx, key):
 
     every = jnp.ones((x.shape[0],), x.dtype)
     retain = every.at[idx].set(0)
-    original = train_fn(start(k_init_u), x, y, every, k_fit_u)
-    unlearned = unlearn_fn(original, k_unl)
-    retrained = train_fn(start(k_init_r), x, y, retain, k_fit_r)
+    # Operations on constants only (e.g. an unlearn_fn's host-side checks of
+    # the data it closes over) run eagerly instead of being staged.
+    with jax.ensure_compile_time_eval():
+        original = train_fn(start(k_init_u), x, y, every, k_fit_u)
+        unlearned = unlearn_fn(original, k_unl)
+        retrained = train_fn(start(k_init_r), x, y, retain, k_fit_r)
     xf, yf = x[idx], y[idx]
     cu = logit_scaled_confidence(apply_fn(unlearned, xf), yf)
     cr = logit_scaled_confidence(apply_fn(retrained, xf), yf)
