@@ -16,22 +16,25 @@ per-example likelihood-ratio test of LiRA, Carlini et al. 2022):
 2. **Scores.** Per model and forget example, the logit-scaled confidence
    of the true class, :math:`s = \log p_y - \log(1 - p_y)`
    (:func:`logit_scaled_confidence`).
-3. **Per-example Gaussians, held out.** Pair ``j``'s two models are the
-   targets; per forget example ``i``, Gaussians
-   :math:`\mathcal N(\mu^{in}_i, \sigma^{in}_i)` and
-   :math:`\mathcal N(\mu^{out}_i, \sigma^{out}_i)` are fit to the unlearned
-   and the retrained scores of the *other* ``S - 1`` pairs (leave one pair
-   out, so a target never calibrates its own test and the two populations
-   are treated alike). Standard deviations are floored at ``min_std``;
-   with ``fix_variance`` one pooled deviation per population (over the
-   forget examples) replaces the per-example ones, as LiRA advises for few
-   shadow models.
+3. **Per-example Gaussians, cross-fitted.** The ``S`` pairs are dealt
+   into ``K`` folds (pair ``j`` to fold ``j mod K``). The targets of fold
+   ``f`` are scored with Gaussians fit on the pairs of the *other* folds:
+   per forget example ``i``,
+   :math:`\mathcal N(\mu^{in}_i, \sigma^{in}_i)` on their unlearned
+   scores and :math:`\mathcal N(\mu^{out}_i, \sigma^{out}_i)` on their
+   retrained scores (sample deviations, floored at ``min_std``; with
+   ``fix_variance`` one deviation per population pooled over the forget
+   examples, as LiRA advises for few shadow models). A target never
+   calibrates its own test, and every target of a fold meets the same
+   fitted test, so exact unlearning gives an AUC of 0.5 in expectation.
 4. **Test.** The statistic is the log likelihood ratio
    :math:`\Lambda = \log \mathcal N(s; \mu^{in}, \sigma^{in})
    - \log \mathcal N(s; \mu^{out}, \sigma^{out})`, high = "unlearned".
-5. **AUC.** The ROC AUC of :math:`\Lambda` separating the ``S * n``
-   unlearned target scores from the ``S * n`` retrained ones (pooled), and
-   per example over its ``S + S`` targets.
+5. **AUC.** Per fold, the ROC AUC of :math:`\Lambda` separating the
+   fold's unlearned target scores from its retrained ones, pooled over the
+   forget examples, and per example; both averaged over the folds.
+   (Comparing targets of different folds would mix tests fit on
+   overlapping pairs, which biases the per-example AUC under the null.)
 
 References:
   Hayes, Shumailov, Triantafillou, Khalifa & Papernot, "Inexact Unlearning
@@ -53,7 +56,7 @@ from jaxtyping import Array, ArrayLike, Float, Int
 
 from jaxunlearn import _checks
 from jaxunlearn.audit._challenge import logit_scaled_confidence
-from jaxunlearn.audit._mia import roc_auc
+from jaxunlearn.audit._mia import _auc_core
 from jaxunlearn.datapoint import fit_classifier
 
 ApplyFn = Callable[[Any, Array], Array]
@@ -67,10 +70,10 @@ class ULiRAOutput(NamedTuple):
     """Result of :func:`ulira_attack` and :func:`ulira_audit`.
 
     Attributes:
-      auc: the attack's ROC AUC on all ``S * n`` unlearned against all
-        ``S * n`` retrained target scores (0.5 = indistinguishable).
-      per_example_auc: ``[n]`` the AUC per forget example over its
-        ``S + S`` target models.
+      auc: the attack's ROC AUC on the unlearned against the retrained
+        target scores of a fold (all forget examples pooled), averaged over
+        the folds (0.5 = indistinguishable).
+      per_example_auc: ``[n]`` the same per forget example.
       unlearned_statistic: ``[S, n]`` the log likelihood ratio of each
         unlearned target model on each forget example.
       retrained_statistic: ``[S, n]`` the same for the retrained models.
@@ -87,72 +90,86 @@ class ULiRAOutput(NamedTuple):
     retrained_confidence: Array
 
 
-def _loo_moments(s: Array, fix_variance: bool) -> tuple[Array, Array]:
-    """Leave-one-model-out mean and deviation, ``[S, n]`` each."""
+def _moments(s: Array, fix_variance: bool) -> tuple[Array, Array]:
+    """Per-example mean and deviation over models, ``[n]`` each."""
     k = s.shape[0]
-    total = jnp.sum(s, axis=0, keepdims=True)
-    mean = (total - s) / (k - 1)
-    sq = jnp.sum(s * s, axis=0, keepdims=True)
-    # Sum of squared deviations of the other k - 1 models from their mean.
-    ss = (sq - s * s) - (k - 1) * mean * mean
-    ss = jnp.maximum(ss, 0)
+    mean = jnp.mean(s, axis=0)
+    ss = jnp.sum((s - mean[None]) ** 2, axis=0)
     if fix_variance:
-        dof = jnp.asarray(max(k - 2, 0) * s.shape[1], s.dtype)
-        var = jnp.sum(ss, axis=1, keepdims=True) / jnp.maximum(dof, 1)
-        var = jnp.broadcast_to(var, s.shape)
+        var = jnp.broadcast_to(
+            jnp.sum(ss) / max((k - 1) * s.shape[1], 1), ss.shape
+        )
     else:
-        var = ss / max(k - 2, 1)
+        var = ss / max(k - 1, 1)
     return mean, jnp.sqrt(var)
 
 
 def _log_normal(s: Array, mean: Array, std: Array) -> Array:
-    z = (s - mean) / std
-    return -0.5 * z * z - jnp.log(std)
+    """``log N(s; mean, std)`` + const; ``s [k, n]``, the rest ``[n]``."""
+    z = (s - mean[None]) / std[None]
+    return -0.5 * z * z - jnp.log(std)[None]
 
 
 def _attack_core(
-    u: Array, r: Array, fix_variance: bool, min_std: float
+    u: Array, r: Array, folds: int, fix_variance: bool, min_std: float
 ) -> tuple[Array, Array, Array, Array]:
     floor = jnp.asarray(min_std, u.dtype)
-    mu_in, sd_in = _loo_moments(u, fix_variance)
-    mu_out, sd_out = _loo_moments(r, fix_variance)
-    sd_in = jnp.maximum(sd_in, floor)
-    sd_out = jnp.maximum(sd_out, floor)
+    fold_of = np.arange(u.shape[0]) % folds
+    lam_u = jnp.zeros_like(u)
+    lam_r = jnp.zeros_like(r)
+    aucs, pers = [], []
+    for f in range(folds):
+        fit, tgt = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        mu_in, sd_in = _moments(u[fit], fix_variance)
+        mu_out, sd_out = _moments(r[fit], fix_variance)
+        sd_in = jnp.maximum(sd_in, floor)
+        sd_out = jnp.maximum(sd_out, floor)
 
-    def stat(s):
-        return _log_normal(s, mu_in, sd_in) - _log_normal(s, mu_out, sd_out)
+        def stat(s, mu_in=mu_in, sd_in=sd_in, mu_out=mu_out, sd_out=sd_out):
+            return _log_normal(s, mu_in, sd_in) - _log_normal(s, mu_out, sd_out)
 
-    lam_u, lam_r = stat(u), stat(r)
-    scores = jnp.concatenate([lam_u, lam_r], axis=0)
-    member = jnp.concatenate(
-        [jnp.ones(u.shape, bool), jnp.zeros(r.shape, bool)], axis=0
-    )
-    auc = roc_auc(scores.reshape(-1), member.reshape(-1))
-    per = jax.vmap(roc_auc, in_axes=(1, None))(scores, member[:, 0])
+        lu, lr = stat(u[tgt]), stat(r[tgt])
+        lam_u = lam_u.at[tgt].set(lu)
+        lam_r = lam_r.at[tgt].set(lr)
+        scores = jnp.concatenate([lu, lr], axis=0)
+        member = np.concatenate(
+            [np.ones(lu.shape, bool), np.zeros(lr.shape, bool)], axis=0
+        )
+        aucs.append(_auc_core(scores.reshape(-1), jnp.asarray(member.ravel())))
+        pers.append(
+            jax.vmap(_auc_core, in_axes=(1, None))(
+                scores, jnp.asarray(member[:, 0])
+            )
+        )
+    auc = jnp.mean(jnp.stack(aucs))
+    per = jnp.mean(jnp.stack(pers), axis=0)
     return auc, per, lam_u, lam_r
 
 
-_attack_jit = jax.jit(_attack_core, static_argnums=(2, 3))
+_attack_jit = jax.jit(_attack_core, static_argnums=(2, 3, 4))
 
 
 def ulira_attack(
     unlearned_confidence: Float[ArrayLike, "S n"],
     retrained_confidence: Float[ArrayLike, "S n"],
     *,
+    folds: int | None = None,
     fix_variance: bool = False,
     min_std: float = 1e-3,
 ) -> ULiRAOutput:
     """The per-example likelihood-ratio attack on paired shadow scores.
 
     Row ``j`` of both inputs is shadow pair ``j`` (an unlearned and a
-    retrained model); each pair is scored with Gaussians fit on the other
-    pairs (see the module docstring, steps 3-5).
+    retrained model); each pair is scored with Gaussians fit on the pairs
+    of the other folds (see the module docstring, steps 3-5).
 
     Args:
       unlearned_confidence: ``[S, n]`` scores (e.g.
         :func:`logit_scaled_confidence`) of ``S`` unlearned models on ``n``
         forget examples.
       retrained_confidence: ``[S, n]`` the same for ``S`` retrained models.
+      folds: the number of folds ``K`` in ``[2, S]``; ``min(4, S)`` if None.
+        With ``K = S`` the per-example AUC is the paired test's accuracy.
       fix_variance: one deviation per population (pooled over examples)
         instead of one per example.
       min_std: the floor of every fitted standard deviation (> 0).
@@ -161,8 +178,9 @@ def ulira_attack(
       A :class:`ULiRAOutput`.
 
     Raises:
-      ValueError: on fewer than 2 shadow pairs, mismatched shapes, NaN
-        scores or a non-positive ``min_std``.
+      ValueError: on fewer than 2 shadow pairs, ``folds`` outside
+        ``[2, S]``, mismatched shapes, NaN scores or a non-positive
+        ``min_std``.
       TypeError: on non-floating scores or mixed dtypes.
 
     Examples:
@@ -179,9 +197,7 @@ def ulira_attack(
     _checks.check_floating("retrained_confidence", r)
     _checks.check_rank("unlearned_confidence", u, 2)
     _checks.check_shape("retrained_confidence", r, u.shape)
-    _checks.check_same_dtype(
-        unlearned_confidence=u, retrained_confidence=r
-    )
+    _checks.check_same_dtype(unlearned_confidence=u, retrained_confidence=r)
     if u.shape[0] < 2:
         raise ValueError(
             "unlearned_confidence: expected at least 2 shadow pairs on axis"
@@ -192,8 +208,14 @@ def ulira_attack(
     _checks.check_not_nan("retrained_confidence", r)
     if not min_std > 0:
         raise ValueError(f"min_std: expected a value > 0, got {min_std!r}")
+    k = min(4, u.shape[0]) if folds is None else folds
+    _checks.check_positive_int("folds", k, minimum=2)
+    if k > u.shape[0]:
+        raise ValueError(
+            f"folds: expected at most the {u.shape[0]} shadow pairs, got {k}"
+        )
     auc, per, lam_u, lam_r = _attack_jit(
-        u, r, bool(fix_variance), float(min_std)
+        u, r, int(k), bool(fix_variance), float(min_std)
     )
     return ULiRAOutput(auc, per, lam_u, lam_r, u, r)
 
@@ -370,6 +392,7 @@ def ulira_audit(
     batch_size: int = 64,
     learning_rate: float = 1e-3,
     batched: bool = True,
+    folds: int | None = None,
     fix_variance: bool = False,
     min_std: float = 1e-3,
 ) -> ULiRAOutput:
@@ -396,6 +419,7 @@ def ulira_audit(
       batch_size: rows per step of the default ``train_fn``.
       learning_rate: Adam's step size of the default ``train_fn``.
       batched: vmap the shadow pairs (see :func:`ulira_shadows`).
+      folds: cross-fitting folds (see :func:`ulira_attack`).
       fix_variance: pooled deviations (see :func:`ulira_attack`).
       min_std: floor of the fitted deviations.
 
@@ -434,4 +458,6 @@ def ulira_audit(
         keys=keys,
         batched=batched,
     )
-    return ulira_attack(cu, cr, fix_variance=fix_variance, min_std=min_std)
+    return ulira_attack(
+        cu, cr, folds=folds, fix_variance=fix_variance, min_std=min_std
+    )

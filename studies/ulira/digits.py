@@ -17,6 +17,7 @@ Usage::
 
 import argparse
 import json
+import sys
 import time
 from types import SimpleNamespace
 
@@ -107,27 +108,24 @@ def main() -> None:
             num_shadows=args.shadows,
             batched=False,
         )
-        print(
-            json.dumps(
-                {
-                    "method": name,
-                    "forget": "random 1%"
-                    if args.cls is None
-                    else f"75% of class {args.cls}",
-                    "n_forget": int(forget.size),
-                    "shadows": args.shadows,
-                    "auc": round(float(out.auc), 3),
-                    "per_example_auc_mean": round(
-                        float(jnp.mean(out.per_example_auc)), 3
-                    ),
-                    "per_example_auc_max": round(
-                        float(jnp.max(out.per_example_auc)), 3
-                    ),
-                    "seconds": round(time.perf_counter() - t0, 1),
-                }
+        row = {
+            "method": name,
+            "forget": "random 1%"
+            if args.cls is None
+            else f"75% of class {args.cls}",
+            "n_forget": int(forget.size),
+            "shadows": args.shadows,
+            "auc": round(float(out.auc), 3),
+            "per_example_auc_mean": round(
+                float(jnp.mean(out.per_example_auc)), 3
             ),
-            flush=True,
-        )
+            "per_example_auc_max": round(
+                float(jnp.max(out.per_example_auc)), 3
+            ),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        sys.stdout.write(json.dumps(row) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -55,20 +55,37 @@ def _retrain_unlearn(x, y):
     return unlearn_fn
 
 
-def _loo_reference(u, r, min_std):
-    """Leave-one-pair-out Gaussian LR with scipy, loop by loop."""
+def _fold_reference(u, r, folds, min_std):
+    """Cross-fitted Gaussian LR and AUCs with scipy and sklearn, by loops."""
     s, n = u.shape
     lam = np.zeros((2, s, n))
-    for j in range(s):
-        rest = np.arange(s) != j
+    aucs, pers = [], []
+    for f in range(folds):
+        tgt = np.arange(s) % folds == f
         for i in range(n):
-            mi, si = u[rest, i].mean(), max(u[rest, i].std(ddof=1), min_std)
-            mo, so = r[rest, i].mean(), max(r[rest, i].std(ddof=1), min_std)
-            for t, v in enumerate((u[j, i], r[j, i])):
-                lam[t, j, i] = stats.norm.logpdf(v, mi, si) - stats.norm.logpdf(
-                    v, mo, so
+            mi, si = u[~tgt, i].mean(), max(u[~tgt, i].std(ddof=1), min_std)
+            mo, so = r[~tgt, i].mean(), max(r[~tgt, i].std(ddof=1), min_std)
+            for t, v in ((0, u[tgt, i]), (1, r[tgt, i])):
+                lam[t, tgt, i] = stats.norm.logpdf(
+                    v, mi, si
+                ) - stats.norm.logpdf(v, mo, so)
+        k = tgt.sum()
+        member = np.r_[np.ones(k * n), np.zeros(k * n)]
+        aucs.append(
+            roc_auc_score(
+                member, np.r_[lam[0, tgt].ravel(), lam[1, tgt].ravel()]
+            )
+        )
+        pers.append(
+            [
+                roc_auc_score(
+                    np.r_[np.ones(k), np.zeros(k)],
+                    np.r_[lam[0, tgt, i], lam[1, tgt, i]],
                 )
-    return lam
+                for i in range(n)
+            ]
+        )
+    return lam, np.mean(aucs), np.mean(pers, axis=0)
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
@@ -77,22 +94,21 @@ def test_attack_matches_scipy_and_sklearn(rng, dtype):
         k1, k2 = jax.random.split(rng)
         u = (jax.random.normal(k1, (6, 5)) + 0.7).astype(dtype)
         r = jax.random.normal(k2, (6, 5)).astype(dtype)
-        out = ulira_attack(u, r)
-        assert out.auc.dtype == dtype
-        lam = _loo_reference(np.asarray(u, float), np.asarray(r, float), 1e-3)
         tol = 1e-4 if dtype == jnp.float32 else 1e-10
-        np.testing.assert_allclose(out.unlearned_statistic, lam[0], rtol=tol)
-        np.testing.assert_allclose(out.retrained_statistic, lam[1], rtol=tol)
-        member = np.r_[np.ones(30), np.zeros(30)]
-        scores = np.r_[lam[0].ravel(), lam[1].ravel()]
-        assert float(out.auc) == pytest.approx(
-            roc_auc_score(member, scores), abs=tol
-        )
-        per = [
-            roc_auc_score(np.r_[np.ones(6), np.zeros(6)], np.r_[a, b])
-            for a, b in zip(lam[0].T, lam[1].T, strict=True)
-        ]
-        np.testing.assert_allclose(out.per_example_auc, per, atol=tol)
+        for folds in (2, 3, 6):
+            out = ulira_attack(u, r, folds=folds)
+            assert out.auc.dtype == dtype
+            lam, auc, per = _fold_reference(
+                np.asarray(u, float), np.asarray(r, float), folds, 1e-3
+            )
+            np.testing.assert_allclose(
+                out.unlearned_statistic, lam[0], rtol=tol
+            )
+            np.testing.assert_allclose(
+                out.retrained_statistic, lam[1], rtol=tol
+            )
+            assert float(out.auc) == pytest.approx(auc, abs=tol)
+            np.testing.assert_allclose(out.per_example_auc, per, atol=tol)
 
 
 def test_attack_null_and_separated(rng):
@@ -118,7 +134,7 @@ def test_attack_two_pairs_is_finite(rng):
 
 def test_noop_unlearning_is_detected_and_retraining_is_not():
     x, y = _data()
-    kw = dict(num_shadows=16, train_fn=TRAIN, key=jax.random.key(0))
+    kw = {"num_shadows": 16, "train_fn": TRAIN, "key": jax.random.key(0)}
     noop = ulira_audit(
         _apply, _init, x, y, FORGET, unlearn_fn=lambda p, k: p, **kw
     )
@@ -133,7 +149,7 @@ def test_vmapped_shadows_equal_sequential_and_are_deterministic():
     x, y = _data()
     keys = jax.random.split(jax.random.key(3), 2)
     short = default_train_fn(_apply, epochs=5, batch_size=32)
-    kw = dict(unlearn_fn=lambda p, k: p, train_fn=short, keys=keys)
+    kw = {"unlearn_fn": lambda p, k: p, "train_fn": short, "keys": keys}
     batched = ulira_shadows(_apply, _init, x, y, FORGET, **kw)
     again = ulira_shadows(_apply, _init, x, y, FORGET, **kw)
     one = ulira_shadows(_apply, _init, x, y, FORGET, batched=False, **kw)
@@ -156,7 +172,11 @@ def test_vmapped_shadows_equal_sequential_and_are_deterministic():
 
 def test_bad_input():
     x, y = _data()
-    kw = dict(unlearn_fn=lambda p, k: p, train_fn=TRAIN, key=jax.random.key(0))
+    kw = {
+        "unlearn_fn": lambda p, k: p,
+        "train_fn": TRAIN,
+        "key": jax.random.key(0),
+    }
     with pytest.raises(ValueError, match="num_shadows"):
         ulira_audit(_apply, _init, x, y, FORGET, num_shadows=1, **kw)
     with pytest.raises(ValueError, match="forget_indices"):
@@ -169,5 +189,9 @@ def test_bad_input():
         ulira_attack(jnp.zeros((1, 3)), jnp.zeros((1, 3)))
     with pytest.raises(ValueError, match="retrained_confidence"):
         ulira_attack(jnp.zeros((4, 3)), jnp.zeros((4, 2)))
+    with pytest.raises(ValueError, match="folds"):
+        ulira_attack(jnp.zeros((4, 3)), jnp.zeros((4, 3)), folds=5)
+    with pytest.raises(ValueError, match="folds"):
+        ulira_attack(jnp.zeros((4, 3)), jnp.zeros((4, 3)), folds=1)
     with pytest.raises(ValueError, match="min_std"):
         ulira_attack(jnp.zeros((4, 3)), jnp.zeros((4, 3)), min_std=0.0)
