@@ -128,6 +128,18 @@ def main() -> None:
                 float(jnp.max(out.per_example_auc)), 3
             ),
             "seconds": round(time.perf_counter() - t0, 1),
+            "confidence_unlearned": round(
+                float(jnp.mean(out.unlearned_confidence)), 2
+            ),
+            "confidence_retrained": round(
+                float(jnp.mean(out.retrained_confidence)), 2
+            ),
+            "rows_more_confident": int(
+                jnp.sum(
+                    jnp.mean(out.unlearned_confidence, 0)
+                    > jnp.mean(out.retrained_confidence, 0)
+                )
+            ),
         }
         sys.stdout.write(json.dumps(row) + "\n")
         sys.stdout.flush()
