@@ -1,7 +1,8 @@
 """Audits of data-point and feature unlearning.
 
 Accuracies and gaps, membership inference, divergences, the MI audit,
-feature leakage (Z AUC, MI bound) and utility.
+feature leakage (Z AUC, MI bound), utility and a per-example
+U-LiRA-style membership audit on shadow models.
 
 Pure functions of logits, probabilities and labels wherever possible, so
 they vmap over seeds and run under ``jit``.
@@ -49,6 +50,13 @@ from jaxunlearn.audit._mia import (
     loss_threshold_attack,
     roc_auc,
 )
+from jaxunlearn.audit._ulira import (
+    ULiRAOutput,
+    default_train_fn,
+    ulira_attack,
+    ulira_audit,
+    ulira_shadows,
+)
 
 __all__ = [
     "AccuracyReport",
@@ -58,10 +66,12 @@ __all__ = [
     "MIAuditOutput",
     "MIBounds",
     "MeanStd",
+    "ULiRAOutput",
     "accuracy",
     "accuracy_gap",
     "attack_advantage",
     "challenge_score",
+    "default_train_fn",
     "downstream_accuracy",
     "feature_audit",
     "feature_audit_path",
@@ -80,4 +90,7 @@ __all__ = [
     "repair_distortion",
     "roc_auc",
     "strict_leakage_auc",
+    "ulira_attack",
+    "ulira_audit",
+    "ulira_shadows",
 ]
