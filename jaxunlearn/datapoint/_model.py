@@ -123,6 +123,46 @@ def merge_module(model: ModuleModel, params: Any, rest: Any) -> Any:
     return nnx.merge(model.graphdef, params, rest)
 
 
+def pure_apply(model: Any, rest: Any) -> Callable[[Any, Array], Array]:
+    """``apply_fn(params, x)``: a module model in evaluation mode at ``rest``.
+
+    A plain ``apply_fn`` is returned as it is.
+    """
+    if isinstance(model, ModuleModel):
+        return lambda p, x: model.eval_apply(p, rest, x)
+    return model
+
+
+def with_state(
+    model: Any, rest: Any, loss: Callable[[Callable], Any]
+) -> tuple[Any, Any]:
+    """``(loss(apply_fn), rest)`` with the non-parameter state threaded.
+
+    For a module model, ``apply_fn(params, x)`` runs the module in training
+    mode from the state that the previous call left (every forward pass of
+    the loss updates the BatchNorm statistics and advances the dropout RNG,
+    in call order), and the final state is returned beside the loss. A
+    plain ``apply_fn`` is passed as it is and ``rest`` comes back unchanged.
+    Call it inside the differentiated function and return the state as an
+    auxiliary output.
+    """
+    if not isinstance(model, ModuleModel):
+        return loss(model), rest
+    box = [rest]
+
+    def apply_fn(params, x):
+        logits, box[0] = model.train_apply(params, box[0], x)
+        return logits
+
+    out = loss(apply_fn)
+    return out, box[0]
+
+
+def select_state(keep: Array, new: Any, old: Any) -> Any:
+    """``new`` where ``keep`` else ``old``, leaf by leaf (PRNG keys too)."""
+    return jax.tree.map(lambda a, b: jax.lax.select(keep, a, b), new, old)
+
+
 def check_model(name: str, obj: Any) -> None:
     """A TypeError naming ``name`` unless ``obj`` is a module or callable."""
     if not (is_module(obj) or callable(obj)):

@@ -31,7 +31,10 @@ from jaxunlearn.datapoint._model import (
     emit_epoch,
     is_module,
     merge_module,
+    pure_apply,
+    select_state,
     split_module,
+    with_state,
 )
 from jaxunlearn.datapoint._membership import (
     ApplyFn,
@@ -363,16 +366,13 @@ def _fit_state_core(
 ) -> tuple[FitOutput, Any]:
     n = x.shape[0]
     steps = math.ceil(n / batch_size)
-    if isinstance(apply_fn, ModuleModel):  # non-parameter state carried
-        forward = apply_fn.train_apply
-    else:
-
-        def forward(p, r, xb):
-            return apply_fn(p, xb), r
 
     def loss_fn(p, r, xb, yb, mb):
-        logits, r = forward(p, r, xb)
-        return weighted_cross_entropy(logits, yb, mb), r
+        return with_state(
+            apply_fn,
+            r,
+            lambda f: weighted_cross_entropy(f(p, xb), yb, mb),
+        )
 
     def epoch(carry, e):
         perm = masked_permutation(jax.random.fold_in(key, e), mask)
@@ -388,7 +388,7 @@ def _fit_state_core(
             new = _apply_update(optimizer, state, grads, learning_rate)
             keep = jnp.sum(mb) > 0
             state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
-            r = jax.tree.map(lambda a, b: jax.lax.select(keep, a, b), new_r, r)
+            r = select_state(keep, new_r, r)
             return (state, r), loss
 
         carry, losses = jax.lax.scan(
@@ -437,13 +437,6 @@ def resolve_model(
         return model, module_params, rest, (params, *data[:-1])
     check_model("apply_fn", apply_fn)
     return apply_fn, params, None, data
-
-
-def _pure_apply(model: Any, rest: Any) -> ApplyFn:
-    """``apply_fn(params, x)`` in evaluation mode for a module model."""
-    if isinstance(model, ModuleModel):
-        return lambda p, x: model.eval_apply(p, rest, x)
-    return model
 
 
 def fit_classifier(
@@ -523,7 +516,7 @@ def fit_classifier(
     _checks.check_integer("y", y)
     _checks.check_nonempty("x", x)
     _checks.check_shape("y", y, (x.shape[0],))
-    c = _num_outputs(_pure_apply(model, rest), params, x, "x")
+    c = _num_outputs(pure_apply(model, rest), params, x, "x")
     _check_labels("y", y, c)
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     mask = (
