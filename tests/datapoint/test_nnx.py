@@ -1,5 +1,8 @@
 """nnx.Module models and per-epoch callbacks on the training entry points."""
 
+import pathlib
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -188,3 +191,14 @@ def test_callback_once_per_epoch_in_order(data):
         [i.metrics["forget_acc"] for i in seen], out.history.forget_acc
     )
     np.testing.assert_allclose([i.loss for i in seen], out.history.task_loss)
+
+
+def test_docs_examples_run(capsys):
+    # The ``py`` blocks of docs/datapoint.md (models and callbacks).
+    doc = pathlib.Path(__file__).parents[2] / "docs" / "datapoint.md"
+    blocks = re.findall(r"```py\n(.*?)```", doc.read_text(), re.S)
+    assert len(blocks) == 2
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"doc{i}", "exec"), {})  # noqa: S102
+    out = capsys.readouterr().out
+    assert "epoch 3/3" in out
