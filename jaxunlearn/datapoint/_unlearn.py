@@ -270,6 +270,18 @@ _core_jit = jax.jit(_unlearn_core, static_argnums=(0, 1))
 _state_core_jit = jax.jit(_unlearn_state_core, static_argnums=(0, 1))
 
 
+def _run(
+    model: Any, static: _Static, params: Any, *args: Any
+) -> UnlearnOutput | UnlearnModelOutput:
+    """The compiled core; a module model's state comes back as a module."""
+    if not isinstance(model, ModuleModel):
+        return _core_jit(model, static, params, *args[:-1])
+    out, rest = _state_core_jit(model, static, params, *args)
+    return UnlearnModelOutput(
+        merge_module(model, out.params, rest), out.history, out.epochs_run
+    )
+
+
 def unlearn(
     apply_fn: ApplyFn | Any,
     params: Any,
@@ -461,14 +473,7 @@ def unlearn(
             )
             auto = auto._replace(anchor_shift=shift)
     hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
-    if not isinstance(model, ModuleModel):
-        return _core_jit(apply_fn, static, params, data, req, hyper, key)
-    out, rest = _state_core_jit(
-        model, static, params, data, req, hyper, key, rest
-    )
-    return UnlearnModelOutput(
-        merge_module(model, out.params, rest), out.history, out.epochs_run
-    )
+    return _run(model, static, params, data, req, hyper, key, rest)
 
 
 def make_unlearn_fn(
