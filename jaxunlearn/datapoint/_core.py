@@ -545,7 +545,7 @@ def _unlearn_state_core(
     history = UnlearnHistory(*rows)
     params_out = state.params
     if static.repair_steps > 0:
-        params_out, rest = _repair(
+        params_out, rest = _repair_state(
             model,
             params_out,
             data.x_pool,
@@ -565,6 +565,33 @@ def _unlearn_state_core(
 
 
 def _repair(
+    apply_fn: ApplyFn,
+    params: Any,
+    x_pool: Array,
+    y_pool: Array,
+    retain_idx: Array,
+    retain_mask: Array,
+    learning_rate: Array,
+    steps: int,
+    batch_size: int,
+    key: Array,
+) -> Any:
+    """The parameters after :func:`_repair_state` of a plain ``apply_fn``."""
+    return _repair_state(
+        apply_fn,
+        params,
+        x_pool,
+        y_pool,
+        retain_idx,
+        retain_mask,
+        learning_rate,
+        steps,
+        batch_size,
+        key,
+    )[0]
+
+
+def _repair_state(
     model: Any,
     params: Any,
     x_pool: Array,
