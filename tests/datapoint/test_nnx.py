@@ -100,6 +100,7 @@ def test_unlearn_module_trains_and_updates_statistics(data, dropout):
     np.testing.assert_array_equal(_stats(net)[0], mean0)  # input untouched
 
 
+@pytest.mark.slow
 def test_unlearn_module_auto_gamma_runs(data):
     split, x, y = data
     fit = fit_classifier(
