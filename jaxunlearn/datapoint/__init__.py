@@ -3,6 +3,7 @@
 from jaxunlearn.datapoint._core import (
     AutoGamma,
     UnlearnHistory,
+    UnlearnModelOutput,
     UnlearnOutput,
 )
 from jaxunlearn.datapoint._many import (
@@ -19,8 +20,10 @@ from jaxunlearn.datapoint._membership import (
     unlearning_loss,
     weighted_cross_entropy,
 )
+from jaxunlearn.datapoint._model import EpochInfo
 from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
 from jaxunlearn.datapoint._train import (
+    FitModelOutput,
     FitOutput,
     TrainState,
     check_optimizer,
@@ -36,12 +39,15 @@ from jaxunlearn.datapoint._unlearn import make_unlearn_fn, unlearn
 
 __all__ = [
     "AutoGamma",
+    "EpochInfo",
+    "FitModelOutput",
     "FitOutput",
     "ForgetRequests",
     "LossAux",
     "MembershipBatch",
     "TrainState",
     "UnlearnHistory",
+    "UnlearnModelOutput",
     "UnlearnOutput",
     "check_optimizer",
     "default_optimizer",

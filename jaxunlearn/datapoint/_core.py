@@ -47,6 +47,12 @@ from jaxunlearn.datapoint._membership import (
     membership_mi,
     weighted_cross_entropy,
 )
+from jaxunlearn.datapoint._model import (
+    emit_epoch,
+    pure_apply,
+    select_state,
+    with_state,
+)
 from jaxunlearn.datapoint._train import (
     _ADAM_DESCENT,
     _apply_update,
@@ -78,6 +84,14 @@ class UnlearnOutput(NamedTuple):
     """The result of :func:`unlearn`."""
 
     params: Any  # the unlearned parameters (new arrays)
+    history: UnlearnHistory  # per-epoch diagnostics
+    epochs_run: Array  # [] int32, epochs that took at least one step
+
+
+class UnlearnModelOutput(NamedTuple):
+    """The result of :func:`unlearn` on an ``nnx.Module``."""
+
+    model: Any  # the unlearned module (a new object; the input is unchanged)
     history: UnlearnHistory  # per-epoch diagnostics
     epochs_run: Array  # [] int32, epochs that took at least one step
 
@@ -200,6 +214,7 @@ class _Static:
     # The optax optimizer of the MI phase; its updates are scaled by the
     # step's learning rate (Adam without a step size by default).
     optimizer: optax.GradientTransformation = _ADAM_DESCENT
+    callback: Callable | None = None  # called after every epoch (host)
 
 
 def _row_order(key: Array, n: int) -> tuple[Array, Array]:
@@ -276,6 +291,25 @@ def _unlearn_core(
     hyper: _Hyper,
     key: Array,
 ) -> UnlearnOutput:
+    return _unlearn_state_core(apply_fn, static, params, data, req, hyper, key)[
+        0
+    ]
+
+
+def _unlearn_state_core(
+    model: Any,
+    static: _Static,
+    params: Any,
+    data: _Data,
+    req: _Request,
+    hyper: _Hyper,
+    key: Array,
+    rest: Any = None,
+) -> tuple[UnlearnOutput, Any]:
+    # model: an apply_fn, or a ModuleModel whose non-parameter state ``rest``
+    # the training forward passes update; evaluation runs at the carried
+    # state in evaluation mode.
+    apply_fn = pure_apply(model, rest)
     dtype = jax.tree.leaves(params)[0].dtype
     optimizer = static.optimizer
     b, bf = static.batch_size, static.forget_batch_size
@@ -309,17 +343,17 @@ def _unlearn_core(
     # slower than one pass per request, so it loops (accuracies only, no
     # gradient flows through argmax).
     @jax.custom_batching.sequential_vmap
-    def predict(p, x):
-        return jnp.argmax(apply_fn(p, x), -1)
+    def predict(p, r, x):
+        return jnp.argmax(pure_apply(model, r)(p, x), -1)
 
-    def correct(p, x, y):
-        pred = predict(jax.lax.stop_gradient(p), x).astype(y.dtype)
+    def correct(p, x, y, r):
+        pred = predict(jax.lax.stop_gradient(p), r, x).astype(y.dtype)
         return (pred == y).astype(mask_dtype)
 
-    def evaluate(p):
-        correct_pool = correct(p, data.x_pool, data.y_pool)
-        correct_test = correct(p, data.x_test, data.y_test)
-        correct_hold = correct(p, data.x_hold, data.y_hold)
+    def evaluate(p, r):
+        correct_pool = correct(p, data.x_pool, data.y_pool, r)
+        correct_test = correct(p, data.x_test, data.y_test, r)
+        correct_hold = correct(p, data.x_hold, data.y_hold, r)
         return (
             _masked_acc(correct_pool, w_retain),
             _masked_acc(correct_pool, w_forget),
@@ -328,7 +362,7 @@ def _unlearn_core(
         )
 
     # Held-out accuracy of the forget classes under the starting model.
-    h_acc0 = evaluate(params)[3]
+    h_acc0 = evaluate(params, rest)[3]
     if static.holdout_term:  # the anchor's reference predictions
         shift = jnp.asarray(hyper.anchor_shift, dtype) * present.astype(dtype)
         logits_hold_start = jax.lax.stop_gradient(
@@ -338,7 +372,7 @@ def _unlearn_core(
     lr_sched = static.lr_schedule or (lambda s: 1.0)
 
     def step(carry, s, perm_r, perm_f, perm_h, epoch_idx):
-        state, gamma_dual, stopped, anchor_t = carry
+        state, gamma_dual, stopped, anchor_t, rest_t = carry
         pos = s * b + jnp.arange(b, dtype=jnp.int32)
         rows = perm_r[jnp.minimum(pos, r_size - 1)]
         rmask = retain_mask[rows] * (pos < r_size).astype(mask_dtype)
@@ -376,21 +410,30 @@ def _unlearn_core(
             )
         else:
             hold = None
-        grads, (aux, logits_r, _) = jax.grad(
-            lambda p: _controller_loss(
-                apply_fn, p, batch, gamma_t, static.utility, task_w, hold
-            ),
-            has_aux=True,
-        )(state.params)
+
+        def loss(p):
+            (value, aux), r = with_state(
+                model,
+                rest_t,
+                lambda f: _controller_loss(
+                    f, p, batch, gamma_t, static.utility, task_w, hold
+                ),
+            )
+            return value, (aux, r)
+
+        grads, ((aux, logits_r, _), new_rest) = jax.grad(loss, has_aux=True)(
+            state.params
+        )
         new_state = _apply_update(optimizer, state, grads, lr_t)
         active = (jnp.sum(rmask) > 0) & jnp.logical_not(stopped)
         state = jax.tree.map(
             lambda a, o: jnp.where(active, a, o), new_state, state
         )
+        rest_t = select_state(active, new_rest, rest_t)
         if static.auto:
             hrows, hvalid = _cycled(perm_h, n_hold, s * bf, bf)
             hmask = w_hold[hrows] * hvalid.astype(mask_dtype)
-            logits_h = apply_fn(
+            logits_h = pure_apply(model, rest_t)(
                 jax.lax.stop_gradient(new_state.params), data.x_hold[hrows]
             )
             # The stand-in criterion, under the parameters before the update
@@ -412,13 +455,16 @@ def _unlearn_core(
             p = state.params
             f_acc = _masked_acc(
                 correct(
-                    p, data.x_pool[req.forget_idx], data.y_pool[req.forget_idx]
+                    p,
+                    data.x_pool[req.forget_idx],
+                    data.y_pool[req.forget_idx],
+                    rest_t,
                 ),
                 forget_mask,
             )
             if static.stop == "holdout":
                 h_acc = _masked_acc(
-                    correct(p, data.x_hold, data.y_hold), w_hold
+                    correct(p, data.x_hold, data.y_hold, rest_t), w_hold
                 )
                 fire = f_acc < h_acc + hyper.stop_margin
             elif static.stop == "holdout_initial":
@@ -432,30 +478,30 @@ def _unlearn_core(
             # Dual ascent on the anchor: grow it while the held-out accuracy
             # of the forget classes is below the stop threshold.
             h_now = _masked_acc(
-                correct(state.params, data.x_hold, data.y_hold), w_hold
+                correct(state.params, data.x_hold, data.y_hold, rest_t),
+                w_hold,
             )
             new_anchor = jnp.maximum(
                 anchor_t + hyper.anchor_lr * (hyper.stop_value - h_now), 0
             )
             anchor_t = jnp.where(active, new_anchor, anchor_t)
-        return (state, gamma_dual, stopped, anchor_t), out
+        return (state, gamma_dual, stopped, anchor_t, rest_t), out
 
     if static.remat:
         step = jax.checkpoint(step)
 
     def epoch(carry, e):
-        state, gamma_dual, stopped, anchor_t = carry
+        state, gamma_dual, stopped, anchor_t, rest_t = carry
         ek = jax.random.fold_in(key, e)
         perm_r = _permutation(jax.random.fold_in(ek, 0), retain_mask)
         perm_f = _permutation(jax.random.fold_in(ek, 1), forget_mask)
         perm_h = _permutation(jax.random.fold_in(ek, 2), w_hold)
-        (state, gamma_dual, stopped_in, anchor_t), (tl, mi, gm, act) = (
-            jax.lax.scan(
-                lambda c, s: step(c, s, perm_r, perm_f, perm_h, e),
-                (state, gamma_dual, stopped, anchor_t),
-                jnp.arange(steps, dtype=jnp.int32),
-            )
+        carry, (tl, mi, gm, act) = jax.lax.scan(
+            lambda c, s: step(c, s, perm_r, perm_f, perm_h, e),
+            (state, gamma_dual, stopped, anchor_t, rest_t),
+            jnp.arange(steps, dtype=jnp.int32),
         )
+        state, gamma_dual, stopped_in, anchor_t, rest_t = carry
         n_act = jnp.sum(act)
         denom = jnp.maximum(n_act, 1)
         tl, mi, gm = (
@@ -463,7 +509,7 @@ def _unlearn_core(
             jnp.sum(mi) / denom,
             jnp.sum(gm) / denom,
         )
-        r_acc, f_acc, t_acc, h_acc = evaluate(state.params)
+        r_acc, f_acc, t_acc, h_acc = evaluate(state.params, rest_t)
         if static.stop == "holdout":
             fire = f_acc < h_acc + hyper.stop_margin
         elif static.stop == "holdout_initial":
@@ -476,7 +522,15 @@ def _unlearn_core(
             fire = jnp.zeros((), bool)
         stopped = stopped_in | fire
         row = (tl, mi, r_acc, f_acc, t_acc, h_acc, gm, n_act > 0)
-        return (state, gamma_dual, stopped, anchor_t), row
+        names = UnlearnHistory._fields[1:]
+        emit_epoch(
+            static.callback,
+            static.epochs,
+            e,
+            tl,
+            dict(zip(names, row[1:], strict=True)),
+        )
+        return (state, gamma_dual, stopped, anchor_t, rest_t), row
 
     if static.remat:
         epoch = jax.checkpoint(epoch)
@@ -484,15 +538,15 @@ def _unlearn_core(
     state = init_train_state(params, optimizer)
     gamma0 = jnp.asarray(hyper.gamma, dtype)
     anchor0 = jnp.asarray(hyper.anchor, dtype)
-    carry = (state, gamma0, jnp.zeros((), bool), anchor0)
-    (state, _, _, _), rows = jax.lax.scan(
+    carry = (state, gamma0, jnp.zeros((), bool), anchor0, rest)
+    (state, _, _, _, rest), rows = jax.lax.scan(
         epoch, carry, jnp.arange(static.epochs, dtype=jnp.int32)
     )
     history = UnlearnHistory(*rows)
     params_out = state.params
     if static.repair_steps > 0:
-        params_out = _repair(
-            apply_fn,
+        params_out, rest = _repair_state(
+            model,
             params_out,
             data.x_pool,
             data.y_pool,
@@ -502,10 +556,12 @@ def _unlearn_core(
             static.repair_steps,
             b,
             jax.random.fold_in(key, static.epochs),
+            rest,
         )
-    return UnlearnOutput(
+    out = UnlearnOutput(
         params_out, history, jnp.sum(history.active).astype(jnp.int32)
     )
+    return out, rest
 
 
 def _repair(
@@ -520,6 +576,34 @@ def _repair(
     batch_size: int,
     key: Array,
 ) -> Any:
+    """The parameters after :func:`_repair_state` of a plain ``apply_fn``."""
+    return _repair_state(
+        apply_fn,
+        params,
+        x_pool,
+        y_pool,
+        retain_idx,
+        retain_mask,
+        learning_rate,
+        steps,
+        batch_size,
+        key,
+    )[0]
+
+
+def _repair_state(
+    model: Any,
+    params: Any,
+    x_pool: Array,
+    y_pool: Array,
+    retain_idx: Array,
+    retain_mask: Array,
+    learning_rate: Array,
+    steps: int,
+    batch_size: int,
+    key: Array,
+    rest: Any = None,
+) -> tuple[Any, Any]:
     """``steps`` Adam steps of the task loss on retain rows only.
 
     A fresh optimizer state; batches cycle through a permutation of the real
@@ -529,19 +613,26 @@ def _repair(
     n_r = jnp.sum(retain_mask > 0).astype(jnp.int32)
     perm = masked_permutation(key, retain_mask)
 
-    def step(state, s):
+    def step(carry, s):
+        state, r = carry
         rows, valid = _cycled(perm, n_r, s * batch_size, batch_size)
         mask = retain_mask[rows] * valid.astype(retain_mask.dtype)
         pool = retain_idx[rows]
         xb, yb = x_pool[pool], y_pool[pool]
-        grads = jax.grad(
-            lambda p: weighted_cross_entropy(apply_fn(p, xb), yb, mask)
+        grads, r = jax.grad(
+            lambda p: with_state(
+                model,
+                r,
+                lambda f: weighted_cross_entropy(f(p, xb), yb, mask),
+            ),
+            has_aux=True,
         )(state.params)
-        return _apply_update(optimizer, state, grads, learning_rate), None
+        state = _apply_update(optimizer, state, grads, learning_rate)
+        return (state, r), None
 
-    state, _ = jax.lax.scan(
+    (state, rest), _ = jax.lax.scan(
         step,
-        init_train_state(params, optimizer),
+        (init_train_state(params, optimizer), rest),
         jnp.arange(steps, dtype=jnp.int32),
     )
-    return state.params
+    return state.params, rest

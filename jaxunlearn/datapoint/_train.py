@@ -23,6 +23,19 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from jaxunlearn import _checks
+from jaxunlearn.datapoint._model import (
+    EpochInfo,
+    ModuleModel,
+    check_callback,
+    check_model,
+    emit_epoch,
+    is_module,
+    merge_module,
+    pure_apply,
+    select_state,
+    split_module,
+    with_state,
+)
 from jaxunlearn.datapoint._membership import (
     ApplyFn,
     LossAux,
@@ -323,44 +336,114 @@ def _fit_core(
     batch_size: int,
     optimizer: optax.GradientTransformation = _ADAM_DESCENT,
 ) -> FitOutput:
+    return _fit_state_core(
+        apply_fn,
+        params,
+        x,
+        y,
+        mask,
+        learning_rate,
+        key,
+        epochs,
+        batch_size,
+        optimizer,
+    )[0]
+
+
+def _fit_state_core(
+    apply_fn: ApplyFn | ModuleModel,
+    params: Any,
+    x: Array,
+    y: Array,
+    mask: Array,
+    learning_rate: Array,
+    key: Array,
+    epochs: int,
+    batch_size: int,
+    optimizer: optax.GradientTransformation = _ADAM_DESCENT,
+    rest: Any = None,
+    callback: Callable[[EpochInfo], Any] | None = None,
+) -> tuple[FitOutput, Any]:
     n = x.shape[0]
     steps = math.ceil(n / batch_size)
 
-    def loss_fn(p, xb, yb, mb):
-        return weighted_cross_entropy(apply_fn(p, xb), yb, mb)
+    def loss_fn(p, r, xb, yb, mb):
+        return with_state(
+            apply_fn,
+            r,
+            lambda f: weighted_cross_entropy(f(p, xb), yb, mb),
+        )
 
-    def epoch(state, e):
+    def epoch(carry, e):
         perm = masked_permutation(jax.random.fold_in(key, e), mask)
 
-        def step(state, s):
+        def step(carry, s):
+            state, r = carry
             pos = s * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
             rows = perm[jnp.minimum(pos, n - 1)]
             mb = mask[rows] * (pos < n).astype(mask.dtype)
-            loss, grads = jax.value_and_grad(loss_fn)(
-                state.params, x[rows], y[rows], mb
+            (loss, new_r), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+                state.params, r, x[rows], y[rows], mb
             )
             new = _apply_update(optimizer, state, grads, learning_rate)
             keep = jnp.sum(mb) > 0
             state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
-            return state, loss
+            r = select_state(keep, new_r, r)
+            return (state, r), loss
 
-        state, losses = jax.lax.scan(
-            step, state, jnp.arange(steps, dtype=jnp.int32)
+        carry, losses = jax.lax.scan(
+            step, carry, jnp.arange(steps, dtype=jnp.int32)
         )
-        return state, jnp.mean(losses)
+        emit_epoch(callback, epochs, e, jnp.mean(losses))
+        return carry, jnp.mean(losses)
 
-    state = init_train_state(params, optimizer)
-    state, losses = jax.lax.scan(
-        epoch, state, jnp.arange(epochs, dtype=jnp.int32)
+    carry = (init_train_state(params, optimizer), rest)
+    (state, rest), losses = jax.lax.scan(
+        epoch, carry, jnp.arange(epochs, dtype=jnp.int32)
     )
-    return FitOutput(state.params, losses)
+    return FitOutput(state.params, losses), rest
+
+
+class FitModelOutput(NamedTuple):
+    """The result of :func:`fit_classifier` on an ``nnx.Module``."""
+
+    model: Any  # the trained module (a new object; the input is unchanged)
+    loss: Array  # [epochs] mean training cross-entropy per epoch
+
+
+def resolve_model(
+    apply_fn: Any, params: Any, data: tuple
+) -> tuple[Any, Any, Any, tuple]:
+    """``(model, params, rest, data)`` of a training entry point's call.
+
+    A module call's positional arguments are shifted by one: for an
+    ``nnx.Module`` ``m``, ``f(m, a, b)`` binds ``params=a`` and
+    ``data=(b, None)``, and the result is ``(ModuleModel, Param state,
+    other state, (a, b))``. For a callable: ``(apply_fn, params, None,
+    data)``.
+
+    Raises:
+      TypeError: naming ``apply_fn`` when it is neither a module nor
+        callable, or when a module call passes one positional too many.
+    """
+    if is_module(apply_fn):
+        if data[-1] is not None:
+            raise TypeError(
+                "apply_fn: with an nnx.Module in place of (apply_fn, params),"
+                " pass the data right after the module (one positional"
+                f" argument fewer), got {len(data) + 1} after it"
+            )
+        model, module_params, rest = split_module(apply_fn)
+        return model, module_params, rest, (params, *data[:-1])
+    check_model("apply_fn", apply_fn)
+    return apply_fn, params, None, data
 
 
 def fit_classifier(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
     x: Float[ArrayLike, "n ..."],
-    y: Int[ArrayLike, " n"],
+    y: Int[ArrayLike, " n"] | None = None,
     *,
     epochs: int,
     batch_size: int = 64,
@@ -368,14 +451,21 @@ def fit_classifier(
     key: Array,
     where: ArrayLike | None = None,
     optimizer: optax.GradientTransformation | None = None,
-) -> FitOutput:
+    callback: Callable[[EpochInfo], Any] | None = None,
+) -> FitOutput | FitModelOutput:
     """Trains a classifier on cross-entropy in one jitted scan (Adam default).
 
     Minibatches are reshuffled every epoch; the last partial batch is
     masked. Used for the original model and for retraining from scratch.
+    A Flax ``nnx.Module`` may stand in place of ``(apply_fn, params)``:
+    ``fit_classifier(module, x, y, ...)`` trains its ``nnx.Param`` state,
+    carries the rest (BatchNorm statistics, dropout RNG counts) through the
+    training forward passes, and returns a :class:`FitModelOutput`.
 
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then the arguments shift: ``params`` is ``x``
+        and ``x`` is ``y``).
       params: the starting parameters (not modified).
       x: training inputs ``[n, ...]``.
       y: integer labels ``[n]`` in ``[0, c)``.
@@ -390,14 +480,20 @@ def fit_classifier(
         ``optax.sgd(0.1)``), applied with ``optax.apply_updates``; Adam
         with step size ``learning_rate`` if None. Reuse one object across
         calls: a new one compiles anew.
+      callback: optional ``callback(EpochInfo)`` called on the host after
+        every epoch (``jax.debug.callback``), e.g. to drive a progress bar;
+        None compiles nothing extra. Reuse one function across calls.
 
     Returns:
-      A :class:`FitOutput` ``(params, loss)`` with the per-epoch mean loss.
+      A :class:`FitOutput` ``(params, loss)`` with the per-epoch mean loss;
+      for a module, a :class:`FitModelOutput` ``(model, loss)``.
 
     Raises:
       ValueError: on bad sizes, labels out of range, a model/data shape
         mismatch, or both ``optimizer`` and ``learning_rate``.
-      TypeError: when ``optimizer`` is not an optax transformation.
+      TypeError: when ``optimizer`` is not an optax transformation,
+        ``apply_fn`` is neither callable nor a module, or ``callback`` is
+        not callable.
 
     Examples:
       >>> import jax, jax.numpy as jnp
@@ -410,15 +506,17 @@ def fit_classifier(
       >>> (f(out.params, x).argmax(1) == y).all().item()
       True
     """
+    model, params, rest, (x, y) = resolve_model(apply_fn, params, (x, y))
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
+    check_callback(callback)
     x = _checks.as_array("x", x)
     y = _checks.as_array("y", y)
     _checks.check_floating("x", x)
     _checks.check_integer("y", y)
     _checks.check_nonempty("x", x)
     _checks.check_shape("y", y, (x.shape[0],))
-    c = _num_outputs(apply_fn, params, x, "x")
+    c = _num_outputs(pure_apply(model, rest), params, x, "x")
     _check_labels("y", y, c)
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     mask = (
@@ -428,8 +526,8 @@ def fit_classifier(
     )
     _checks.check_shape("where", mask, (x.shape[0],))
     lr = jnp.asarray(learning_rate, x.dtype)
-    return _fit_jit(
-        apply_fn,
+    out, rest = _fit_jit(
+        model,
         params,
         x,
         y.astype(jnp.int32),
@@ -439,13 +537,18 @@ def fit_classifier(
         epochs=epochs,
         batch_size=batch_size,
         optimizer=optimizer,
+        rest=rest,
+        callback=callback,
     )
+    if isinstance(model, ModuleModel):
+        return FitModelOutput(merge_module(model, out.params, rest), out.loss)
+    return out
 
 
 _fit_jit = jax.jit(
-    _fit_core,
+    _fit_state_core,
     static_argnums=(0,),
-    static_argnames=("epochs", "batch_size", "optimizer"),
+    static_argnames=("epochs", "batch_size", "optimizer", "callback"),
 )
 
 

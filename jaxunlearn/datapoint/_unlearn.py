@@ -6,6 +6,7 @@ References:
 """
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -17,14 +18,23 @@ from jaxunlearn import _checks
 from jaxunlearn.datapoint._core import (
     AutoGamma,
     Schedule,
+    UnlearnModelOutput,
     UnlearnOutput,
     _Data,
     _Hyper,
     _Request,
     _Static,
     _unlearn_core,
+    _unlearn_state_core,
 )
 from jaxunlearn.datapoint._membership import ApplyFn
+from jaxunlearn.datapoint._model import (
+    EpochInfo,
+    ModuleModel,
+    check_callback,
+    merge_module,
+    pure_apply,
+)
 from jaxunlearn.datapoint._reference import (
     _class_shift,
     estimate_retrain_forget_acc,
@@ -34,6 +44,7 @@ from jaxunlearn.datapoint._train import (
     _check_labels,
     _num_outputs,
     check_optimizer,
+    resolve_model,
     resolve_optimizer,
 )
 
@@ -62,6 +73,7 @@ def _static(
     allow_probe: bool = False,
     auto_settings: AutoGamma | None = None,
     optimizer: optax.GradientTransformation = _ADAM_DESCENT,
+    callback: Any = None,
 ) -> _Static:
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
@@ -109,6 +121,7 @@ def _static(
         holdout_term=holdout_term,
         anchor_dual=anchor_dual,
         optimizer=optimizer,
+        callback=check_callback(callback),
     )
 
 
@@ -254,12 +267,25 @@ def _prepare(
 
 
 _core_jit = jax.jit(_unlearn_core, static_argnums=(0, 1))
+_state_core_jit = jax.jit(_unlearn_state_core, static_argnums=(0, 1))
+
+
+def _run(
+    model: Any, static: _Static, params: Any, *args: Any
+) -> UnlearnOutput | UnlearnModelOutput:
+    """The compiled core; a module model's state comes back as a module."""
+    if not isinstance(model, ModuleModel):
+        return _core_jit(model, static, params, *args[:-1])
+    out, rest = _state_core_jit(model, static, params, *args)
+    return UnlearnModelOutput(
+        merge_module(model, out.params, rest), out.history, out.epochs_run
+    )
 
 
 def unlearn(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     gamma: float | str = 4.0,
     epochs: int = 5,
@@ -277,7 +303,8 @@ def unlearn(
     repair_steps: int | None = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
-) -> UnlearnOutput:
+    callback: Callable[[EpochInfo], Any] | None = None,
+) -> UnlearnOutput | UnlearnModelOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
 
     From the trained ``params`` and a fresh optimizer (Adam by default),
@@ -287,9 +314,16 @@ def unlearn(
     An epoch is one pass over the retain set (``ceil(n_r / batch_size)``
     steps); forget batches cycle through the forget set.
 
+    A Flax ``nnx.Module`` may stand in place of ``(apply_fn, params)``:
+    ``unlearn(module, split, ...)`` trains its ``nnx.Param`` state, carries
+    the rest (BatchNorm statistics, dropout RNG counts) through the training
+    forward passes (accuracies use evaluation mode) and returns an
+    :class:`UnlearnModelOutput`.
+
     Args:
       apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``
-        (see ``jaxunlearn.models.functional``).
+        (see ``jaxunlearn.models.functional``), or an ``nnx.Module`` (then
+        the arguments shift: ``params`` is ``split``).
       params: the trained parameters (a pytree; never modified).
       split: an object with ``x_retain, y_retain, x_forget, y_forget, x_test,
         y_test`` (and optionally ``num_classes``), e.g.
@@ -340,17 +374,24 @@ def unlearn(
         Adam with step size ``learning_rate`` if None. Under
         ``gamma="auto"`` its updates are scaled by ``auto.lr_scale``. Reuse
         one object across calls: a new one compiles anew.
+      callback: optional ``callback(EpochInfo)`` called on the host after
+        every epoch (``jax.debug.callback``) with the epoch's task loss and
+        the other :class:`UnlearnHistory` fields in ``metrics``; None
+        compiles nothing extra. Reuse one function across calls.
 
     Returns:
-      An :class:`UnlearnOutput` ``(params, history, epochs_run)``.
+      An :class:`UnlearnOutput` ``(params, history, epochs_run)``; for a
+      module, an :class:`UnlearnModelOutput` ``(model, history,
+      epochs_run)``.
 
     Raises:
       ValueError: on empty sets, NaN/Inf rows, labels out of range,
         ``gamma < 0``, ``epochs < 1``, unknown options, a model/data shape
         mismatch, or both ``optimizer`` and ``learning_rate``.
       TypeError: on non-floating inputs, non-integer labels, a ``key``
-        that is not a PRNG key or an ``optimizer`` that is not an optax
-        transformation.
+        that is not a PRNG key, an ``optimizer`` that is not an optax
+        transformation, an ``apply_fn`` that is neither callable nor a
+        module, or a ``callback`` that is not callable.
 
     References:
       Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -372,6 +413,8 @@ def unlearn(
       >>> out.history.forget_acc.shape
       (2,)
     """
+    model, params, rest, (split,) = resolve_model(apply_fn, params, (split,))
+    apply_fn = pure_apply(model, rest)
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     static = _static(
         gamma=gamma,
@@ -388,6 +431,7 @@ def unlearn(
         allow_probe=True,
         auto_settings=auto,
         optimizer=optimizer,
+        callback=callback,
     )
     _checks.check_key("key", key)
     data, req = _prepare(apply_fn, params, split, holdout)
@@ -429,7 +473,7 @@ def unlearn(
             )
             auto = auto._replace(anchor_shift=shift)
     hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
-    return _core_jit(apply_fn, static, params, data, req, hyper, key)
+    return _run(model, static, params, data, req, hyper, key, rest)
 
 
 def make_unlearn_fn(

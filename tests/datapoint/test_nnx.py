@@ -1,0 +1,205 @@
+"""nnx.Module models and per-epoch callbacks on the training entry points."""
+
+import pathlib
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxunlearn.datapoint import (
+    EpochInfo,
+    FitModelOutput,
+    FitOutput,
+    UnlearnModelOutput,
+    UnlearnOutput,
+    fit_classifier,
+    unlearn,
+)
+from jaxunlearn.models import MLP, functional
+from tests.datapoint._problems import tiny_model, tiny_split
+
+
+class BNNet(nnx.Module):
+    """Linear -> BatchNorm -> ReLU -> (Dropout) -> Linear."""
+
+    def __init__(self, dropout=0.0, *, rngs):
+        self.l1 = nnx.Linear(4, 16, rngs=rngs)
+        self.bn = nnx.BatchNorm(16, rngs=rngs)
+        self.drop = nnx.Dropout(dropout, rngs=rngs) if dropout else None
+        self.l2 = nnx.Linear(16, 3, rngs=rngs)
+
+    def __call__(self, x):
+        h = jax.nn.relu(self.bn(self.l1(x)))
+        if self.drop is not None:
+            h = self.drop(h)
+        return self.l2(h)
+
+
+@pytest.fixture(scope="module")
+def data():
+    split, (x, y, _) = tiny_split()
+    return split, x, y
+
+
+def _stats(model):
+    return np.asarray(model.bn.mean[...]), np.asarray(model.bn.var[...])
+
+
+def _ce(model, x, y):
+    model.eval()
+    logits = model(x)
+    return float(jnp.mean(-jax.nn.log_softmax(logits)[jnp.arange(len(y)), y]))
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_fit_module_trains_params_and_updates_statistics(data, dropout):
+    _, x, y = data
+    net = BNNet(dropout, rngs=nnx.Rngs(0))
+    mean0, var0 = _stats(net)
+    before = _ce(BNNet(dropout, rngs=nnx.Rngs(0)), x, y)
+    out = fit_classifier(
+        net, x, y, epochs=30, batch_size=16, learning_rate=1e-2,
+        key=jax.random.key(1),
+    )  # fmt: skip
+    assert isinstance(out, FitModelOutput)
+    assert out.loss.shape == (30,)
+    assert float(out.loss[-1]) < 0.5 * float(out.loss[0])
+    mean1, var1 = _stats(out.model)
+    assert not np.allclose(mean1, mean0) and not np.allclose(var1, var0)
+    # The running mean (momentum 0.99, so it lags) follows the trained
+    # first layer's mean output.
+    h = np.asarray(out.model.l1(x))
+    assert np.corrcoef(mean1, h.mean(0))[0, 1] > 0.9
+    assert _ce(out.model, x, y) < before
+    # The input module is untouched.
+    np.testing.assert_array_equal(_stats(net)[0], mean0)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_unlearn_module_trains_and_updates_statistics(data, dropout):
+    # From an untrained module, so that the task loss has room to fall (a
+    # trained BatchNorm model's training-mode loss on small batches only
+    # fluctuates).
+    split, _, _ = data
+    net = BNNet(dropout, rngs=nnx.Rngs(0))
+    mean0 = _stats(net)[0]
+    out = unlearn(
+        net, split, gamma=1.0, epochs=10, batch_size=16,
+        forget_batch_size=4, learning_rate=1e-2, key=jax.random.key(2),
+    )  # fmt: skip
+    assert isinstance(out, UnlearnModelOutput)
+    loss = np.asarray(out.history.task_loss)
+    assert loss.shape == (10,)
+    assert loss[-1] < 0.5 * loss[0]
+    assert float(out.history.retain_acc[-1]) > float(out.history.retain_acc[0])
+    assert not np.allclose(_stats(out.model)[0], mean0)
+    assert np.all(np.isfinite(_stats(out.model)[1]))
+    np.testing.assert_array_equal(_stats(net)[0], mean0)  # input untouched
+
+
+@pytest.mark.slow
+def test_unlearn_module_auto_gamma_runs(data):
+    split, x, y = data
+    fit = fit_classifier(
+        BNNet(rngs=nnx.Rngs(0)), x, y, epochs=10, batch_size=16,
+        learning_rate=1e-2, key=jax.random.key(1),
+    )  # fmt: skip
+    out = unlearn(
+        fit.model, split, gamma="auto", epochs=2, batch_size=16,
+        forget_batch_size=4, repair_steps=3, key=jax.random.key(2),
+    )  # fmt: skip
+    assert isinstance(out, UnlearnModelOutput)
+    assert np.all(np.isfinite(_stats(out.model)[0]))
+
+
+def test_params_only_module_equals_functional_call(data):
+    split, x, y = data
+    mlp = MLP(4, (8,), 3, rngs=nnx.Rngs(0))
+    apply_fn, params = functional(mlp)
+    kw = {"epochs": 5, "batch_size": 16, "key": jax.random.key(1)}
+    ref = fit_classifier(apply_fn, params, x, y, **kw)
+    got = fit_classifier(mlp, x, y, **kw)
+    np.testing.assert_allclose(got.loss, ref.loss, rtol=1e-6)
+    np.testing.assert_allclose(got.model(x), apply_fn(ref.params, x), rtol=1e-5)
+    ukw = {
+        "gamma": 2.0,
+        "epochs": 3,
+        "batch_size": 16,
+        "forget_batch_size": 4,
+        "key": jax.random.key(2),
+    }
+    u_ref = unlearn(apply_fn, ref.params, split, **ukw)
+    u_got = unlearn(got.model, split, **ukw)
+    for a, b in zip(u_got.history, u_ref.history, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        u_got.model(x), apply_fn(u_ref.params, x), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_functional_call_returns_the_old_types(data):
+    split, x, y = data
+    apply_fn, params = tiny_model()
+    fit = fit_classifier(
+        apply_fn, params, x, y, epochs=1, key=jax.random.key(0)
+    )
+    assert type(fit) is FitOutput
+    out = unlearn(apply_fn, fit.params, split, epochs=1, key=jax.random.key(0))
+    assert type(out) is UnlearnOutput
+
+
+def test_bad_model_and_arguments(data):
+    split, x, y = data
+    with pytest.raises(TypeError, match="apply_fn"):
+        fit_classifier(3, {}, x, y, epochs=1, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="apply_fn"):
+        unlearn("model", {}, split, epochs=1, key=jax.random.key(0))
+    # A module takes the place of two arguments: one too many is an error.
+    mlp = MLP(4, (8,), 3, rngs=nnx.Rngs(0))
+    with pytest.raises(TypeError, match="apply_fn"):
+        fit_classifier(mlp, None, x, y, epochs=1, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="callback"):
+        fit_classifier(mlp, x, y, epochs=1, key=jax.random.key(0), callback=1)
+
+
+def test_callback_once_per_epoch_in_order(data):
+    # fit_classifier and unlearn run one jit-compiled scan: the callback
+    # fires from inside the compiled program (jax.debug.callback).
+    split, x, y = data
+    apply_fn, params = tiny_model()
+    seen = []
+    fit = fit_classifier(
+        apply_fn, params, x, y, epochs=4, key=jax.random.key(0),
+        callback=seen.append,
+    )  # fmt: skip
+    assert [i.epoch for i in seen] == [0, 1, 2, 3]
+    assert all(isinstance(i, EpochInfo) and i.epochs == 4 for i in seen)
+    np.testing.assert_allclose([i.loss for i in seen], fit.loss, rtol=1e-6)
+    # The result does not depend on the callback.
+    plain = fit_classifier(apply_fn, params, x, y, epochs=4,
+                           key=jax.random.key(0))  # fmt: skip
+    np.testing.assert_array_equal(plain.loss, fit.loss)
+    seen.clear()
+    out = unlearn(
+        apply_fn, fit.params, split, gamma=1.0, epochs=3,
+        key=jax.random.key(1), callback=seen.append,
+    )  # fmt: skip
+    assert [i.epoch for i in seen] == [0, 1, 2]
+    np.testing.assert_allclose(
+        [i.metrics["forget_acc"] for i in seen], out.history.forget_acc
+    )
+    np.testing.assert_allclose([i.loss for i in seen], out.history.task_loss)
+
+
+def test_docs_examples_run(capsys):
+    # The ``py`` blocks of docs/datapoint.md (models and callbacks).
+    doc = pathlib.Path(__file__).parents[2] / "docs" / "datapoint.md"
+    blocks = re.findall(r"```py\n(.*?)```", doc.read_text(), re.S)
+    assert len(blocks) == 2
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"doc{i}", "exec"), {})  # noqa: S102
+    out = capsys.readouterr().out
+    assert "epoch 3/3" in out
