@@ -2,7 +2,7 @@ r"""MI-regularized unlearning in one jit-compiled ``lax.scan``.
 
 Starting from trained parameters and a fresh optimizer, each step draws a
 retain batch ``B_r`` and a forget batch ``B_f`` and takes one step on
-``task + gamma * I(Y_hat; Z)`` (SPEC 3.3). All data live in one "pool";
+``task + gamma * I(Y_hat; Z)`` (docs/datapoint.md). All data live in one "pool";
 a request is a pair of padded index sets (retain, forget) with masks, so one
 compilation serves every forget-set size up to the static bound, and
 :func:`unlearn_many` vmaps the same core over requests and seeds.
@@ -119,7 +119,7 @@ class AutoGamma(NamedTuple):
         (their logits under ``stop_gradient``; see
         :func:`holdout_membership_mi`): it pulls the forget rows'
         predictions toward the model's predictions on unseen rows of their
-        classes. 0 (default): the loss of SPEC 3.3.
+        classes. 0 (default): the loss of Xu & Strohmer.
       class_weight: weight ``> 0`` of the retain rows of the forget set's
         classes in the task loss (a weighted mean; other rows weigh 1).
       anchor: weight ``>= 0`` of ``KL(q_ref || q)`` averaged over a batch

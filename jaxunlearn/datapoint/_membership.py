@@ -13,7 +13,7 @@ counted twice (once per group), which is what :func:`membership_mi` does:
    J_{c0} = \frac{\sum_{B_r} q_c + \sum_{B_f} q_c}{2|B_r| + |B_f|},\quad
    J_{c1} = \frac{\sum_{B_r} q_c}{2|B_r| + |B_f|}.
 
-The unlearning loss is ``task(B_r) + gamma * I`` (SPEC 3.2-3.3).
+The unlearning loss is ``task(B_r) + gamma * I`` (docs/datapoint.md).
 
 References:
   Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -71,7 +71,7 @@ def membership_mi(
     retain_mask: ArrayLike | None = None,
     forget_mask: ArrayLike | None = None,
 ) -> Float[Array, ""]:
-    r"""``I(Y_hat; Z)`` of SPEC 3.1 from one retain and one forget forward.
+    r"""``I(Y_hat; Z)`` from one retain and one forget forward pass.
 
     Equal to ``prediction_mi`` on the pooled sample ``[B_r; B_f; B_r]``
     with ``z = [0, 0, 1]`` per block, without a second forward pass on
@@ -205,7 +205,7 @@ def pooled_membership(
     x_retain: Float[ArrayLike, "b ..."],
     x_forget: Float[ArrayLike, "f ..."],
 ) -> tuple[Float[Array, "n ..."], Int[Array, " n"]]:
-    """The explicit pooled sample of SPEC 3.1 (the reference construction).
+    """The explicit pooled sample of Xu & Strohmer (the reference construction).
 
     ``X_0 = B_r + B_f`` with ``Z = 0`` stacked on ``X_1 = B_r`` with
     ``Z = 1``; ``n = 2 b + f``. :func:`membership_mi` computes the same

@@ -571,8 +571,11 @@ def _num_outputs(apply_fn: ApplyFn, params: Any, x: Array, name: str) -> int:
 
 def _check_labels(name: str, y: Array, num_classes: int) -> None:
     if _checks.is_concrete(y) and y.size:
-        # On the host: no device dispatch per call for a concrete array.
-        lo, hi = int(np.min(y)), int(np.max(y))
+        # On the host: no device dispatch per call for a concrete array
+        # (np.asarray first: a jax array's own min would be staged when the
+        # call is traced by an enclosing jit that closes over the labels).
+        y_host = np.asarray(y)
+        lo, hi = int(y_host.min()), int(y_host.max())
         if lo < 0 or hi >= num_classes:
             raise ValueError(
                 f"{name}: expected labels in [0, {num_classes}), got values"

@@ -305,7 +305,7 @@ def unlearn(
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable[[EpochInfo], Any] | None = None,
 ) -> UnlearnOutput | UnlearnModelOutput:
-    r"""Unlearns a forget set by MI-regularized fine-tuning (SPEC 3.3).
+    r"""Unlearns a forget set by MI-regularized fine-tuning.
 
     From the trained ``params`` and a fresh optimizer (Adam by default),
     every step minimizes

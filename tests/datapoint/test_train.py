@@ -141,3 +141,20 @@ def test_request_batched_permutation_equals_masked_permutation(rng):
         jax.vmap(lambda m: _permutation(keys[0], m))(masks[:, 0]),
         jax.vmap(lambda m: masked_permutation(keys[0], m))(masks[:, 0]),
     )
+
+
+def test_fit_classifier_traced_inside_jit_with_closed_over_labels():
+    # The label check runs on the host; a jax array's own min would be
+    # staged (and fail to concretize) when an enclosing jit closes over y.
+    x, y = blobs(jax.random.key(0))
+    apply_fn, params = tiny_model()
+
+    @jax.jit
+    def fit(p):
+        out = fit_classifier(
+            apply_fn, p, x, y, epochs=1, batch_size=16, key=jax.random.key(1)
+        )
+        return out.loss
+
+    loss = fit(params)
+    assert np.all(np.isfinite(np.asarray(loss)))
