@@ -47,7 +47,7 @@ docs: setup
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 test: setup lint docs
-	$(PY) -m pytest -q -n auto -p no:cacheprovider --doctest-modules tests jaxunlearn
+	$(PY) -m pytest -q -n auto -p no:cacheprovider --reruns 1 --only-rerun crashed --doctest-modules tests jaxunlearn
 	$(PY) benchmarks/run_all.py --quick
 
 clean:
