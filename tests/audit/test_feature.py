@@ -108,3 +108,37 @@ def test_bad_input():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
         audit.leakage_auc(bad, z, x, z)
+
+
+def test_strict_audit_sees_a_leak_the_insample_auditor_misses():
+    # A "repair" whose fitted rows carry no Z (training rows: one law for
+    # both groups) but whose held-out rows still carry it: an auditor
+    # trained in-sample learns nothing to read; the strict audit, trained
+    # and scored on the held-out rows, reads it.
+    rng = np.random.default_rng(4)
+    z_tr, z_te = rng.integers(0, 2, 400), rng.integers(0, 2, 400)
+    x_tr = rng.normal(size=(400, 2))
+    x_te = rng.normal(size=(400, 2)) + 2.0 * z_te[:, None]
+    a = audit.feature_audit(x_tr, z_tr, x_te, z_te)
+    assert a.auc_logistic > 0.85 and a.auc_boosting > 0.8
+    assert a.insample_auc_logistic < 0.65 and a.mi > 0.2
+    assert set(a.auditors) == {"logistic", "boosting"}
+
+
+def test_strict_audit_takes_classifier_objects():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x, z = _data(shift=3.0, n=500)
+    a = audit.feature_audit(
+        x[:250], z[:250], x[250:], z[250:],
+        auditors={"knn": KNeighborsClassifier(15)}, folds=3,
+    )
+    assert a.auditors["knn"] > 0.9
+    with pytest.raises(TypeError, match="auditors"):
+        audit.feature_audit(x, z, x, z, auditors={"bad": object()})
+    with pytest.raises(TypeError, match="auditors"):
+        audit.feature_audit(x, z, x, z, auditors=["logistic"])
+    with pytest.raises(ValueError, match="folds"):
+        audit.feature_audit(x, z, x, z, folds=1)
+    with pytest.raises(ValueError, match="z_test"):
+        audit.feature_audit(x, z, x, np.zeros_like(z))
