@@ -1253,40 +1253,6 @@ def _ckpt(p, doc: str):
     return _write(os.path.join(p, "ck.json"), doc.encode())
 
 
-case(
-    A,
-    "experiments.parse_forget(spec)",
-    "unknown kind",
-    ValueError,
-    "--forget: expected class:C:FRACTION or indices:FILE",
-)(lambda p: experiments.parse_forget("random:5"))
-case(
-    A,
-    "experiments.parse_forget(spec)",
-    "fraction 1.5",
-    ValueError,
-    "--forget: FRACTION must be in (0, 1]",
-)(lambda p: experiments.parse_forget("class:3:1.5"))
-case(
-    A,
-    "experiments.parse_forget(spec)",
-    "index file with a word",
-    ValueError,
-    "--forget: cannot read indices",
-)(
-    lambda p: experiments.parse_forget(
-        "indices:" + _write(os.path.join(p, "i.txt"), b"1, 2, x")
-    )
-)
-case(
-    A,
-    "experiments.parse_forget(spec)",
-    "pickled object .npy",
-    ValueError,
-    "--forget: cannot read indices",
-)(lambda p: experiments.parse_forget("indices:" + _pickled_npy(p)))
-
-
 def _pickled_npy(p):
     path = os.path.join(p, "o.npy")
     np.save(path, np.array([1, "a"], dtype=object), allow_pickle=True)
@@ -1298,14 +1264,14 @@ case(
     "experiments.load_classification(spec)",
     "unknown data set",
     ValueError,
-    "--data: unknown data set",
+    "spec: unknown data set",
 )(lambda p: experiments.load_classification("cifar"))
 case(
     A,
     "experiments.load_classification('npz:PATH')",
     "missing file",
     ValueError,
-    "--data: no such file",
+    "spec: no such file",
 )(
     lambda p: experiments.load_classification(
         "npz:" + os.path.join(p, "none.npz")
@@ -1360,7 +1326,7 @@ case(
     "experiments.load_feature_data('csv:PATH', attribute)",
     "attribute column absent",
     ValueError,
-    "--attribute: column 'sex' is not in",
+    "attribute: column 'sex' is not in",
 )(
     lambda p: experiments.load_feature_data(
         "csv:"
@@ -1422,7 +1388,7 @@ case(
     "experiments.Checkpoint(path, config, resume=True)",
     "malformed JSON",
     ValueError,
-    "--resume: cannot read checkpoint",
+    "resume: cannot read checkpoint",
 )(lambda p: experiments.Checkpoint(_ckpt(p, "{nope"), {"a": 1}, resume=True))
 case(
     A,
@@ -1679,12 +1645,52 @@ def _cli_case(bad, match, *argv, setup=None):
     case(A, call, bad, CliExit, match)(run)
 
 
-_cli_case("no command", "required: command")
+def _parse_forget(spec):
+    from jaxunlearn import cli
+
+    return cli.parse_forget(spec)
+
+
+case(
+    A,
+    "cli.parse_forget(spec)",
+    "unknown kind",
+    ValueError,
+    "--forget: expected class:C:FRACTION or indices:FILE",
+)(lambda p: _parse_forget("random:5"))
+case(
+    A,
+    "cli.parse_forget(spec)",
+    "fraction 1.5",
+    ValueError,
+    "--forget: FRACTION must be in (0, 1]",
+)(lambda p: _parse_forget("class:3:1.5"))
+case(
+    A,
+    "cli.parse_forget(spec)",
+    "index file with a word",
+    ValueError,
+    "--forget: cannot read indices",
+)(
+    lambda p: _parse_forget(
+        "indices:" + _write(os.path.join(p, "i.txt"), b"1, 2, x")
+    )
+)
+case(
+    A,
+    "cli.parse_forget(spec)",
+    "pickled object .npy",
+    ValueError,
+    "--forget: cannot read indices",
+)(lambda p: _parse_forget("indices:" + _pickled_npy(p)))
+
+
+_cli_case("no command", "required: COMMAND")
 _cli_case("unknown command", "invalid choice: 'forget'", "forget")
 _cli_case("missing --data", "required: --data", "feature", "--attribute", "sex")
 _cli_case(
     "unknown data set",
-    "--data: unknown data set",
+    "spec: unknown data set",
     "datapoint",
     "--data",
     "cifar",

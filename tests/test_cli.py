@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jaxunlearn import cli
+from jaxunlearn.cli import _output
 from jaxunlearn.experiments import _checkpoint
 
 MODEL_KEYS = {"retain_acc", "forget_acc", "test_acc", "seconds", "mi"}
@@ -399,6 +400,30 @@ def test_help_exits_zero(capsys):
     assert "demo" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "command", ["demo", "feature", "datapoint", "reproduce"]
+)
+def test_every_command_help_reads_well(capsys, command):
+    assert cli.main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: jaxunlearn {command}")
+    assert "common flags:" in out and "--out DIR" in out
+    assert "(default: None)" not in out and "(default: False)" not in out
+
+
+def test_library_argument_names_become_flags(capsys, tmp_path):
+    from jaxunlearn.cli import _specs
+
+    assert _specs.flag_message("spec: no such file") == "--data: no such file"
+    assert _specs.flag_message("ts: bad") == "--t: bad"
+    assert _specs.flag_message("x_retain: bad") == "x_retain: bad"
+    code = cli.main(
+        ["feature", "--data", f"csv:{tmp_path}/none.csv", "--attribute", "a"]
+    )
+    assert code == 2
+    assert capsys.readouterr().err.startswith("jaxunlearn: error: --data: ")
+
+
 def test_npz_conventions(npz_file, tmp_path):
     from jaxunlearn import experiments
 
@@ -427,8 +452,8 @@ def test_plots_available_without_matplotlib(monkeypatch):
     import sys  # noqa: PLC0415
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
-    assert not cli._plots_available(argparse.Namespace(json=False))
-    assert not cli._plots_available(argparse.Namespace(json=True))
+    assert not _output.plots_available(argparse.Namespace(json=False))
+    assert not _output.plots_available(argparse.Namespace(json=True))
 
 
 @pytest.mark.slow

@@ -200,10 +200,10 @@ def test_fuzz_classification_npz(data):
 @FUZZ
 @given(st.text(max_size=40))
 def test_fuzz_parse_forget(spec):
-    from jaxunlearn import experiments
+    from jaxunlearn import cli
 
     try:
-        out = experiments.parse_forget(spec)
+        out = cli.parse_forget(spec)
     except ValueError:
         return
     assert out[0] in ("class", "indices")

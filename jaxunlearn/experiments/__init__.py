@@ -18,14 +18,12 @@ from jaxunlearn.experiments._datapoint_run import (
     DatapointConfig,
     audit_model,
     make_split,
-    parse_forget,
     run_datapoint,
     run_datapoint_seed,
     summarize,
     validate_config,
 )
 from jaxunlearn.experiments._feature_run import (
-    parse_ts,
     run_feature,
     split_feature_data,
 )
@@ -90,8 +88,6 @@ __all__ = [
     "mnist_reproduction",
     "mnist_thickness_audit",
     "noisy_outcome",
-    "parse_forget",
-    "parse_ts",
     "quantile_barycenter_outcome",
     "rearrangement_outcome",
     "run_datapoint",

@@ -82,15 +82,15 @@ class Checkpoint:
                     data = json.load(f)
             except (OSError, ValueError) as err:
                 raise ValueError(
-                    f"--resume: cannot read checkpoint {self.path!r} ({err})"
+                    f"resume: cannot read checkpoint {self.path!r} ({err})"
                 ) from err
             if not isinstance(data, dict) or data.get("format") != _FORMAT:
                 raise ValueError(
-                    f"--resume: {self.path!r} is not a jaxunlearn checkpoint"
+                    f"resume: {self.path!r} is not a jaxunlearn checkpoint"
                 )
             if data.get("version") != _VERSION:
                 raise ValueError(
-                    f"--resume: {self.path!r} has checkpoint version"
+                    f"resume: {self.path!r} has checkpoint version"
                     f" {data.get('version')!r}; this jaxunlearn reads version"
                     f" {_VERSION}"
                 )
@@ -98,14 +98,14 @@ class Checkpoint:
                 data.get("units", {}), dict
             ):
                 raise ValueError(
-                    f"--resume: {self.path!r} is a damaged checkpoint (config"
+                    f"resume: {self.path!r} is a damaged checkpoint (config"
                     " and units must be objects)"
                 )
             if data.get("sha256") != _digest(
                 data["config"], data.get("units", {})
             ):
                 raise ValueError(
-                    f"--resume: {self.path!r} fails its checksum: the"
+                    f"resume: {self.path!r} fails its checksum: the"
                     " checkpoint was modified after it was written"
                 )
             if data.get("config") != self.config:
@@ -115,9 +115,9 @@ class Checkpoint:
                     if self.config.get(k) != data["config"].get(k)
                 )
                 raise ValueError(
-                    f"--resume: checkpoint {self.path!r} was written with"
+                    f"resume: checkpoint {self.path!r} was written with"
                     f" other settings (differing: {', '.join(diff)}); rerun"
-                    " with the same arguments or without --resume"
+                    " with the same settings or without resuming"
                 )
             self.units = dict(data.get("units", {}))
 

@@ -7,11 +7,11 @@ File conventions (documented in ``docs/cli.md``):
   ``[0, C)``; optional ``x_test`` / ``y_test`` held-out rows (otherwise 20%
   of the rows are held out, stratified).
 * ``npz:PATH`` for feature unlearning: ``x`` ``[n, d]`` (or ``images``),
-  the attribute as an integer array named by ``--attribute`` (or ``z``) and
+  the attribute as an integer array named by ``attribute`` (or ``z``) and
   an optional integer target ``y``.
 * ``csv:PATH`` for feature unlearning: a header row; the attribute column
-  named by ``--attribute`` (any values, e.g. strings); an optional target
-  column (``--target``, by default ``y`` or ``target`` when present);
+  named by ``attribute`` (any values, e.g. strings); an optional target
+  column (``target``, by default ``y`` or ``target`` when present);
   every other column is a feature: numeric columns are used as values,
   text / boolean columns are one-hot encoded. No missing values.
 """
@@ -79,18 +79,18 @@ class FeatureData(NamedTuple):
 
 def _split_spec(spec: str) -> tuple[str, str | None]:
     if not isinstance(spec, str) or not spec:
-        raise ValueError(f"--data: expected a data set name, got {spec!r}")
+        raise ValueError(f"spec: expected a data set name, got {spec!r}")
     kind, sep, rest = spec.partition(":")
     if sep and kind in ("csv", "npz"):
         if not rest:
-            raise ValueError(f"--data: {kind}: needs a path ({kind}:PATH)")
+            raise ValueError(f"spec: {kind}: needs a path ({kind}:PATH)")
         return kind, rest
     return spec, None
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
     if not os.path.isfile(path):
-        raise ValueError(f"--data: no such file {path!r}")
+        raise ValueError(f"spec: no such file {path!r}")
     try:
         # Open the file ourselves: np.load leaks its handle when the zip
         # directory is unreadable.
@@ -98,7 +98,7 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
             return {k: np.asarray(f[k]) for k in f.files}
     except Exception as err:  # noqa: BLE001 - any failure is unreadable
         raise ValueError(
-            f"--data: cannot read {path!r} as .npz ({type(err).__name__}:"
+            f"spec: cannot read {path!r} as .npz ({type(err).__name__}:"
             f" {err})"
         ) from err
 
@@ -110,17 +110,17 @@ def _features(arrays: dict, path: str) -> np.ndarray:
         x = arrays["images"]
     else:
         raise ValueError(
-            f"--data: {path!r} has no array 'x' (or 'images'); found"
+            f"spec: {path!r} has no array 'x' (or 'images'); found"
             f" {sorted(arrays)}"
         )
     if x.dtype.kind not in "fiub" or x.ndim < 2:
         raise ValueError(
-            f"--data: {path!r}: 'x' must be a numeric [n, d] (or [n, h, w])"
+            f"spec: {path!r}: 'x' must be a numeric [n, d] (or [n, h, w])"
             f" array, got dtype {x.dtype} shape {x.shape}"
         )
     x = x.astype(np.float32)
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"--data: {path!r}: 'x' holds NaN or Inf")
+        raise ValueError(f"spec: {path!r}: 'x' holds NaN or Inf")
     return x
 
 
@@ -128,11 +128,11 @@ def _labels(arrays: dict, name: str, n: int, path: str) -> np.ndarray:
     y = arrays[name]
     if y.dtype.kind not in "iub" or y.shape != (n,):
         raise ValueError(
-            f"--data: {path!r}: {name!r} must be [{n}] integers, got dtype"
+            f"spec: {path!r}: {name!r} must be [{n}] integers, got dtype"
             f" {y.dtype} shape {y.shape}"
         )
     if y.size and y.min() < 0:
-        raise ValueError(f"--data: {path!r}: {name!r} has negative codes")
+        raise ValueError(f"spec: {path!r}: {name!r} has negative codes")
     return y.astype(np.int32)
 
 
@@ -166,18 +166,18 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
         arrays = _load_npz(path)
         x = _features(arrays, path)
         if "y" not in arrays:
-            raise ValueError(f"--data: {path!r} has no integer label array 'y'")
+            raise ValueError(f"spec: {path!r} has no integer label array 'y'")
         y = _labels(arrays, "y", x.shape[0], path)
         if "x_test" in arrays:
             xt = _features({"x": arrays["x_test"]}, path)
             if "y_test" not in arrays:
                 raise ValueError(
-                    f"--data: {path!r} has 'x_test' but no 'y_test'"
+                    f"spec: {path!r} has 'x_test' but no 'y_test'"
                 )
             yt = _labels(arrays, "y_test", xt.shape[0], path)
             if xt.shape[1:] != x.shape[1:]:
                 raise ValueError(
-                    f"--data: {path!r}: 'x_test' rows have shape"
+                    f"spec: {path!r}: 'x_test' rows have shape"
                     f" {xt.shape[1:]}, 'x' rows {x.shape[1:]}"
                 )
         else:
@@ -186,7 +186,7 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
         return ClassificationData(x, y, xt, yt, c, os.path.basename(path))
     if kind not in IMAGE_SETS:
         raise ValueError(
-            f"--data: unknown data set {spec!r}; expected one of digits,"
+            f"spec: unknown data set {spec!r}; expected one of digits,"
             " mnist5k, fashion-mnist, npz:PATH"
         )
     data = datasets.load_images(IMAGE_SETS[kind])
@@ -211,7 +211,7 @@ def _holdout(x, y, seed):
 def _from_table(table: datasets.TabularData, attribute: str) -> FeatureData:
     if attribute not in table.sensitive:
         raise ValueError(
-            f"--attribute: {table.name} has no attribute {attribute!r};"
+            f"attribute: {table.name} has no attribute {attribute!r};"
             f" expected one of {sorted(table.sensitive)}"
         )
     att = table.sensitive[attribute]
@@ -237,38 +237,38 @@ def _read_csv(path: str, attribute: str, target: str | None) -> FeatureData:
     import pandas as pd  # noqa: PLC0415 - optional (data extra)
 
     if not os.path.isfile(path):
-        raise ValueError(f"--data: no such file {path!r}")
+        raise ValueError(f"spec: no such file {path!r}")
     try:
         frame = pd.read_csv(path)
     except Exception as err:  # noqa: BLE001 - pandas raises many kinds
         msg = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise ValueError(
-            f"--data: cannot parse {path!r} as CSV ({type(err).__name__}:"
+            f"spec: cannot parse {path!r} as CSV ({type(err).__name__}:"
             f" {msg})"
         ) from err
     if frame.shape[0] < 4 or frame.shape[1] < 2:
         raise ValueError(
-            f"--data: {path!r} needs a header row, at least 4 rows and 2"
+            f"spec: {path!r} needs a header row, at least 4 rows and 2"
             f" columns, got shape {frame.shape}"
         )
     if attribute not in frame.columns:
         raise ValueError(
-            f"--attribute: column {attribute!r} is not in {path!r}; columns"
+            f"attribute: column {attribute!r} is not in {path!r}; columns"
             f" are {list(frame.columns)[:20]}"
         )
     if target is None:
         target = next((c for c in ("y", "target") if c in frame.columns), None)
     elif target not in frame.columns:
         raise ValueError(
-            f"--target: column {target!r} is not in {path!r}; columns are"
+            f"target: column {target!r} is not in {path!r}; columns are"
             f" {list(frame.columns)[:20]}"
         )
     if target == attribute:
-        raise ValueError("--target: must differ from --attribute")
+        raise ValueError("target: must differ from attribute")
     if frame.isna().to_numpy().any():
         bad = [c for c in frame.columns if frame[c].isna().any()]
         raise ValueError(
-            f"--data: {path!r} has missing values in columns {bad[:10]}"
+            f"spec: {path!r} has missing values in columns {bad[:10]}"
         )
     z_names, z = np.unique(frame[attribute].astype(str), return_inverse=True)
     y = None
@@ -276,7 +276,7 @@ def _read_csv(path: str, attribute: str, target: str | None) -> FeatureData:
         col = frame[target]
         if col.dtype.kind == "f":
             raise ValueError(
-                f"--target: column {target!r} must be categorical or integer"
+                f"target: column {target!r} must be categorical or integer"
                 " (a classification target)"
             )
         _, y = np.unique(col.astype(str), return_inverse=True)
@@ -294,7 +294,7 @@ def _read_csv(path: str, attribute: str, target: str | None) -> FeatureData:
             names.extend(f"{c}={v}" for v in cats)
     x = np.concatenate(blocks, axis=1)
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"--data: {path!r} has non-finite feature values")
+        raise ValueError(f"spec: {path!r} has non-finite feature values")
     return FeatureData(
         x.astype(np.float32),
         z.astype(np.int32),
@@ -330,7 +330,7 @@ def load_feature_data(
     """
     kind, path = _split_spec(spec)
     if not attribute:
-        raise ValueError("--attribute: expected an attribute name")
+        raise ValueError("attribute: expected an attribute name")
     if kind == "adult":
         return _from_table(datasets.load_adult(), attribute)
     if kind == "compas":
@@ -338,7 +338,7 @@ def load_feature_data(
     if kind in _IMAGE_SETS:
         if attribute not in ("thickness", "ink"):
             raise ValueError(
-                f"--attribute: {kind} has the pixel attributes 'thickness'"
+                f"attribute: {kind} has the pixel attributes 'thickness'"
                 f" and 'ink', got {attribute!r}"
             )
         data = datasets.load_images(_IMAGE_SETS[kind])
@@ -365,7 +365,7 @@ def load_feature_data(
         name = attribute if attribute in arrays else None
         if name is None:
             raise ValueError(
-                f"--attribute: {path!r} has no array {attribute!r}; found"
+                f"attribute: {path!r} has no array {attribute!r}; found"
                 f" {sorted(arrays)}"
             )
         z = _labels(arrays, name, x.shape[0], path)
@@ -381,6 +381,6 @@ def load_feature_data(
             os.path.basename(path),
         )
     raise ValueError(
-        f"--data: unknown data set {spec!r}; expected one of adult, compas,"
+        f"spec: unknown data set {spec!r}; expected one of adult, compas,"
         " digits, csv:PATH, npz:PATH"
     )

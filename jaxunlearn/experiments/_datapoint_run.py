@@ -71,66 +71,6 @@ class DatapointConfig(NamedTuple):
     num_bootstrap: int = 100
 
 
-def parse_forget(spec: str) -> tuple:
-    """Parses ``class:C:FRACTION`` or ``indices:FILE`` into a forget spec.
-
-    ``FILE`` holds integer row indices of the training set (whitespace or
-    comma separated text, or an ``.npy`` array).
-
-    Args:
-      spec: the ``--forget`` argument.
-
-    Returns:
-      ``("class", c, fraction)`` or ``("indices", [i, ...])``.
-
-    Raises:
-      ValueError: for a malformed spec or an unreadable file.
-    """
-    kind, _, rest = spec.partition(":")
-    if kind == "class":
-        parts = rest.split(":")
-        if len(parts) != 2:
-            raise ValueError(
-                f"--forget: expected class:C:FRACTION, got {spec!r}"
-            )
-        try:
-            c, frac = int(parts[0]), float(parts[1])
-        except ValueError:
-            raise ValueError(
-                f"--forget: expected class:C:FRACTION with integer C and"
-                f" number FRACTION, got {spec!r}"
-            ) from None
-        if not 0.0 < frac <= 1.0:
-            raise ValueError(
-                f"--forget: FRACTION must be in (0, 1], got {frac}"
-            )
-        return ("class", c, frac)
-    if kind == "indices" and rest:
-        try:
-            if rest.endswith(".npy"):
-                with open(rest, "rb") as f:
-                    idx = np.load(f, allow_pickle=False)
-                    if not isinstance(idx, np.ndarray):
-                        idx.close()  # an .npz archive, not an .npy array
-                        raise ValueError("not an .npy array")
-            else:
-                with open(rest, encoding="utf-8") as f:
-                    text = f.read().replace(",", " ").split()
-                idx = np.asarray([int(v) for v in text], np.int64)
-        except (OSError, ValueError, EOFError, UnicodeDecodeError) as err:
-            raise ValueError(
-                f"--forget: cannot read indices from {rest!r} ({err})"
-            ) from None
-        if idx.dtype.kind not in "iu" or idx.size == 0:
-            raise ValueError(
-                f"--forget: {rest!r} must hold at least one integer index"
-            )
-        return ("indices", [int(i) for i in np.ravel(idx)])
-    raise ValueError(
-        f"--forget: expected class:C:FRACTION or indices:FILE, got {spec!r}"
-    )
-
-
 def make_split(
     data: ClassificationData, forget: tuple, key: jax.Array
 ) -> datasets.UnlearningSplit:
@@ -138,7 +78,8 @@ def make_split(
 
     Args:
       data: the training and held-out rows.
-      forget: a spec from :func:`parse_forget`.
+      forget: ``("class", c, fraction)`` (a random fraction of class
+        ``c``'s training rows) or ``("indices", [i, ...])`` (training rows).
       key: PRNG key for the class-fraction draw.
 
     Returns:
@@ -151,7 +92,7 @@ def make_split(
         c = int(forget[1])
         if not 0 <= c < data.num_classes:
             raise ValueError(
-                f"--forget: class {c} is not in [0, {data.num_classes})"
+                f"forget: class {c} is not in [0, {data.num_classes})"
             )
         return datasets.forget_class_fraction(
             key,
@@ -173,7 +114,7 @@ def make_split(
             num_classes=data.num_classes,
         )
     except (ValueError, TypeError) as err:
-        raise ValueError(f"--forget: {err}") from None
+        raise ValueError(f"forget: {err}") from None
 
 
 def _holdout_rows(split) -> tuple[jax.Array, jax.Array]:
@@ -489,7 +430,7 @@ def validate_config(config: DatapointConfig) -> None:
     unknown = [b for b in config.baselines if b not in BASELINES]
     if unknown:
         raise ValueError(
-            f"--baselines: unknown {unknown}; expected some of"
+            f"baselines: unknown {unknown}; expected some of"
             f" {', '.join(BASELINES)}"
         )
     for name in (
@@ -503,9 +444,9 @@ def validate_config(config: DatapointConfig) -> None:
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name}: expected a positive integer, got {v!r}")
     if config.gamma != "auto" and not float(config.gamma) >= 0:
-        raise ValueError(f"--gamma: expected a number >= 0, got {config.gamma}")
+        raise ValueError(f"gamma: expected a number >= 0, got {config.gamma}")
     if not config.seeds:
-        raise ValueError("--seeds: expected at least one seed")
+        raise ValueError("seeds: expected at least one seed")
 
 
 def run_datapoint(

@@ -30,40 +30,10 @@ METHODS["coupling"] = "coupling"
 METHODS["neural"] = "neural"  # neural OT maps (two groups; slow on a CPU)
 
 
-def parse_ts(text: str) -> tuple[float, ...]:
-    """Parses ``--t``: comma-separated levels in ``[0, 1]`` (or ``a:b:n``).
-
-    Args:
-      text: e.g. ``"0,0.25,0.5,0.75,1"`` or ``"0:1:5"`` (5 even levels).
-
-    Returns:
-      The sorted distinct levels.
-
-    Raises:
-      ValueError: for a malformed list or a level outside ``[0, 1]``.
-    """
-    try:
-        if ":" in text:
-            a, b, n = text.split(":")
-            ts = np.linspace(float(a), float(b), int(n)).tolist()
-        else:
-            ts = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(
-            f"--t: expected comma-separated numbers (or a:b:n), got {text!r}"
-        ) from None
-    if not ts:
-        raise ValueError("--t: expected at least one repair level")
-    bad = [t for t in ts if not 0.0 <= t <= 1.0]
-    if bad:
-        raise ValueError(f"--t: levels must be in [0, 1], got {bad}")
-    return tuple(sorted(set(ts)))
-
-
 def _method(name: str) -> str:
     if name not in METHODS:
         raise ValueError(
-            f"--method: unknown {name!r}; expected one of"
+            f"method: unknown {name!r}; expected one of"
             f" {', '.join(sorted(METHODS))}"
         )
     return METHODS[name]
@@ -94,7 +64,7 @@ def split_feature_data(
         idx = np.sort(rng.choice(n, size=max_rows, replace=False))
     codes, counts = np.unique(data.z[idx], return_counts=True)
     if codes.size < 2:
-        raise ValueError("--attribute: the attribute has a single value")
+        raise ValueError("attribute: the attribute has a single value")
     if counts.min() < 4:
         small = {
             data.group_names[int(c)]: int(k)
@@ -102,7 +72,7 @@ def split_feature_data(
             if k < 4
         }
         raise ValueError(
-            f"--attribute: every group needs at least 4 rows, got {small}"
+            f"attribute: every group needs at least 4 rows, got {small}"
         )
     split = datasets.train_test_split(
         jax.random.key(seed),
@@ -195,11 +165,11 @@ def run_feature(
     auditors = tuple(auditors)
     bad = [a for a in auditors if a not in AUDITORS]
     if bad or not auditors:
-        raise ValueError(f"--auditors: expected some of {AUDITORS}, got {bad}")
+        raise ValueError(f"auditors: expected some of {AUDITORS}, got {bad}")
     ts = tuple(float(t) for t in ts)
     for t in ts:
         if not 0.0 <= t <= 1.0:
-            raise ValueError(f"--t: levels must be in [0, 1], got {t}")
+            raise ValueError(f"ts: levels must be in [0, 1], got {t}")
     split = split_feature_data(data, seed=seed, max_rows=max_rows)
     checkpoint = checkpoint or Checkpoint(None, {})
     x_tr = split["x_train"]

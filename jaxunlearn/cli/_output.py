@@ -1,0 +1,196 @@
+"""What the commands print and write besides the report."""
+
+import io
+import math
+import os
+import sys
+from typing import Any
+
+
+def json_clean(value: Any) -> Any:
+    """Makes a result JSON-safe: string keys, lists, NaN / Inf as null.
+
+    Args:
+      value: nested dicts, lists, tuples, scalars and 0-d arrays.
+
+    Returns:
+      The same structure with plain Python values.
+    """
+    if isinstance(value, dict):
+        return {str(k): json_clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return json_clean(value.item())
+    return value
+
+
+def progress(args):
+    """A ``tqdm`` factory ``progress(total, desc)`` on stderr, or ``None``.
+
+    Args:
+      args: the parsed command line (``--quiet`` turns bars off).
+
+    Returns:
+      The factory, or ``None`` under ``--quiet``.
+    """
+    if args.quiet:
+        return None
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    def factory(total, desc):
+        return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+
+    return factory
+
+
+def say(args, text: str) -> None:
+    """Prints ``text`` unless ``--quiet`` or ``--json``.
+
+    Args:
+      args: the parsed command line.
+      text: the message.
+    """
+    if not args.quiet and not args.json:
+        print(text)
+
+
+def plots_available(args) -> bool:
+    """Whether to draw figures: matplotlib is installed, not ``--json``.
+
+    A ``--json`` run never imports matplotlib (its report has no figures).
+
+    Args:
+      args: the parsed command line.
+
+    Returns:
+      True when figures can and should be drawn.
+    """
+    return not args.json and matplotlib_installed()
+
+
+def matplotlib_installed() -> bool:
+    """Whether matplotlib can be imported (the ``plots`` extra).
+
+    Returns:
+      True when ``import matplotlib`` succeeds.
+    """
+    try:
+        import matplotlib  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    return True
+
+
+def datapoint_json(result: dict) -> dict:
+    """The ``--json`` object of a data-point run: model -> mean metrics.
+
+    Args:
+      result: :func:`jaxunlearn.experiments.run_datapoint`'s result.
+
+    Returns:
+      model name -> metrics (means, ``std``, ``n_seeds``).
+    """
+    return {name: dict(m) for name, m in result["summary"].items()}
+
+
+def feature_json(result: dict, data, attribute: str) -> dict:
+    """The ``--json`` object of a feature run.
+
+    Args:
+      result: :func:`jaxunlearn.experiments.run_feature`'s result.
+      data: the loaded ``FeatureData``.
+      attribute: the removed attribute's name.
+
+    Returns:
+      ``{"data", "attribute", "groups", "method", "levels"}``.
+    """
+    return {
+        "data": data.name,
+        "attribute": attribute,
+        "groups": list(data.group_names),
+        "method": result["method"],
+        "levels": [dict(p) for p in result["path"]],
+    }
+
+
+def summary_rows(result: dict) -> list[dict]:
+    """The on-screen table of a data-point run, one row per model.
+
+    Args:
+      result: :func:`jaxunlearn.experiments.run_datapoint`'s result.
+
+    Returns:
+      Rows with the model, accuracies, MI, attack AUC and seconds.
+    """
+    return [
+        {"model": name}
+        | {k: m[k] for k in ("retain_acc", "forget_acc", "test_acc", "mi")}
+        | {"mia_auc": m["mia_auc"], "seconds": m["seconds"]}
+        for name, m in result["summary"].items()
+    ]
+
+
+def feature_rows(result: dict) -> list[dict]:
+    """The on-screen table of a feature run, one row per repair level.
+
+    Args:
+      result: :func:`jaxunlearn.experiments.run_feature`'s result.
+
+    Returns:
+      The path entries with ``mi`` moved last.
+    """
+    return [
+        {k: v for k, v in p.items() if k != "mi"} | {"mi": p["mi"]}
+        for p in result["path"]
+    ]
+
+
+def write_repaired(
+    out: str, result: dict, data, attribute: str, *, csv: bool
+) -> str:
+    """Writes the repaired held-out rows at the largest ``t``.
+
+    Args:
+      out: the output folder.
+      result: :func:`jaxunlearn.experiments.run_feature`'s result.
+      data: the loaded ``FeatureData``.
+      attribute: the attribute's column name (CSV output).
+      csv: write ``repaired.csv`` (CSV input) instead of ``repaired.npz``.
+
+    Returns:
+      The written file's path.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from jaxunlearn import _io  # noqa: PLC0415
+
+    split = result["split"]
+    x_hat = result["repaired_test"][-1]
+    if csv:
+        import pandas as pd  # noqa: PLC0415
+
+        frame = pd.DataFrame(x_hat, columns=list(data.columns))
+        frame.insert(
+            0, attribute, np.asarray(data.group_names)[split["z_test"]]
+        )
+        if split["y_test"] is not None:
+            frame["y"] = split["y_test"]
+        path = os.path.join(out, "repaired.csv")
+        _io.atomic_write_text(path, frame.to_csv(index=False))
+        return path
+    arrays = {
+        "t": np.asarray(result["ts"]),
+        "x_test": split["x_test"],
+        "x_test_repaired": result["repaired_test"],
+        "z_test": split["z_test"],
+    }
+    if split["y_test"] is not None:
+        arrays["y_test"] = split["y_test"]
+    path = os.path.join(out, "repaired.npz")
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    _io.atomic_write_bytes(path, buf.getvalue())
+    return path
