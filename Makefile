@@ -37,7 +37,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 test-fast: setup
-	$(PY) -m pytest -q -n auto -m "not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist worksteal -m "not slow"
 
 bench-quick: setup
 	$(PY) benchmarks/run_all.py --quick
@@ -47,7 +47,9 @@ docs: setup
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 test: setup lint docs
-	$(PY) -m pytest -q -n auto -p no:cacheprovider --reruns 1 --only-rerun crashed --doctest-modules tests jaxunlearn
+	@# One OpenMP thread per xdist worker: scikit-learn's boosting auditors
+	@# spin-wait when two workers each start a thread per core.
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist worksteal -p no:cacheprovider --durations=25 --reruns 1 --only-rerun crashed --doctest-modules tests jaxunlearn
 	$(PY) benchmarks/run_all.py --quick
 
 clean:
