@@ -36,6 +36,7 @@ from jaxunlearn.audit._feature import (
     leakage_mi,
     repair_distortion,
     strict_leakage_auc,
+    strict_leakage_mi,
 )
 from jaxunlearn.audit._mi_audit import (
     MIAuditOutput,
@@ -90,6 +91,7 @@ __all__ = [
     "repair_distortion",
     "roc_auc",
     "strict_leakage_auc",
+    "strict_leakage_mi",
     "ulira_attack",
     "ulira_audit",
     "ulira_shadows",

@@ -229,6 +229,9 @@ def feature_sections(
         for k, v in p.items():
             if k.startswith("auc_"):
                 row[f"Z AUC ({k[4:]})"] = v
+        for k, v in p.items():
+            if k.startswith("insample_auc_"):
+                row[f"Z AUC ({k[13:]}, in-sample-trained auditor)"] = v
         row["MI bound [nats]"] = p["mi"]
         row["Y accuracy"] = p["accuracy"]
         row["distortion"] = p["distortion"]
@@ -245,11 +248,21 @@ def feature_sections(
         f" {result['method']}.\n\n"
         "Each level t repairs X to (1 - t) X + t T_Z(X), T_z the optimal map"
         " of group z onto the Wasserstein barycenter of the groups. Z AUC:"
-        " held-out AUC of an auditor predicting Z from the repaired rows"
-        " (0.5 = nothing left); MI bound: variational lower bound on"
+        " the strict audit, an auditor trained and scored by stratified"
+        " 5-fold cross-validation on repaired held-out rows the repair was"
+        " never fitted on (0.5 = nothing left); the in-sample-trained"
+        " auditor (trained on the repaired training rows, the weaker"
+        " protocol) is shown apart; MI bound: variational lower bound on"
         " I(X_t; Z); Y accuracy: held-out accuracy of a downstream"
         " classifier on repaired rows; distortion: mean ||X - X_t||^2."
     )
+    full_aucs = {k[4:]: v for k, v in path[-1].items() if k.startswith("auc_")}
+    worst = max(full_aucs, key=lambda k: abs(full_aucs[k] - 0.5))
+    if abs(full_aucs[worst] - 0.5) > 0.03:
+        text += (
+            f"\n\n**The strict audit still reads Z at t = {path[-1]['t']:g}:**"
+            f" AUC {full_aucs[worst]:.3f} by the {worst} auditor (0.5 = none)."
+        )
     sections = [Section("Feature unlearning: leakage along t", text, rows)]
     auc_key = next(k for k in path[0] if k.startswith("auc_"))
     figs, caps = [], []
