@@ -14,7 +14,9 @@ average before and after, the JAX dtype setting and every figure. The
 tables in BENCHMARKS.md and ``docs/benchmarks/`` are generated from these
 records by ``benchmarks/make_tables.py``. Runs with ``--quick`` (the CI
 smoke test) append nowhere in the repository: their record goes to
-``$JAXUNLEARN_BENCH_RESULTS`` if set, else to a temporary folder.
+``$JAXUNLEARN_BENCH_RESULTS`` if set, else to a temporary folder. A run
+that ends in an uncaught exception (a failed correctness check) writes no
+record.
 """
 
 import atexit
@@ -171,8 +173,16 @@ def _append_line(path: pathlib.Path, line: str) -> None:
         os.close(fd)
 
 
+def _excepthook(kind, value, tb) -> None:
+    _START["failed"] = True  # a run that raised leaves no record
+    sys.__excepthook__(kind, value, tb)
+
+
 def _flush() -> None:
     if not _ROWS:
+        return
+    if _START.get("failed"):
+        print("the run raised: no record written", flush=True)
         return
     env = _START["env"]  # the commit and machine as the run started
     env["loadavg"] = _loadavg()  # and the load as it ended
@@ -198,6 +208,7 @@ def record(name: str, **fields: Any) -> dict[str, Any]:
         _START["loadavg"] = _loadavg()
         _START["env"] = environment()
         atexit.register(_flush)
+        sys.excepthook = _excepthook
     row = json.loads(json.dumps({"benchmark": name, **fields}, default=float))
     print(json.dumps(row), flush=True)
     _ROWS.append(row)
