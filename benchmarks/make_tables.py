@@ -410,8 +410,82 @@ def unlearning_loop(run: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _short(run: dict) -> str:
+    env = run["env"]
+    load = (run.get("loadavg_start") or ["?"])[0]
+    return (
+        f"`{run['script']}.jsonl` ({run['finished'][:10]}, commit"
+        f" `{env['commit']}`, load {load})"
+    )
+
+
+def readme_speed(_: None) -> str:
+    """The README's speed summary: one line per benchmark, each from the
+    latest record of its script (the provenance of each is listed)."""
+    bary = latest("bench_barycenter", "bench_barycenter")
+    info = latest("bench_info", "bench_info_ksg")
+    torch = latest("bench_torch_loop", "bench_torch_loop")
+    unl = latest("bench_unlearning", "unlearning_time_to_land")
+    ratios = [
+        r["ratio_ott_over_ours_equal"] for r in rows(bary, "bench_barycenter")
+    ]
+    ksg = {
+        r["case"]["n"]: r["speedup_vs_sklearn"]
+        for r in rows(info, "bench_info_ksg")
+    }
+    pmi = [
+        r["speedup_vs_numpy"] for r in rows(info, "bench_info_prediction_mi")
+    ]
+    t = rows(torch, "bench_torch_loop")[0]
+    out = [
+        "| benchmark | measured | peer |",
+        "|---|---|---|",
+        f"| Gaussian barycenter, equal accuracy (rel. error <= 1e-9),"
+        f" d in {{8, 32, 128}}, k in {{2, 4, 16}} |"
+        f" {min(ratios):.1f}-{max(ratios):.1f}x faster | OTT-JAX |",
+        "| KSG mutual information, n = "
+        + " / ".join(f"{n:.0e}" for n in sorted(ksg) if n >= 1e4)
+        + " | "
+        + " / ".join(f"{ksg[n]:.1f}x" for n in sorted(ksg) if n >= 1e4)
+        + " faster | scikit-learn |",
+        f"| `prediction_mi` with its gradient, same dtype |"
+        f" {min(pmi):.1f}-{max(pmi):.1f}x faster | NumPy |",
+    ]
+    if t.get("torch_steps_per_s") is not None:
+        loop = t.get("step_loop_speedup_vs_torch")
+        out.append(
+            f"| unlearning loop, MNIST MLP, batches 64 / 16, steps/s |"
+            f" `unlearn` call {t['speedup_vs_torch']:.2f}x"
+            + ("" if loop is None else f"; library step in a scan {loop:.2f}x")
+            + " | PyTorch loop, 1 thread |"
+        )
+    for r in rows(unl, "unlearning_time_to_land"):
+        c, rt = r["case"], r["retrain_over_method"]
+        out.append(
+            f'| time to land, {c["data"]}: default `gamma="auto"` /'
+            f" gamma 4, 5 epochs | retrain / method {rt['gamma_auto']:.2f} /"
+            f" {rt['gamma_4_5_epochs']:.2f} (lands:"
+            f" {'yes' if r['lands']['gamma_auto'] else 'no'} /"
+            f" {'yes' if r['lands']['gamma_4_5_epochs'] else 'no'}) |"
+            f" retraining, {c['original_epochs']} epochs |"
+        )
+    for r in rows(unl, "unlearning_many_requests"):
+        out.append(
+            f"| K = 16 requests in one `unlearn_many` call,"
+            f" {r['case']['data']} | {r['speedup']:.2f}x (bound"
+            f" {r['arithmetic_bound']:.1f}x) | 16 `unlearn` calls |"
+        )
+    runs = (bary, info, torch, unl)
+    return (
+        "\n".join(out)
+        + "\n\nRecords: "
+        + "; ".join(_short(r) for r in runs)
+        + ".\n"
+    )
+
+
 # table name -> (script, the row it needs, renderer)
-TABLES: dict[str, tuple[str, str, Callable[[dict], str]]] = {
+TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "info-prediction-mi": (
         "bench_info", "bench_info_prediction_mi", bench_info_mi,
     ),
@@ -438,6 +512,7 @@ TABLES: dict[str, tuple[str, str, Callable[[dict], str]]] = {
     "unlearning-loop": (
         "bench_unlearning", "unlearning_loop_steps", unlearning_loop,
     ),
+    "readme-speed": (None, None, readme_speed),
 }  # fmt: skip
 
 
@@ -445,6 +520,8 @@ def render(name: str) -> str:
     if name not in TABLES:
         raise SystemExit(f"unknown table {name!r}; known: {sorted(TABLES)}")
     script, needed, fn = TABLES[name]
+    if script is None:  # draws on several records, gives its own sources
+        return fn(None)
     run = latest(script, needed)
     return fn(run) + provenance(run)
 
