@@ -118,7 +118,7 @@ def _accs(apply_fn, params, split) -> dict[str, float]:
     }
 
 
-def bench_time_to_land(args, name, split, apply_fn, p0, key):
+def bench_time_to_land(args, name, split, apply_fn, p0, key, timed=True):
     """(1) The time to land: each method's call as it returns (the point it
     lands at), compilation apart, against retraining from scratch for the
     original model's epochs with the same optimizer (Adam, lr 1e-3, batch
@@ -136,7 +136,7 @@ def bench_time_to_land(args, name, split, apply_fn, p0, key):
         key=k_o,
         **fit,
     ).params
-    if args.only_sharded:
+    if not timed:  # the original model alone, for (2) and (3)
         return original
     init = reinitialize(p0, key=k_r)
 
@@ -165,12 +165,14 @@ def bench_time_to_land(args, name, split, apply_fn, p0, key):
     acc = {"retrain": _accs(apply_fn, retrain(), split)}
     epochs_run = {}
     for m, kw in methods.items():
+        last = {}
 
-        def run(kw=kw):
-            return unlearn(apply_fn, original, split, key=k_u, **kw)
+        def run(kw=kw, last=last):
+            last["out"] = unlearn(apply_fn, original, split, key=k_u, **kw)
+            return last["out"].params
 
-        t[m] = time_call(lambda run=run: run().params, reps=args.reps)
-        out = run()
+        t[m] = time_call(run, reps=args.reps)
+        out = last["out"]  # every call returns the same (pure, same key)
         acc[m] = _accs(apply_fn, out.params, split)
         epochs_run[m] = int(out.epochs_run)
     rt = acc["retrain"]
@@ -564,6 +566,15 @@ def main() -> None:
         help="CPU devices to expose (used with --only-sharded)",
     )
     parser.add_argument(
+        "--parts",
+        nargs="+",
+        type=int,
+        choices=(1, 2, 3),
+        default=(1, 2, 3),
+        help="which measurements to run (default all; (2) compiles one"
+        " program per request size and takes long on a loaded CPU)",
+    )
+    parser.add_argument(
         "--only-sharded",
         action="store_true",
         help="time only the sharded variants of (2) (used internally)",
@@ -588,12 +599,16 @@ def main() -> None:
     key = jax.random.key(0)
     t0 = time.perf_counter()
     tt, split, apply_fn, p0, k1, k2 = _setup(q, key)
-    if not (q or args.only_sharded):  # the small data set first: cheap
+    land = 1 in args.parts and not args.only_sharded
+    if land and not q:  # the small data set first: cheap
         d = _setup(True, key)
         bench_time_to_land(args, "digits", d[1], d[2], d[3], d[4])
-    original = bench_time_to_land(args, args.data, split, apply_fn, p0, k1)
-    bench_many_requests(args, tt, split, apply_fn, original, k2)
-    if not args.only_sharded:
+    original = bench_time_to_land(
+        args, args.data, split, apply_fn, p0, k1, timed=land
+    )
+    if 2 in args.parts:
+        bench_many_requests(args, tt, split, apply_fn, original, k2)
+    if 3 in args.parts and not args.only_sharded:
         bench_loop(args, split, apply_fn, original, k2)
     print(f"total {time.perf_counter() - t0:.1f} s")
 
