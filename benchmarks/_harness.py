@@ -122,7 +122,13 @@ def _loadavg() -> list[float]:
 def environment() -> dict[str, Any]:
     """JAX version, backend, device, machine, load and git commit."""
     commit = _git("rev-parse", "--short", "HEAD")
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    # Changes to tracked files other than the records themselves.
+    dirty = bool(
+        _git(
+            "status", "--porcelain", "--untracked-files=no",
+            "--", ":/", ":!/benchmarks/results",
+        )
+    )  # fmt: skip
     dev = jax.devices()[0]
     return {
         "jax": jax.__version__,
@@ -141,6 +147,12 @@ def environment() -> dict[str, Any]:
 
 _ROWS: list[dict[str, Any]] = []
 _START: dict[str, Any] = {}
+# The run starts when a script imports the harness: its load then, not at
+# its first row (often the last thing a script does).
+_IMPORTED = {
+    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "loadavg": _loadavg(),
+}
 
 
 def quick_run() -> bool:
@@ -204,8 +216,7 @@ def _flush() -> None:
 def record(name: str, **fields: Any) -> dict[str, Any]:
     """Prints one JSON row; the run's rows are saved together at exit."""
     if not _START:
-        _START["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        _START["loadavg"] = _loadavg()
+        _START.update(_IMPORTED)
         _START["env"] = environment()
         atexit.register(_flush)
         sys.excepthook = _excepthook
