@@ -14,7 +14,9 @@ average before and after, the JAX dtype setting and every figure. The
 tables in BENCHMARKS.md and ``docs/benchmarks/`` are generated from these
 records by ``benchmarks/make_tables.py``. Runs with ``--quick`` (the CI
 smoke test) append nowhere in the repository: their record goes to
-``$JAXUNLEARN_BENCH_RESULTS`` if set, else to a temporary folder.
+``$JAXUNLEARN_BENCH_RESULTS`` if set, else to a temporary folder. A run
+that ends in an uncaught exception (a failed correctness check) writes no
+record.
 """
 
 import atexit
@@ -120,7 +122,13 @@ def _loadavg() -> list[float]:
 def environment() -> dict[str, Any]:
     """JAX version, backend, device, machine, load and git commit."""
     commit = _git("rev-parse", "--short", "HEAD")
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    # Changes to tracked files other than the records themselves.
+    dirty = bool(
+        _git(
+            "status", "--porcelain", "--untracked-files=no",
+            "--", ":/", ":!/benchmarks/results",
+        )
+    )  # fmt: skip
     dev = jax.devices()[0]
     return {
         "jax": jax.__version__,
@@ -139,6 +147,12 @@ def environment() -> dict[str, Any]:
 
 _ROWS: list[dict[str, Any]] = []
 _START: dict[str, Any] = {}
+# The run starts when a script imports the harness: its load then, not at
+# its first row (often the last thing a script does).
+_IMPORTED = {
+    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "loadavg": _loadavg(),
+}
 
 
 def quick_run() -> bool:
@@ -171,8 +185,16 @@ def _append_line(path: pathlib.Path, line: str) -> None:
         os.close(fd)
 
 
+def _excepthook(kind, value, tb) -> None:
+    _START["failed"] = True  # a run that raised leaves no record
+    sys.__excepthook__(kind, value, tb)
+
+
 def _flush() -> None:
     if not _ROWS:
+        return
+    if _START.get("failed"):
+        print("the run raised: no record written", flush=True)
         return
     env = _START["env"]  # the commit and machine as the run started
     env["loadavg"] = _loadavg()  # and the load as it ended
@@ -194,10 +216,10 @@ def _flush() -> None:
 def record(name: str, **fields: Any) -> dict[str, Any]:
     """Prints one JSON row; the run's rows are saved together at exit."""
     if not _START:
-        _START["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        _START["loadavg"] = _loadavg()
+        _START.update(_IMPORTED)
         _START["env"] = environment()
         atexit.register(_flush)
+        sys.excepthook = _excepthook
     row = json.loads(json.dumps({"benchmark": name, **fields}, default=float))
     print(json.dumps(row), flush=True)
     _ROWS.append(row)

@@ -6,9 +6,11 @@ and the map of group 0 in float32 and in float64 and prints, per
 condition number: the float64 fixed-point residual, the relative error of
 the float32 barycenter covariance against float64, the float32 push-forward
 error ``||A S_0 A - S_bar|| / ||S_bar||``, and whether each converged.
-The table in docs/numerics.md comes from ``python
-benchmarks/bench_numerics.py``. Asserts: everything finite, float64
-residual below 1e-7, float32 error below 1e-4 for cond <= 1e2.
+The table in docs/benchmarks/numerics.md is generated from this script's
+record by ``benchmarks/make_tables.py``. Asserts: everything finite,
+float64 residual below 1e-7 (or the attainable ``10 eps cond`` of the
+default tolerance, 2.2e-7 at cond 1e8), float32 error below 1e-4 for
+cond <= 1e2.
 """
 
 import argparse
@@ -85,7 +87,10 @@ def main():
             "converged64": sum(r["conv64"] for r in runs) / len(runs),
             "converged32": sum(r["conv32"] for r in runs) / len(runs),
         }
-        assert row["res64_max"] < 1e-7, row
+        # Below 1e-7, or the attainable ~10 eps cond that the default
+        # tolerance of gaussian_barycenter allows for ill-conditioned input.
+        eps = np.finfo(np.float64).eps
+        assert row["res64_max"] < max(1e-7, 10 * eps * cond), row
         if cond <= 1e2:
             assert row["rel32_max"] < 1e-4, row
         rows.append(row)

@@ -47,3 +47,43 @@ def test_quick_runs_leave_the_records_alone(tmp_path):
     assert [r["value"] for r in run["rows"]] == [1.0, 2.0]
     assert {"commit", "loadavg", "cpu", "x64"} <= set(run["env"])
     assert not (ROOT / "benchmarks" / "results" / "bench_probe.jsonl").exists()
+
+
+def _make_tables():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import make_tables  # noqa: PLC0415
+    finally:
+        sys.path.pop(0)
+    return make_tables
+
+
+def test_every_table_is_placed_and_rendered_from_a_record():
+    # Each table the generator knows appears in a page (so --check covers
+    # it) and renders from a committed full record with its provenance.
+    mt = _make_tables()
+    placed = set()
+    for path in mt.DOCS:
+        placed |= {m.group("name") for m in mt.MARK.finditer(path.read_text())}
+    assert placed == set(mt.TABLES), set(mt.TABLES) ^ placed
+    for name in sorted(mt.TABLES):
+        text = mt.render(name)
+        assert "| " in text and "Record" in text and ".jsonl`" in text, name
+
+
+def test_a_failed_run_writes_no_record(tmp_path):
+    # A correctness check that raises after some rows leaves no record.
+    script = tmp_path / "bench_fails.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r})\n"
+        "from _harness import record\n"
+        "record('probe', value=1.0)\n"
+        "raise AssertionError('wrong answer')\n"
+    )
+    env = {**os.environ, "JAXUNLEARN_BENCH_RESULTS": str(tmp_path / "rec")}
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True
+    )
+    assert out.returncode != 0 and "wrong answer" in out.stderr
+    assert not (tmp_path / "rec" / "bench_fails.jsonl").exists()
