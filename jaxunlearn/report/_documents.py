@@ -264,7 +264,7 @@ def feature_sections(
             f" AUC {full_aucs[worst]:.3f} by the {worst} auditor (0.5 = none)."
         )
     sections = [Section("Feature unlearning: leakage along t", text, rows)]
-    auc_key = next(k for k in path[0] if k.startswith("auc_"))
+    auc_key = f"auc_{worst}"  # the auditor that reads Z best at full repair
     figs, caps = [], []
     figs.append(
         plot_pareto(
