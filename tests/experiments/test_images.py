@@ -66,11 +66,12 @@ def test_audit_rows_candidates_and_grid(rng, tmp_path):
     ]  # fmt: skip
     none, latent, pca = res.rows
     assert none.distortion == 0.0 and latent.distortion > pca.distortion > 0
-    # Distortion scales as t^2 along the interpolation, for both maps.
-    for r in (latent, pca):
-        np.testing.assert_allclose(
-            r.distortion_partial, 0.25 * r.distortion, rtol=1e-4
-        )
+    # Distortion scales as t^2 along the interpolation (exactly for the
+    # deterministic map; the atoms at t = 0.5 are a fresh draw).
+    np.testing.assert_allclose(
+        pca.distortion_partial, 0.25 * pca.distortion, rtol=1e-4
+    )
+    assert 0.2 < latent.distortion_partial / latent.distortion < 0.3
     for r in res.rows:
         for v in r[2:10]:
             assert 0.0 <= v <= 1.0
