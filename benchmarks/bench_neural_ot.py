@@ -164,7 +164,7 @@ def main():
         targets = {
             r.method: {
                 "z_within_5pts_of_majority": abs(
-                    r.z_acc_repaired - r.z_majority) <= 0.05,
+                    r.z_acc_orig_cnn - r.z_majority) <= 0.05,
                 "y_within_2pts": r.y_acc_original - r.y_acc_repaired <= 0.02,
                 "fit_s": r.fit_seconds,
             }

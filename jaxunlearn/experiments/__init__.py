@@ -32,9 +32,11 @@ from jaxunlearn.experiments._images import (
     ImageAuditConfig,
     ImageAuditResult,
     ImageAuditRow,
+    ImageCandidate,
     audit_table,
     image_feature_audit,
     mnist_thickness_audit,
+    reference_data,
     save_image_grid,
 )
 from jaxunlearn.experiments._mnist import mnist_reproduction
@@ -67,6 +69,7 @@ __all__ = [
     "ImageAuditConfig",
     "ImageAuditResult",
     "ImageAuditRow",
+    "ImageCandidate",
     "Objectives",
     "ReproductionResult",
     "audit_model",
@@ -90,6 +93,7 @@ __all__ = [
     "noisy_outcome",
     "quantile_barycenter_outcome",
     "rearrangement_outcome",
+    "reference_data",
     "run_datapoint",
     "run_datapoint_seed",
     "run_feature",

@@ -6,7 +6,8 @@ joint ``"coupling"`` method on mixed tabular columns.
 """
 
 from jaxunlearn.feature import _methods  # registers built-in methods
-from jaxunlearn.feature import _neural_method, _semidiscrete_method
+from jaxunlearn.feature import _image_methods, _neural_method
+from jaxunlearn.feature import _semidiscrete_method
 from jaxunlearn.feature._columns import (
     ColumnSpec,
     infer_column_spec,

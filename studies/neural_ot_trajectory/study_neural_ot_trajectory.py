@@ -25,7 +25,7 @@ import numpy as np
 
 from jaxunlearn.datasets import load_mnist5k, thickness_attribute
 from jaxunlearn.experiments import ImageAuditConfig
-from jaxunlearn.experiments._images import _batched, _split, _train_and_score
+from jaxunlearn.experiments._image_cnn import accuracy, train_cnn
 from jaxunlearn.transport import (
     NeuralOTConfig,
     fit_neural_barycenter,
@@ -40,6 +40,26 @@ def _repair(model, x, z, t):
 def record(name, **fields):
     """Prints the study's result as one JSON line."""
     print(json.dumps({"study": name, **fields}, default=float), flush=True)
+
+
+def _split(key, n, test_fraction):
+    """The earlier audit's 80/20 split (no validation split)."""
+    perm = np.asarray(jax.random.permutation(key, n))
+    n_test = max(1, round(test_fraction * n))
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def _batched(fn, x, z, t, size=500):
+    parts = [
+        np.asarray(fn(x[i : i + size], z[i : i + size], t))
+        for i in range(0, x.shape[0], size)
+    ]
+    return jnp.asarray(np.concatenate(parts))
+
+
+def _train_and_score(key, x_tr, y_tr, tests, num_classes, cfg):
+    predict = train_cnn(key, x_tr, y_tr, num_classes, cfg)
+    return [accuracy(predict, x, y) for x, y in tests]
 
 
 def main():

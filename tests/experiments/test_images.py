@@ -11,18 +11,20 @@ from jaxunlearn.experiments import (
     image_feature_audit,
     save_image_grid,
 )
-from jaxunlearn.transport import NeuralOTConfig
+from jaxunlearn.experiments._images import split_indices
 
 TINY = ImageAuditConfig(
     cnn_epochs=1,
     cnn_batch_size=16,
-    num_components=4,
-    ot=NeuralOTConfig(num_iterations=2, k_t=1, batch_size=4, width=2),
+    pca_components=(4,),
+    num_atoms=(4, 8),
+    latent_components=4,
+    cv_folds=2,
 )
 
 
 def _data(key, n=80):
-    k1, k2 = jax.random.split(key)
+    k1, _ = jax.random.split(key)
     labels = jnp.arange(n) % 2
     z = (jnp.arange(n) // 2) % 2
     base = jax.random.uniform(k1, (n, 8, 8)) * 0.2
@@ -37,46 +39,77 @@ def _data(key, n=80):
     return images, labels, z
 
 
+def test_splits_are_disjoint_and_keyed(rng):
+    s = split_indices(rng, 103, 0.2, 0.3)
+    parts = [set(s[k].tolist()) for k in ("train", "validation", "test")]
+    assert sum(map(len, parts)) == 103
+    assert set.union(*parts) == set(range(103))
+    assert not parts[1] & parts[2] and not parts[0] & (parts[1] | parts[2])
+    again = split_indices(rng, 103, 0.2, 0.3)
+    np.testing.assert_array_equal(s["validation"], again["validation"])
+    other = split_indices(jax.random.key(1), 103, 0.2, 0.3)
+    assert not np.array_equal(s["test"], other["test"])
+    with pytest.raises(ValueError, match="validation_fraction"):
+        split_indices(rng, 3, 0.0, 0.5)
+
+
 @pytest.mark.slow
-def test_pca_audit_rows_and_grid(rng, tmp_path):
+def test_audit_rows_candidates_and_grid(rng, tmp_path):
     images, labels, z = _data(rng)
     res = image_feature_audit(
-        images, labels, z, key=rng, methods=("pca_gaussian",), config=TINY,
+        images, labels, z, key=rng,
+        methods=("latent_semidiscrete", "pca_gaussian"), config=TINY,
         num_examples=3,
     )  # fmt: skip
-    assert [r.method for r in res.rows] == ["none", "pca_gaussian"]
-    none, pca = res.rows
-    assert none.distortion == 0.0 and pca.distortion > 0.0
-    # Distortion scales as t^2 along the McCann path.
+    assert [r.method for r in res.rows] == [
+        "none", "latent_semidiscrete", "pca_gaussian",
+    ]  # fmt: skip
+    none, latent, pca = res.rows
+    assert none.distortion == 0.0 and latent.distortion > pca.distortion > 0
+    # Distortion scales as t^2 along the interpolation (exactly for the
+    # deterministic map; the atoms at t = 0.5 are a fresh draw).
     np.testing.assert_allclose(
         pca.distortion_partial, 0.25 * pca.distortion, rtol=1e-4
     )
+    assert 0.2 < latent.distortion_partial / latent.distortion < 0.3
+    rates = [f for f in none._fields if "acc" in f or f == "z_majority"]
+    assert len(rates) == 9
     for r in res.rows:
-        for v in r[1:8]:
-            assert 0.0 <= v <= 1.0
+        for f in rates:
+            assert 0.0 <= getattr(r, f) <= 1.0
+    # Every candidate was scored on validation; one kept per method.
+    assert [c.method for c in res.candidates] == [
+        "latent_semidiscrete", "latent_semidiscrete", "pca_gaussian",
+    ]  # fmt: skip
+    assert sum(c.chosen for c in res.candidates) == 2
+    kept = [c for c in res.candidates if c.chosen][0]
+    assert kept.params == latent.params and kept.val_z_acc == latent.val_z_acc
+    # The test split was not used to choose: it is disjoint from both.
+    te = set(res.splits["test"].tolist())
+    assert not te & set(res.splits["validation"].tolist())
+    assert not te & set(res.splits["train"].tolist())
     assert res.examples["pca_gaussian"].shape == (3, 4, 8, 8)  # 2 classes
     table = audit_table(res.rows)
-    assert "| pca_gaussian |" in table and "| none |" in table
+    assert "| latent_semidiscrete |" in table and "| none |" in table
     path = tmp_path / "grid.png"
-    save_image_grid(path, res.examples["pca_gaussian"], title="t")
+    save_image_grid(path, res.examples["latent_semidiscrete"], title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.slow
-def test_neural_audit_runs(rng, tmp_path):
-    images, labels, z = _data(rng, n=40)
-    res = image_feature_audit(
-        images, labels, z, key=rng, methods=("neural",), config=TINY,
-        checkpoint_dir=tmp_path,
-    )  # fmt: skip
-    assert res.rows[1].method == "neural"
-    assert (tmp_path / "neural" / "t01.npz").exists()
+    # The kept repair applies to new images.
+    out = res.repairs["latent_semidiscrete"](
+        np.asarray(images[:5]), np.asarray(z[:5]), 1.0, rng
+    )
+    assert out.shape == (5, 8, 8)
 
 
 def test_bad_input(rng):
     images, labels, z = _data(rng, n=20)
-    with pytest.raises(ValueError, match="both codes"):
+    ragged = [np.zeros((8, 8), np.float32)] * 3 + [np.zeros((7, 8))]
+    with pytest.raises(ValueError, match="images: expected images of one"):
+        image_feature_audit(ragged, labels[:4], z[:4], key=rng)
+    with pytest.raises(ValueError, match="z: expected two groups"):
         image_feature_audit(images, labels, jnp.zeros(20, jnp.int32), key=rng)
+    with pytest.raises(ValueError, match="z: expected one attribute code"):
+        image_feature_audit(images, labels, z[:7], key=rng)
     with pytest.raises(ValueError, match="rank"):
         image_feature_audit(images[:, 0], labels, z, key=rng)
     with pytest.raises(ValueError, match="finite"):
