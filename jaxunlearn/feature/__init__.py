@@ -13,9 +13,13 @@ from jaxunlearn.feature._columns import (
 )
 from jaxunlearn.feature._coupling import (
     CouplingRepair,
+    CouplingStats,
     fit_coupling,
     transform_coupling,
 )
+from jaxunlearn.feature._frame import FrameSpec
+from jaxunlearn.feature._methods import GaussianState, QuantileState
+from jaxunlearn.feature._neural_method import NeuralState
 from jaxunlearn.feature._repair import (
     FittedRepair,
     RepairMethod,
@@ -27,13 +31,31 @@ from jaxunlearn.feature._repair import (
     save,
     transform,
 )
-from jaxunlearn.feature._sklearn import BarycenterRepair
+from jaxunlearn.feature._state import repair_state
+
+
+def __getattr__(name: str):
+    # BarycenterRepair needs scikit-learn (the `data` extra): import it on
+    # first use so that the rest of the package works without it.
+    if name == "BarycenterRepair":
+        from jaxunlearn.feature._sklearn import (  # noqa: PLC0415
+            BarycenterRepair,
+        )
+
+        return BarycenterRepair
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BarycenterRepair",
     "ColumnSpec",
     "CouplingRepair",
+    "CouplingStats",
     "FittedRepair",
+    "FrameSpec",
+    "GaussianState",
+    "NeuralState",
+    "QuantileState",
     "RepairMethod",
     "available_methods",
     "fit",
@@ -42,6 +64,7 @@ __all__ = [
     "inverse_transform",
     "load",
     "register_method",
+    "repair_state",
     "save",
     "transform",
     "transform_coupling",

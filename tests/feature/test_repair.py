@@ -44,7 +44,7 @@ def test_gaussian_repair_equalizes_moments_and_matches_barycenter(x64):
     np.testing.assert_allclose(
         feature.inverse_transform(rep, y, z), x, atol=1e-9
     )
-    assert bool(rep.stats["converged"])
+    assert bool(rep.stats.converged)
 
 
 def test_weights_override_and_mapping():
@@ -53,7 +53,7 @@ def test_weights_override_and_mapping():
     np.testing.assert_allclose(rep.weights, [0.25, 0.25, 0.5])
     rep2 = feature.fit(x, z, weights=np.array([0.25, 0.25, 0.5], np.float32))
     np.testing.assert_allclose(
-        rep2.stats["bary_cov"], rep.stats["bary_cov"], rtol=1e-6
+        rep2.stats.bary_cov, rep.stats.bary_cov, rtol=1e-6
     )
 
 
@@ -208,7 +208,7 @@ def test_singular_covariance_works_and_is_flagged():
         [x, np.zeros((len(x), 1), np.float32)], axis=1
     )  # constant column
     rep = feature.fit(x, z)
-    assert bool(rep.stats["near_singular"])
+    assert bool(rep.stats.near_singular)
     assert np.all(np.isfinite(feature.transform(rep, x, z)))
 
 
