@@ -147,7 +147,7 @@ def _neural_fit(x, index, num_groups, weights, **options):
 def _mean_gap(repaired, index):
     """Largest |mean_0 - mean_1| over columns, in pooled standard deviations."""
     is1 = (index == 1)[:, None]
-    n1 = jnp.sum(is1)
+    n1 = jnp.sum(is1).astype(repaired.dtype)
     m1 = jnp.sum(jnp.where(is1, repaired, 0), axis=0) / n1
     m0 = jnp.sum(jnp.where(is1, 0, repaired), axis=0) / (index.shape[0] - n1)
     std = jnp.std(repaired, axis=0)
