@@ -5,6 +5,8 @@ modules add repair methods) and :mod:`jaxunlearn.feature._coupling` for the
 joint ``"coupling"`` method on mixed tabular columns.
 """
 
+from typing import TYPE_CHECKING
+
 from jaxunlearn.feature import _methods  # registers built-in methods
 from jaxunlearn.feature import _neural_method, _semidiscrete_method
 from jaxunlearn.feature._columns import (
@@ -32,6 +34,9 @@ from jaxunlearn.feature._repair import (
     transform,
 )
 from jaxunlearn.feature._state import repair_state
+
+if TYPE_CHECKING:  # for type checkers and the API docs; lazy at run time
+    from jaxunlearn.feature._sklearn import BarycenterRepair
 
 
 def __getattr__(name: str):
