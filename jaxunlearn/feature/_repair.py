@@ -58,7 +58,6 @@ References:
 
 import dataclasses
 import functools
-import inspect
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -71,7 +70,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn import _checks, _io
-from jaxunlearn.feature import _frame, _state
+from jaxunlearn.feature import _fit_checks, _frame, _state
 
 _DEFAULT_SEED = 0
 _FILE_KIND = "feature.repair"
@@ -188,19 +187,6 @@ class FittedRepair:
     )
 
 
-def _freeze(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """Options as sorted pairs with lists turned into tuples (hashable)."""
-
-    def frozen(v):
-        if isinstance(v, list | tuple):
-            return tuple(frozen(e) for e in v)
-        if isinstance(v, Mapping):
-            return tuple(sorted((k, frozen(e)) for k, e in v.items()))
-        return v
-
-    return tuple(sorted((k, frozen(v)) for k, v in options.items()))
-
-
 def _check_x(name: str, x: Any) -> Array:
     x = _checks.as_array(name, x)
     _checks.check_floating(name, x)
@@ -219,48 +205,6 @@ def _check_z(z: Any, n: int) -> Array:
             f"z: expected one code per row of x ({n}), got {z.shape[0]}"
         )
     return z
-
-
-def _fit_weights(weights: Any, codes: np.ndarray, counts: np.ndarray, dtype):
-    k = len(codes)
-    if weights is None:
-        w = counts / counts.sum()
-        return jnp.asarray(w.astype(np.dtype(dtype)))
-    if isinstance(weights, Mapping):
-        unknown = sorted(set(weights) - {int(c) for c in codes})
-        missing = [int(c) for c in codes if int(c) not in weights]
-        if unknown or missing:
-            raise ValueError(
-                f"weights: expected one weight per group code {codes.tolist()}"
-                f", got unknown codes {unknown} and missing codes {missing}"
-            )
-        weights = np.array([weights[int(c)] for c in codes], dtype=float)
-    weights = _checks.as_array("weights", weights)
-    _checks.check_weights("weights", weights, k)
-    weights = weights.astype(dtype)
-    return weights / jnp.sum(weights)
-
-
-def _check_options(method: str, spec: RepairMethod, options: dict) -> None:
-    """Raises ValueError naming ``options`` when the fitter rejects a key."""
-    try:
-        sig = inspect.signature(spec.fit)
-    except (TypeError, ValueError):  # builtins, C callables: cannot check.
-        return
-    params = list(sig.parameters.values())
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return
-    accepted = [
-        p.name
-        for p in params[4:]
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"options: unknown option(s) {unknown} for method {method!r}"
-            f" (known: {accepted})"
-        )
 
 
 def fit(
@@ -349,16 +293,14 @@ def fit(
         )
     small = counts < spec.min_group_size
     if np.any(small):
-        bad = {
-            names[i]: int(counts[i]) for i in np.flatnonzero(small)
-        }
+        bad = {names[i]: int(counts[i]) for i in np.flatnonzero(small)}
         raise ValueError(
             f"z: method {method!r} needs at least {spec.min_group_size} rows"
             f" per group, got group sizes {bad}"
         )
     if labels is not None and isinstance(weights, Mapping):
-        weights = _label_weights(weights, labels)
-    w = _fit_weights(weights, codes, counts, x.dtype)
+        weights = _fit_checks.label_weights(weights, labels)
+    w = _fit_checks.fit_weights(weights, codes, counts, x.dtype)
     options = dict(options or {})
     try:
         json.dumps(options)
@@ -366,7 +308,7 @@ def fit(
         raise TypeError(
             f"options: expected JSON-serializable values ({err})"
         ) from err
-    _check_options(method, spec, options)
+    _fit_checks.check_options(method, spec, options)
     index = jnp.asarray(index.reshape(-1), jnp.int32)
     stats = spec.fit(x, index, len(codes), w, **options)
     if spec.state is None:
@@ -378,21 +320,10 @@ def fit(
         stats=stats,
         method=method,
         n_features=int(x.shape[1]),
-        options=_freeze(options),
+        options=_fit_checks.freeze(options),
         labels=labels,
         frame=frame,
     )
-
-
-def _label_weights(weights: Mapping, labels: tuple) -> dict[int, Any]:
-    """A ``label -> weight`` mapping keyed by group index instead."""
-    unknown = sorted(str(k) for k in weights if k not in labels)
-    if unknown:
-        raise ValueError(
-            f"weights: expected one weight per group value {list(labels)},"
-            f" got unknown values {unknown}"
-        )
-    return {labels.index(k): v for k, v in weights.items()}
 
 
 def _group_index(repair: FittedRepair, z: Array) -> Array:
@@ -631,10 +562,9 @@ def load(path: str | os.PathLike) -> FittedRepair:
             stats=stats,
             method=method,
             n_features=int(meta["n_features"]),
-            options=_freeze(meta.get("options", {})),
+            options=_fit_checks.freeze(meta.get("options", {})),
             labels=None if labels is None else tuple(labels),
             frame=_frame.frame_from_meta(meta.get("frame")),
         )
     except (KeyError, TypeError) as err:
         raise ValueError(f"path: {path!r} lacks the array {err}") from err
-
