@@ -115,8 +115,9 @@ def test_pipeline_clone_grid_search_cross_val_score():
         BarycenterRepair(sensitive_feature_ids=["sex"], method="gaussian"),
         LogisticRegression(),
     )
-    scores = cross_val_score(pipe, df, y, cv=3)
-    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    # Two folds of 40 rows everywhere: one compiled shape for every fit.
+    scores = cross_val_score(pipe, df, y, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
     grid = GridSearchCV(
         pipe, {"barycenterrepair__t": [0.0, 1.0]}, cv=2
     ).fit(df, y)
