@@ -5,6 +5,8 @@ modules add repair methods) and :mod:`jaxunlearn.feature._coupling` for the
 joint ``"coupling"`` method on mixed tabular columns.
 """
 
+from typing import TYPE_CHECKING
+
 from jaxunlearn.feature import _methods  # registers built-in methods
 from jaxunlearn.feature import _image_methods, _neural_method
 from jaxunlearn.feature import _semidiscrete_method
@@ -14,9 +16,13 @@ from jaxunlearn.feature._columns import (
 )
 from jaxunlearn.feature._coupling import (
     CouplingRepair,
+    CouplingStats,
     fit_coupling,
     transform_coupling,
 )
+from jaxunlearn.feature._frame import FrameSpec
+from jaxunlearn.feature._methods import GaussianState, QuantileState
+from jaxunlearn.feature._neural_method import NeuralState
 from jaxunlearn.feature._repair import (
     FittedRepair,
     RepairMethod,
@@ -28,13 +34,34 @@ from jaxunlearn.feature._repair import (
     save,
     transform,
 )
-from jaxunlearn.feature._sklearn import BarycenterRepair
+from jaxunlearn.feature._state import repair_state
+
+if TYPE_CHECKING:  # for type checkers and the API docs; lazy at run time
+    from jaxunlearn.feature._sklearn import BarycenterRepair
+
+
+def __getattr__(name: str):
+    # BarycenterRepair needs scikit-learn (the `data` extra): import it on
+    # first use so that the rest of the package works without it.
+    if name == "BarycenterRepair":
+        from jaxunlearn.feature._sklearn import (  # noqa: PLC0415
+            BarycenterRepair,
+        )
+
+        return BarycenterRepair
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BarycenterRepair",
     "ColumnSpec",
     "CouplingRepair",
+    "CouplingStats",
     "FittedRepair",
+    "FrameSpec",
+    "GaussianState",
+    "NeuralState",
+    "QuantileState",
     "RepairMethod",
     "available_methods",
     "fit",
@@ -43,6 +70,7 @@ __all__ = [
     "inverse_transform",
     "load",
     "register_method",
+    "repair_state",
     "save",
     "transform",
     "transform_coupling",

@@ -46,9 +46,9 @@ from jaxtyping import Array, ArrayLike, Float
 import jax
 import jax.numpy as jnp
 
-from jaxunlearn import _checks
+from jaxunlearn import _checks, transport
 from jaxunlearn.feature import _columns, _repair
-from jaxunlearn.transport import _empirical
+from jaxunlearn.feature._state import repair_state
 
 _static = functools.partial(dataclasses.field, metadata={"static": True})
 _CHUNK = 4096
@@ -65,6 +65,44 @@ _OPTIONS = (
     "standardize",
     "seed",
 )
+
+
+@repair_state
+class CouplingStats:
+    """Fitted arrays of a coupling repair (see :class:`CouplingRepair`).
+
+    Attributes:
+      alpha: ``[k]``; a row with partner ``p`` goes to ``alpha x + beta p``.
+      beta: ``[k]``.
+      support: distinct encoded rows per group ``[k, U, D]``.
+      support_count: real rows of ``support`` ``[k]``.
+      seg_count: coupling entries per row ``[k, U]``.
+      entry_cum: cumulative conditional mass of each entry ``[k, U, L]``.
+      entry_atom: index of each entry's repaired point in ``atoms``
+        ``[k, U, L]``.
+      atoms: the repaired points ``[E, D]``.
+      partners: the other side of each coupling ``[k, M, D]``.
+      partner_count: real rows of ``partners`` ``[k]``.
+      potential: Sinkhorn potential of the partners ``[k, M]``.
+      epsilon: entropic regularization ``[]``.
+      mean: column centres ``[p]``.
+      scale: column scales ``[p]``.
+    """
+
+    alpha: Array
+    beta: Array
+    support: Array
+    support_count: Array
+    seg_count: Array
+    entry_cum: Array
+    entry_atom: Array
+    atoms: Array
+    partners: Array
+    partner_count: Array
+    potential: Array
+    epsilon: Array
+    mean: Array
+    scale: Array
 
 
 class _Config(NamedTuple):
@@ -104,7 +142,7 @@ class CouplingRepair:
     Attributes:
       codes: group labels ``[k]`` (sorted).
       weights: barycentric weights ``[k]``.
-      stats: the arrays above.
+      stats: the arrays above, a :class:`CouplingStats`.
       spec: the completed :class:`ColumnSpec` (static).
       extension: ``"nearest"`` or ``"entropic"`` (static).
       decode: ``"sample"`` or ``"mode"`` (static).
@@ -113,7 +151,7 @@ class CouplingRepair:
 
     codes: Array
     weights: Array
-    stats: dict
+    stats: CouplingStats
     spec: _columns.ColumnSpec = _static()
     extension: str = _static()
     decode: str = _static()
@@ -122,7 +160,7 @@ class CouplingRepair:
     @property
     def coupling(self) -> str:
         """``"exact"`` or ``"entropic"``: how the in-sample rows draw."""
-        return "exact" if self.stats["entry_cum"].shape[2] else "entropic"
+        return "exact" if self.stats.entry_cum.shape[2] else "entropic"
 
 
 def _unique_rows(e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,7 +227,7 @@ def _build(
             num_atoms = min(max(s.shape[0] for s in supports), 2000)
         _checks.check_positive_int("num_atoms", num_atoms)
         key = jax.random.key(0) if key is None else key
-        bary = _empirical.free_support_barycenter(
+        bary = transport.free_support_barycenter(
             [jnp.asarray(s, dtype) for s in supports],
             [jnp.asarray(m, dtype) for m in masses],
             jnp.asarray(lam, dtype),
@@ -209,7 +247,7 @@ def _build(
     big_u = max(s.shape[0] for s in supports)
     if coupling == "exact":
         if k == 2:
-            pi = _empirical.exact_coupling(
+            pi = transport.exact_coupling(
                 jnp.asarray(supports[0], dtype),
                 jnp.asarray(supports[1], dtype),
                 jnp.asarray(masses[0], dtype),
@@ -255,7 +293,7 @@ def _build(
         # whose source potential f is group 1's partner potential (one
         # Sinkhorn solve instead of two).
         for zi in range(1 if k == 2 else k):
-            out = _empirical.entropic_coupling(
+            out = transport.entropic_coupling(
                 jnp.asarray(supports[zi], dtype),
                 jnp.asarray(partners[zi], dtype),
                 jnp.asarray(masses[zi], dtype),
@@ -392,11 +430,10 @@ def fit_coupling(
         batch_size=batch_size,
         key=key,
     )
-    stats["mean"], stats["scale"] = mean_j, scale_j
     return CouplingRepair(
         codes=jnp.asarray(codes),
         weights=jnp.asarray(lam, dtype),
-        stats=stats,
+        stats=CouplingStats(**stats, mean=mean_j, scale=scale_j),
         spec=spec,
         extension=extension,
         decode=decode,
@@ -419,20 +456,20 @@ def _check_groups(codes: np.ndarray, counts: np.ndarray) -> None:
 
 def _repair_group(stats, cfg: _Config, zi: int, e, t, key):
     """Repairs every row of ``e`` as if it belonged to group ``zi``."""
-    support = stats["support"][zi]
-    partners = stats["partners"][zi]
-    alpha = stats["alpha"][zi]
-    beta = stats["beta"][zi]
+    support = stats.support[zi]
+    partners = stats.partners[zi]
+    alpha = stats.alpha[zi]
+    beta = stats.beta[zi]
     dtype = e.dtype
     tiny = jnp.finfo(dtype).eps
-    valid = jnp.arange(support.shape[0]) < stats["support_count"][zi]
+    valid = jnp.arange(support.shape[0]) < stats.support_count[zi]
     sq_norms = jnp.where(valid, jnp.sum(support * support, axis=1), jnp.inf)
-    p_valid = jnp.arange(partners.shape[0]) < stats["partner_count"][zi]
-    exact = stats["entry_cum"].shape[2] > 0
+    p_valid = jnp.arange(partners.shape[0]) < stats.partner_count[zi]
+    exact = stats.entry_cum.shape[2] > 0
 
     def draw_entropic(q, k):
-        logits = _empirical.entropic_logits(
-            q, partners, stats["potential"][zi], stats["epsilon"]
+        logits = transport.entropic_logits(
+            q, partners, stats.potential[zi], stats.epsilon
         )
         return jax.random.categorical(k, jnp.where(p_valid, logits, -jnp.inf))
 
@@ -449,11 +486,11 @@ def _repair_group(stats, cfg: _Config, zi: int, e, t, key):
         if exact:
             # Inverse CDF within the row's entries.
             u = jax.random.uniform(k_u, (), dtype, minval=tiny, maxval=1.0)
-            count = stats["seg_count"][zi, nn]
-            cum = stats["entry_cum"][zi, nn]
+            count = stats.seg_count[zi, nn]
+            cum = stats.entry_cum[zi, nn]
             slots = jnp.arange(cum.shape[0])
             pos = jnp.minimum(jnp.sum((slots < count) & (cum < u)), count - 1)
-            fitted = stats["atoms"][stats["entry_atom"][zi, nn, pos]]
+            fitted = stats.atoms[stats.entry_atom[zi, nn, pos]]
         else:
             fitted = combine(own, draw_entropic(own, k_u))
         if cfg.extension == "nearest":
@@ -470,8 +507,8 @@ def _repair_group(stats, cfg: _Config, zi: int, e, t, key):
 
 @functools.partial(jax.jit, static_argnames="cfg")
 def _transform_core(stats, cfg: _Config, x, gidx, t, key):
-    e = _columns.encode(x, cfg.spec, stats["mean"], stats["scale"])
-    k = stats["alpha"].shape[0]
+    e = _columns.encode(x, cfg.spec, stats.mean, stats.scale)
+    k = stats.alpha.shape[0]
     keys = jax.random.split(key, k + 1)
     out = e
     for zi in range(k):
@@ -480,8 +517,8 @@ def _transform_core(stats, cfg: _Config, x, gidx, t, key):
     return _columns.decode(
         out,
         cfg.spec,
-        stats["mean"],
-        stats["scale"],
+        stats.mean,
+        stats.scale,
         mode=cfg.decode,
         key=keys[k],
     )
@@ -512,9 +549,9 @@ def _chunked(stats, cfg: _Config, x, gidx, t, key):
 def _nearest_in_graph(stats, e, gidx, batch_size):
     """Index of each row's nearest fitted row of its own group (in dtype)."""
     nn = jnp.zeros(e.shape[0], jnp.int32)
-    for zi in range(stats["alpha"].shape[0]):
-        support = stats["support"][zi]
-        valid = jnp.arange(support.shape[0]) < stats["support_count"][zi]
+    for zi in range(stats.alpha.shape[0]):
+        support = stats.support[zi]
+        valid = jnp.arange(support.shape[0]) < stats.support_count[zi]
         sq = jnp.where(valid, jnp.sum(support * support, axis=1), jnp.inf)
 
         def one(q, support=support, sq=sq):
@@ -534,12 +571,12 @@ def _nearest_host(stats, cfg: _Config, x, gidx) -> np.ndarray:
     """
     dtype = np.dtype(x.dtype)
     e = _columns.encode_host(
-        np.asarray(x), cfg.spec, stats["mean"], stats["scale"], dtype
+        np.asarray(x), cfg.spec, stats.mean, stats.scale, dtype
     )
     gidx = np.asarray(gidx)
     nn = np.zeros(e.shape[0], np.int32)
-    support_all = np.asarray(stats["support"])
-    counts = np.asarray(stats["support_count"])
+    support_all = np.asarray(stats.support)
+    counts = np.asarray(stats.support_count)
     for zi in range(support_all.shape[0]):
         rows = np.flatnonzero(gidx == zi)
         if rows.size == 0:
@@ -566,25 +603,25 @@ def _exact_core(stats, cfg: _Config, x, gidx, nn, t, key, with_nn):
     Row ``r`` of group ``g`` with fitted row ``nn`` draws one uniform and
     picks its coupling entry by inverse CDF over ``entry_cum[g, nn]``.
     """
-    e = _columns.encode(x, cfg.spec, stats["mean"], stats["scale"])
+    e = _columns.encode(x, cfg.spec, stats.mean, stats.scale)
     dtype = e.dtype
     if not with_nn:
         nn = _nearest_in_graph(stats, e, gidx, cfg.batch_size)
     k_row, k_dec = jax.random.split(key)
     tiny = jnp.finfo(dtype).eps
     u = jax.random.uniform(k_row, (e.shape[0],), dtype, minval=tiny)
-    count = stats["seg_count"][gidx, nn]
-    cum = stats["entry_cum"][gidx, nn]
+    count = stats.seg_count[gidx, nn]
+    cum = stats.entry_cum[gidx, nn]
     slots = jnp.arange(cum.shape[1])
     below = (slots[None, :] < count[:, None]) & (cum < u[:, None])
     pos = jnp.minimum(jnp.sum(below, axis=1), count - 1)
-    target = stats["atoms"][stats["entry_atom"][gidx, nn, pos]]
+    target = stats.atoms[stats.entry_atom[gidx, nn, pos]]
     out = jnp.where(t == 1, target, (1 - t) * e + t * target)
     return _columns.decode(
         out,
         cfg.spec,
-        stats["mean"],
-        stats["scale"],
+        stats.mean,
+        stats.scale,
         mode=cfg.decode,
         key=k_dec,
     )
@@ -598,7 +635,7 @@ def _apply(stats, cfg: _Config, x, gidx, t, key):
     exact byte match for in-sample rows), under tracing in the graph. Both
     feed the same compiled core, so they draw the same values.
     """
-    exact = stats["entry_cum"].shape[2] > 0
+    exact = stats.entry_cum.shape[2] > 0
     if not (exact and cfg.extension == "nearest"):
         return _chunked(stats, cfg, x, gidx, t, key)
     with_nn = _checks.is_concrete(x) and _checks.is_concrete(gidx)
@@ -736,9 +773,11 @@ def _registry_fit(x, index, num_groups, weights, **options):
         key=jax.random.key(seed),
         **options,
     )
-    stats["mean"] = jnp.asarray(mean, x.dtype)
-    stats["scale"] = jnp.asarray(scale, x.dtype)
-    return stats
+    return CouplingStats(
+        **stats,
+        mean=jnp.asarray(mean, x.dtype),
+        scale=jnp.asarray(scale, x.dtype),
+    )
 
 
 def _registry_transform(stats, weights, x, index, key, options):
@@ -760,5 +799,6 @@ _repair.register_method(
         transform=_registry_transform,
         inverse=None,
         min_group_size=2,
+        state=CouplingStats,
     ),
 )

@@ -18,9 +18,15 @@ module adds a method without editing this one::
 
     from jaxunlearn.feature import RepairMethod, register_method
 
+    from jaxunlearn.feature import repair_state
+
+    @repair_state
+    class MyState:                           # the fitted statistics
+        means: jax.Array                     # [k, d]
+
     def my_fit(x, index, num_groups, weights, **options):
         # x [n, d], index [n] in [0, num_groups), weights [k] summing to 1.
-        return {"name": array, ...}          # flat dict of arrays
+        return MyState(means=...)
 
     def my_transform(stats, weights, x, index, key, options):
         return x_repaired                    # T_z(x), the full repair
@@ -28,13 +34,18 @@ module adds a method without editing this one::
     register_method("mine", RepairMethod(fit=my_fit,
                                          transform=my_transform,
                                          inverse=None,
-                                         min_group_size=1))
+                                         min_group_size=1,
+                                         state=MyState))
 
-``stats`` must be a flat ``dict[str, Array]`` (that is what is saved);
-``options`` are the keyword options given to :func:`fit` (JSON-serializable,
-kept as a static field and passed back at transform time). ``transform``
-functions must be pure and traceable (``jit``/``vmap``); ``key`` is always a
-PRNG key (a fixed default when the user passes ``None``).
+``stats`` is a :func:`repair_state` class: a frozen dataclass registered as
+a pytree whose fields are arrays, tuples of arrays or ``None`` (that is what
+is saved, one array per field; ``state`` tells :func:`load` which class to
+rebuild). A method without ``state`` may return a flat
+``dict[str, Array]``. ``options`` are the keyword options given to
+:func:`fit` (JSON-serializable, kept as a static field and passed back at
+transform time). ``transform`` functions must be pure and traceable
+(``jit``/``vmap``); ``key`` is always a PRNG key (a fixed default when the
+user passes ``None``).
 
 References:
   Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -47,7 +58,6 @@ References:
 
 import dataclasses
 import functools
-import inspect
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -60,6 +70,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn import _checks, _io
+from jaxunlearn.feature import _fit_checks, _frame, _state
 
 _DEFAULT_SEED = 0
 _FILE_KIND = "feature.repair"
@@ -76,12 +87,15 @@ class RepairMethod(NamedTuple):
       inverse: ``inverse(stats, weights, x_hat, index, key, options)`` ->
         rows mapped back from the barycenter, or ``None`` if not invertible.
       min_group_size: the fewest rows a group may have at fit time.
+      state: the :func:`repair_state` class that ``fit`` returns (how
+        :func:`load` rebuilds it), or ``None`` for a flat dict of arrays.
     """
 
-    fit: Callable[..., dict[str, Array]]
+    fit: Callable[..., Any]
     transform: Callable[..., Array]
     inverse: Callable[..., Array] | None = None
     min_group_size: int = 1
+    state: type | None = None
 
 
 _METHODS: dict[str, RepairMethod] = {}
@@ -138,39 +152,39 @@ class FittedRepair:
     """A fitted feature repair (a frozen pytree; pass it through ``jit``).
 
     Attributes:
-      codes: the sorted distinct group codes seen at fit time ``[k]``.
+      codes: the sorted distinct group codes seen at fit time ``[k]``
+        (``0 .. k-1`` when ``labels`` holds the group values).
       weights: barycentric weights ``[k]`` (sum 1), in the order of
         ``codes``.
       counts: rows per group at fit time ``[k]``.
-      stats: the method's arrays (per-group statistics, barycenter, maps).
+      stats: the method's fitted statistics, a :func:`repair_state`
+        pytree (per-group statistics, barycenter, maps, diagnostics).
       method: the method's name (static).
-      n_features: the number of features ``d`` at fit time (static).
+      n_features: the number of features ``d`` at fit time, in the
+        repaired (encoded) space (static).
       options: the method's options as sorted ``(name, value)`` pairs
         (static).
+      labels: the sorted group values when ``z`` was not integer codes
+        (e.g. ``("Female", "Male")``), else ``None`` (static).
+      frame: how the columns of a DataFrame fitted on map to the repaired
+        space (:class:`FrameSpec`), else ``None`` (static).
     """
 
     codes: Array
     weights: Array
     counts: Array
-    stats: dict[str, Array]
+    stats: Any
     method: str = dataclasses.field(metadata={"static": True})
     n_features: int = dataclasses.field(metadata={"static": True})
     options: tuple[tuple[str, Any], ...] = dataclasses.field(
         default=(), metadata={"static": True}
     )
-
-
-def _freeze(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """Options as sorted pairs with lists turned into tuples (hashable)."""
-
-    def frozen(v):
-        if isinstance(v, list | tuple):
-            return tuple(frozen(e) for e in v)
-        if isinstance(v, Mapping):
-            return tuple(sorted((k, frozen(e)) for k, e in v.items()))
-        return v
-
-    return tuple(sorted((k, frozen(v)) for k, v in options.items()))
+    labels: tuple[Any, ...] | None = dataclasses.field(
+        default=None, metadata={"static": True}
+    )
+    frame: _frame.FrameSpec | None = dataclasses.field(
+        default=None, metadata={"static": True}
+    )
 
 
 def _check_x(name: str, x: Any) -> Array:
@@ -193,51 +207,9 @@ def _check_z(z: Any, n: int) -> Array:
     return z
 
 
-def _fit_weights(weights: Any, codes: np.ndarray, counts: np.ndarray, dtype):
-    k = len(codes)
-    if weights is None:
-        w = counts / counts.sum()
-        return jnp.asarray(w.astype(np.dtype(dtype)))
-    if isinstance(weights, Mapping):
-        unknown = sorted(set(weights) - {int(c) for c in codes})
-        missing = [int(c) for c in codes if int(c) not in weights]
-        if unknown or missing:
-            raise ValueError(
-                f"weights: expected one weight per group code {codes.tolist()}"
-                f", got unknown codes {unknown} and missing codes {missing}"
-            )
-        weights = np.array([weights[int(c)] for c in codes], dtype=float)
-    weights = _checks.as_array("weights", weights)
-    _checks.check_weights("weights", weights, k)
-    weights = weights.astype(dtype)
-    return weights / jnp.sum(weights)
-
-
-def _check_options(method: str, spec: RepairMethod, options: dict) -> None:
-    """Raises ValueError naming ``options`` when the fitter rejects a key."""
-    try:
-        sig = inspect.signature(spec.fit)
-    except (TypeError, ValueError):  # builtins, C callables: cannot check.
-        return
-    params = list(sig.parameters.values())
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return
-    accepted = [
-        p.name
-        for p in params[4:]
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"options: unknown option(s) {unknown} for method {method!r}"
-            f" (known: {accepted})"
-        )
-
-
 def fit(
-    x: Float[ArrayLike, "n d"],
-    z: Int[ArrayLike, " n"],
+    x: Float[ArrayLike, "n d"] | Any,
+    z: Int[ArrayLike, " n"] | Any,
     *,
     method: str = "gaussian",
     weights: ArrayLike | Mapping[int, float] | None = None,
@@ -253,14 +225,20 @@ def fit(
     ``T_z`` the optimal map from ``mu_z`` to ``mu_bar``.
 
     Args:
-      x: features ``[n, d]``, floating, finite.
-      z: integer group codes ``[n]``; any values (e.g. ``[3, 7, 7, 10]``);
-        the distinct codes become the groups.
+      x: features ``[n, d]``, floating, finite; or a pandas DataFrame
+        (text, category and bool columns are repaired as one-hot blocks
+        and decoded back to their labels, integer columns stay integers;
+        :func:`transform` then takes and returns DataFrames with these
+        columns).
+      z: group values ``[n]``: integer codes (e.g. ``[3, 7, 7, 10]``) or
+        any sortable hashable values (e.g. ``"Female"`` / ``"Male"``, a
+        pandas Series); the distinct values become the groups.
       method: a registered method: ``"gaussian"`` (affine, first two
         moments; needs 2 rows per group) or ``"quantile"`` (exact per-column
         quantile barycenter; 1 row per group); see :func:`available_methods`.
       weights: barycentric weights, ``[k]`` in the order of the sorted
-        distinct codes or a mapping ``code -> weight``; renormalized.
+        distinct values of ``z`` or a mapping ``value -> weight``;
+        renormalized.
         ``None`` uses the group proportions.
       options: keyword options for the method's fitter (JSON-serializable).
 
@@ -271,7 +249,14 @@ def fit(
       ValueError: on mismatched shapes, empty input, NaN/Inf in ``x``, an
         unknown method, bad weights, a single group, a group with too few
         rows or an option the method does not accept.
-      TypeError: on a non-floating ``x`` or non-integer ``z``.
+      TypeError: on a non-floating ``x``, float ``z`` or group values of
+        mixed types.
+
+    Warns:
+      RuntimeWarning: when the fitted maps are unstable (method
+        ``"gaussian"`` on a near-singular covariance: pass
+        ``options={"ridge": ...}``) or training did not converge (method
+        ``"neural"``).
 
     References:
       Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -287,6 +272,12 @@ def fit(
       [5.0, 8.0, 5.0, 8.0]
     """
     spec = _get_method(method)
+    frame = None
+    if _frame.is_frame(x):
+        values, frame = _frame.fit_frame(x)
+        dtype = jax.dtypes.canonicalize_dtype(np.float64)
+        x = _frame.encode(values, frame, dtype)
+    z, labels = _frame.fit_labels(z)
     x = _check_x("x", x)
     z = _check_z(z, x.shape[0])
     if not _checks.is_concrete(z):
@@ -294,22 +285,22 @@ def fit(
     codes, index, counts = np.unique(
         np.asarray(z), return_inverse=True, return_counts=True
     )
+    names = list(labels) if labels is not None else codes.tolist()
     if len(codes) < 2:
         raise ValueError(
-            "z: expected at least 2 groups (distinct codes) to remove Z from"
-            f" x, got the single code {codes.tolist()}"
+            "z: expected at least 2 groups (distinct values) to remove Z"
+            f" from x, got the single value {names}"
         )
     small = counts < spec.min_group_size
     if np.any(small):
-        bad = {
-            int(c): int(n)
-            for c, n in zip(codes[small], counts[small], strict=True)
-        }
+        bad = {names[i]: int(counts[i]) for i in np.flatnonzero(small)}
         raise ValueError(
             f"z: method {method!r} needs at least {spec.min_group_size} rows"
             f" per group, got group sizes {bad}"
         )
-    w = _fit_weights(weights, codes, counts, x.dtype)
+    if labels is not None and isinstance(weights, Mapping):
+        weights = _fit_checks.label_weights(weights, labels)
+    w = _fit_checks.fit_weights(weights, codes, counts, x.dtype)
     options = dict(options or {})
     try:
         json.dumps(options)
@@ -317,10 +308,11 @@ def fit(
         raise TypeError(
             f"options: expected JSON-serializable values ({err})"
         ) from err
-    _check_options(method, spec, options)
+    _fit_checks.check_options(method, spec, options)
     index = jnp.asarray(index.reshape(-1), jnp.int32)
     stats = spec.fit(x, index, len(codes), w, **options)
-    stats = dict(stats)
+    if spec.state is None:
+        stats = dict(stats)
     return FittedRepair(
         codes=jnp.asarray(codes),
         weights=w,
@@ -328,7 +320,9 @@ def fit(
         stats=stats,
         method=method,
         n_features=int(x.shape[1]),
-        options=_freeze(options),
+        options=_fit_checks.freeze(options),
+        labels=labels,
+        frame=frame,
     )
 
 
@@ -353,6 +347,19 @@ def _check_apply(repair: FittedRepair, x: Any, z: Any, name: str):
         raise TypeError(
             f"repair: expected a FittedRepair, got {type(repair).__name__}"
         )
+    if repair.frame is not None:
+        if not _frame.is_frame(x):
+            raise TypeError(
+                f"{name}: this repair was fitted on a DataFrame; expected a"
+                f" DataFrame with columns {list(repair.frame.columns)[:20]},"
+                f" got {type(x).__name__}"
+            )
+        values = _frame.frame_values(x, repair.frame)
+        x = _frame.encode(values, repair.frame, repair.weights.dtype)
+    elif _frame.is_frame(x):
+        x = _frame.numeric_frame(x, name)
+    if repair.labels is not None:
+        z = _frame.label_index(z, repair.labels)
     x = _check_x(name, x)
     d = repair.n_features
     if x.shape[1] != d:
@@ -398,17 +405,21 @@ def transform(
 
     Args:
       repair: a :class:`FittedRepair` from :func:`fit`.
-      x: rows ``[n, d]`` (same dtype as at fit time).
-      z: their group codes ``[n]``; every code must have been seen at fit.
+      x: rows ``[n, d]`` (same dtype as at fit time), or a DataFrame
+        with the fitted columns when the repair was fitted on one.
+      z: their group values ``[n]``; every value must have been seen at
+        fit.
       t: repair amount in ``[0, 1]`` (scalar).
       key: PRNG key for randomized methods (``"quantile"`` at ties);
         ``None`` uses a fixed default key, so results are reproducible.
 
     Returns:
-      The repaired rows ``[n, d]``.
+      The repaired rows ``[n, d]``; a DataFrame (input's index, fitted
+      columns, categories as labels) for a repair fitted on a DataFrame.
 
     Raises:
-      ValueError: on shape mismatches, NaN/Inf, unseen codes, ``t`` outside
+      ValueError: on shape mismatches, NaN/Inf, unseen group values or
+        categories, other columns than at fit time, ``t`` outside
         ``[0, 1]``.
       TypeError: on wrong dtypes or a non-:class:`FittedRepair`.
 
@@ -416,12 +427,24 @@ def transform(
       McCann, "A convexity principle for interacting gases", Advances in
       Mathematics 128, 1997. https://doi.org/10.1006/aima.1997.1634
     """
+    frame_index = getattr(x, "index", None)
     x, index = _check_apply(repair, x, z, "x")
     _checks.check_unit_interval("t", t)
     t = jnp.asarray(t, dtype=x.dtype)
     _checks.check_rank("t", t, 0)
     _get_method(repair.method)
-    return _apply(repair, x, index, t, _key(key), inverse=False)
+    key = _key(key)
+    out = _apply(repair, x, index, t, key, inverse=False)
+    return _output(repair, out, key, frame_index)
+
+
+def _output(repair: FittedRepair, out: Array, key, frame_index) -> Any:
+    """Repaired rows, decoded back to a DataFrame for frame repairs."""
+    if repair.frame is None:
+        return out
+    return _frame.decode(
+        out, repair.frame, jax.random.fold_in(key, 1), frame_index
+    )
 
 
 def inverse_transform(
@@ -452,13 +475,16 @@ def inverse_transform(
         an inverse.
       TypeError: on wrong dtypes.
     """
+    frame_index = getattr(x_hat, "index", None)
     x_hat, index = _check_apply(repair, x_hat, z, "x_hat")
     spec = _get_method(repair.method)
     if spec.inverse is None:
         raise ValueError(
             f"repair: method {repair.method!r} has no inverse_transform"
         )
-    return _apply(repair, x_hat, index, None, _key(key), inverse=True)
+    key = _key(key)
+    out = _apply(repair, x_hat, index, None, key, inverse=True)
+    return _output(repair, out, key, frame_index)
 
 
 def save(repair: FittedRepair, path: str | os.PathLike) -> None:
@@ -483,13 +509,17 @@ def save(repair: FittedRepair, path: str | os.PathLike) -> None:
         "weights": np.asarray(repair.weights),
         "counts": np.asarray(repair.counts),
     }
-    for name, value in repair.stats.items():
+    for name, value in _state.state_to_arrays(repair.stats).items():
         arrays["stats/" + name] = np.asarray(value)
     meta = {
         "method": repair.method,
         "n_features": repair.n_features,
         "options": dict(repair.options),
     }
+    if repair.labels is not None:
+        meta["labels"] = list(repair.labels)
+    if repair.frame is not None:
+        meta["frame"] = _frame.frame_to_meta(repair.frame)
     _io.save_arrays(path, arrays, kind=_FILE_KIND, meta=meta)
 
 
@@ -516,11 +546,15 @@ def load(path: str | os.PathLike) -> FittedRepair:
             " module that registers it first"
         )
     try:
-        stats = {
-            k.removeprefix("stats/"): jnp.asarray(v)
-            for k, v in arrays.items()
-            if k.startswith("stats/")
-        }
+        stats = _state.state_from_arrays(
+            _METHODS[method].state,
+            {
+                k.removeprefix("stats/"): jnp.asarray(v)
+                for k, v in arrays.items()
+                if k.startswith("stats/")
+            },
+        )
+        labels = meta.get("labels")
         return FittedRepair(
             codes=jnp.asarray(arrays["codes"]),
             weights=jnp.asarray(arrays["weights"]),
@@ -528,7 +562,9 @@ def load(path: str | os.PathLike) -> FittedRepair:
             stats=stats,
             method=method,
             n_features=int(meta["n_features"]),
-            options=_freeze(meta.get("options", {})),
+            options=_fit_checks.freeze(meta.get("options", {})),
+            labels=None if labels is None else tuple(labels),
+            frame=_frame.frame_from_meta(meta.get("frame")),
         )
     except (KeyError, TypeError) as err:
         raise ValueError(f"path: {path!r} lacks the array {err}") from err

@@ -5,6 +5,10 @@ The neural OT building blocks a user rarely calls (the networks
 ``jaxunlearn.transport._neural_nets``; the single phases
 ``neural_ot_t_step``, ``neural_ot_f_step`` and ``NeuralOTMetrics`` in
 ``jaxunlearn.transport._neural``) stay importable from their modules.
+
+The ``*_kernel`` functions (and :func:`neural_ot_params_template`) are the
+unchecked, jit-ready cores of the validated functions, for code that checks
+its input once and then traces: each docstring states its preconditions.
 """
 
 from jaxunlearn.transport._empirical import (
@@ -27,6 +31,15 @@ from jaxunlearn.transport._gaussian import (
     gaussian_transport_map,
     gaussian_transport_matrix,
     gaussian_w2_squared,
+)
+from jaxunlearn.transport._kernels import (
+    empirical_quantile_kernel,
+    gaussian_barycenter_kernel,
+    gaussian_transport_matrix_kernel,
+    neural_ot_map_kernel,
+    neural_ot_params_template,
+    quantile_barycenter_kernel,
+    quantile_map_grouped_kernel,
 )
 from jaxunlearn.transport._latent import (
     PCAGaussianBarycenter,
@@ -91,6 +104,7 @@ __all__ = [
     "apply_neural_ot",
     "barycentric_projection",
     "empirical_quantile_function",
+    "empirical_quantile_kernel",
     "entropic_coupling",
     "entropic_logits",
     "entropic_map",
@@ -102,8 +116,10 @@ __all__ = [
     "free_support_barycenter",
     "gaussian_barycenter",
     "gaussian_barycenter_cost",
+    "gaussian_barycenter_kernel",
     "gaussian_transport_map",
     "gaussian_transport_matrix",
+    "gaussian_transport_matrix_kernel",
     "gaussian_w2_squared",
     "init_neural_ot",
     "laguerre_assign",
@@ -113,9 +129,13 @@ __all__ = [
     "mccann_points",
     "neural_barycenter_transform",
     "neural_ot_iteration",
+    "neural_ot_map_kernel",
+    "neural_ot_params_template",
     "pareto_frontier",
     "pca_gaussian_transform",
     "quantile_barycenter",
+    "quantile_barycenter_kernel",
+    "quantile_map_grouped_kernel",
     "quantile_transport_map",
     "refine_potential",
     "save_neural_ot_state",

@@ -11,7 +11,7 @@ from jaxunlearn import feature
 
 def _atom_law(repair, zi, row_mass):
     """Exact repaired law of group ``zi`` in-sample: {atom: mass}."""
-    st = {k: np.asarray(v, np.float64) for k, v in repair.stats.items()}
+    st = {k: np.asarray(v, np.float64) for k, v in vars(repair.stats).items()}
     support = st["support"][zi][: int(st["support_count"][zi])]
     atoms = st["atoms"]
     law = {}

@@ -1,3 +1,5 @@
+import warnings
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -44,7 +46,7 @@ def test_gaussian_repair_equalizes_moments_and_matches_barycenter(x64):
     np.testing.assert_allclose(
         feature.inverse_transform(rep, y, z), x, atol=1e-9
     )
-    assert bool(rep.stats["converged"])
+    assert bool(rep.stats.converged)
 
 
 def test_weights_override_and_mapping():
@@ -53,7 +55,7 @@ def test_weights_override_and_mapping():
     np.testing.assert_allclose(rep.weights, [0.25, 0.25, 0.5])
     rep2 = feature.fit(x, z, weights=np.array([0.25, 0.25, 0.5], np.float32))
     np.testing.assert_allclose(
-        rep2.stats["bary_cov"], rep.stats["bary_cov"], rtol=1e-6
+        rep2.stats.bary_cov, rep.stats.bary_cov, rtol=1e-6
     )
 
 
@@ -208,7 +210,7 @@ def test_singular_covariance_works_and_is_flagged():
         [x, np.zeros((len(x), 1), np.float32)], axis=1
     )  # constant column
     rep = feature.fit(x, z)
-    assert bool(rep.stats["near_singular"])
+    assert bool(rep.stats.near_singular)
     assert np.all(np.isfinite(feature.transform(rep, x, z)))
 
 
@@ -252,3 +254,20 @@ def test_bad_inputs():
         feature.transform(rep, np.full((2, 3), np.inf, np.float32), z[:2])
     with pytest.raises(TypeError, match="repair"):
         feature.transform("nope", x, z)
+
+
+def test_near_singular_gaussian_warns_and_names_ridge():
+    # A one-hot category absent from group 0: its covariance is singular
+    # in a direction the pooled data vary in, and the map blows new rows up.
+    rs = np.random.RandomState(0)
+    n = 60
+    z = np.r_[np.zeros(n, int), np.ones(n, int)]
+    cat = np.r_[np.zeros(n), (rs.rand(n) < 0.5).astype(float)]
+    x = np.c_[rs.randn(2 * n), cat, 1.0 - cat].astype(np.float32)
+    with pytest.warns(RuntimeWarning, match=r"options=\{'ridge'"):
+        rep = feature.fit(x, z)
+    assert float(rep.stats.max_stretch) > 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ridged = feature.fit(x, z, options={"ridge": 1e-2})
+    assert float(ridged.stats.max_stretch) < 100
