@@ -194,3 +194,43 @@ def write_repaired(
     np.savez_compressed(buf, **arrays)
     _io.atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def write_split(out: str, data, result: dict) -> str:
+    """Writes the rows a data-point run used to ``OUT/split.npz``.
+
+    Row numbers refer to the source: the rows of the ``--data`` file's
+    ``x`` (or of the bundled data set); ``test_rows`` index the file's
+    ``x_test`` when it has one (``test_source``).
+
+    Args:
+      out: the output folder.
+      data: the loaded ``ClassificationData``.
+      result: :func:`jaxunlearn.experiments.run_datapoint`'s result.
+
+    Returns:
+      The written file's path.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from jaxunlearn import _io  # noqa: PLC0415
+
+    def rows(value, n):
+        return np.arange(n) if value is None else np.asarray(value)
+
+    arrays = {
+        "train_rows": rows(data.rows, len(data.x)),
+        "test_rows": rows(data.test_rows, len(data.x_test)),
+        "test_source": np.asarray(data.test_source),
+        "seeds": np.asarray([u["seed"] for u in result["units"]]),
+    }
+    for unit in result["units"]:
+        if unit.get("forget_rows") is not None:  # absent in older checkpoints
+            arrays[f"forget_rows_seed{unit['seed']}"] = np.asarray(
+                unit["forget_rows"], np.int64
+            )
+    path = os.path.join(out, "split.npz")
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    _io.atomic_write_bytes(path, buf.getvalue())
+    return path

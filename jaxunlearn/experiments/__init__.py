@@ -17,11 +17,15 @@ from jaxunlearn.experiments._data import (
 from jaxunlearn.experiments._datapoint_run import (
     DatapointConfig,
     audit_model,
-    make_split,
     run_datapoint,
     run_datapoint_seed,
     summarize,
     validate_config,
+)
+from jaxunlearn.experiments._datapoint_setup import (
+    load_model,
+    make_split,
+    training_positions,
 )
 from jaxunlearn.experiments._feature_run import (
     run_feature,
@@ -84,6 +88,7 @@ __all__ = [
     "jsonable",
     "load_classification",
     "load_feature_data",
+    "load_model",
     "make_split",
     "mnist_reproduction",
     "mnist_thickness_audit",
@@ -97,5 +102,6 @@ __all__ = [
     "split_feature_data",
     "summarize",
     "train_epochs",
+    "training_positions",
     "validate_config",
 ]
