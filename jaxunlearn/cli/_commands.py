@@ -175,7 +175,7 @@ def cmd_feature(args) -> dict:
         args.attribute,
         csv=args.data.startswith("csv:"),
     )
-    feature.save(part.result["repair"], os.path.join(args.out, "repair.npz"))
+    feature.save(part.result.repair, os.path.join(args.out, "repair.npz"))
     report.write_report(
         args.out,
         title=f"Feature unlearning: {data.name}, Z = {args.attribute}",

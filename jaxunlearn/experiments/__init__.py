@@ -16,6 +16,8 @@ from jaxunlearn.experiments._data import (
 )
 from jaxunlearn.experiments._datapoint_run import (
     DatapointConfig,
+    DatapointResult,
+    DatapointUnit,
     audit_model,
     run_datapoint,
     run_datapoint_seed,
@@ -28,6 +30,8 @@ from jaxunlearn.experiments._datapoint_setup import (
     training_positions,
 )
 from jaxunlearn.experiments._feature_run import (
+    FeatureResult,
+    FeatureSplit,
     run_feature,
     split_feature_data,
 )
@@ -64,8 +68,12 @@ __all__ = [
     "Checkpoint",
     "ClassificationData",
     "DatapointConfig",
+    "DatapointResult",
+    "DatapointUnit",
     "DiscreteOutcome",
     "FeatureData",
+    "FeatureResult",
+    "FeatureSplit",
     "GaussianObjectives",
     "GaussianProblem",
     "ImageAuditConfig",

@@ -77,6 +77,53 @@ class DatapointConfig(NamedTuple):
     num_bootstrap: int = 100
 
 
+class DatapointUnit(NamedTuple):
+    """One seed of a data-point run (what the checkpoint stores per seed).
+
+    Attributes:
+      seed: the seed.
+      sizes: ``retain``, ``forget``, ``test`` and ``holdout`` row counts.
+      models: model name -> metrics (``retain_acc``, ``forget_acc``,
+        ``test_acc``, ``mi``, ``mia_auc``, ``seconds``, ...).
+      history: MI unlearning per epoch: ``retain_acc``, ``forget_acc``,
+        ``test_acc``, ``mi``, ``gamma``, ``active``.
+      roc: model name -> the attack's ``scores`` and ``is_member``.
+      forget_rows: the forgotten rows of the source (see
+        :class:`ClassificationData`'s ``rows``); ``None`` when read from
+        an older checkpoint.
+    """
+
+    seed: int
+    sizes: dict[str, int]
+    models: dict[str, dict[str, Any]]
+    history: dict[str, Any]
+    roc: dict[str, dict[str, list]]
+    forget_rows: list[int] | None = None
+
+
+class DatapointResult(NamedTuple):
+    """Every seed of a data-point run and their summary.
+
+    Attributes:
+      config: the settings.
+      data_name: the data set's name.
+      n_train: training rows.
+      n_test: held-out rows.
+      num_classes: the number of classes.
+      units: one :class:`DatapointUnit` per seed.
+      summary: model name -> mean metrics over seeds, with ``std`` (a
+        mapping of the same metrics) and ``n_seeds``.
+    """
+
+    config: DatapointConfig
+    data_name: str
+    n_train: int
+    n_test: int
+    num_classes: int
+    units: list[DatapointUnit]
+    summary: dict[str, dict[str, Any]]
+
+
 def audit_model(
     apply_fn: Callable,
     params: Any,
@@ -197,7 +244,7 @@ def run_datapoint_seed(
     progress: Callable | None = None,
     warmup: bool = True,
     model_dir: str | os.PathLike | None = None,
-) -> dict[str, Any]:
+) -> DatapointUnit:
     """One seed: original, MI-unlearned and baseline models, all audited.
 
     The original model is trained epoch by epoch (a progress bar per
@@ -223,10 +270,7 @@ def run_datapoint_seed(
         reload with :func:`load_model`).
 
     Returns:
-      ``{"seed", "sizes", "forget_rows", "models": name -> metrics,
-      "history": MI unlearning per epoch, "roc": name -> attack scores}``;
-      ``forget_rows`` are the forgotten rows of the source (see
-      :class:`ClassificationData`'s ``rows``).
+      A :class:`DatapointUnit`.
     """
     k_split, k_init, k_train, k_unl, k_base, k_audit = jax.random.split(
         jax.random.key(seed), 6
@@ -311,19 +355,19 @@ def run_datapoint_seed(
         audited(name, res.params, seconds)
         bar.update()
         bar.close()
-    return {
-        "seed": seed,
-        "sizes": {
+    return DatapointUnit(
+        seed=seed,
+        sizes={
             "retain": int(split.x_retain.shape[0]),
             "forget": int(split.x_forget.shape[0]),
             "test": int(split.x_test.shape[0]),
             "holdout": int(holdout[0].shape[0]),
         },
-        "forget_rows": _source_rows(data, split.forget_indices),
-        "models": models_out,
-        "history": _history(out.history),
-        "roc": rocs,
-    }
+        models=models_out,
+        history=_history(out.history),
+        roc=rocs,
+        forget_rows=_source_rows(data, split.forget_indices),
+    )
 
 
 def _train_original(
@@ -372,7 +416,7 @@ def _history(h) -> dict[str, np.ndarray]:
     }
 
 
-def summarize(units: Sequence[dict]) -> dict[str, dict[str, Any]]:
+def summarize(units: Sequence[DatapointUnit]) -> dict[str, dict[str, Any]]:
     """Mean and standard deviation over seeds of every model's metrics.
 
     Args:
@@ -383,10 +427,10 @@ def summarize(units: Sequence[dict]) -> dict[str, dict[str, Any]]:
       "n_seeds": S}`` with metrics in :data:`METRICS` (and extras).
     """
     out: dict[str, dict[str, Any]] = {}
-    for name in units[0]["models"]:
-        keys = list(units[0]["models"][name])
+    for name in units[0].models:
+        keys = list(units[0].models[name])
         vals = {
-            k: np.asarray([u["models"][name][k] for u in units], np.float64)
+            k: np.asarray([u.models[name][k] for u in units], np.float64)
             for k in keys
         }
         entry: dict[str, Any] = {k: float(np.mean(v)) for k, v in vals.items()}
@@ -438,7 +482,7 @@ def run_datapoint(
     checkpoint: Checkpoint | None = None,
     progress: Callable | None = None,
     model_dir: str | os.PathLike | None = None,
-) -> dict[str, Any]:
+) -> DatapointResult:
     """Every seed of a data-point unlearning run, checkpointed per seed.
 
     Args:
@@ -451,8 +495,7 @@ def run_datapoint(
         seed is checkpointed.
 
     Returns:
-      ``{"config", "data", "units": [per seed], "summary": model ->
-      metrics}``.
+      A :class:`DatapointResult`.
 
     Raises:
       ValueError: on bad settings or a forget spec that does not fit.
@@ -475,16 +518,14 @@ def run_datapoint(
                 model_dir=model_dir,
             )
             warm = True
-            unit = checkpoint.put(name, result)
-        units.append(unit)
-    return {
-        "config": config._asdict(),
-        "data": {
-            "name": data.name,
-            "n_train": int(data.x.shape[0]),
-            "n_test": int(data.x_test.shape[0]),
-            "num_classes": data.num_classes,
-        },
-        "units": units,
-        "summary": summarize(units),
-    }
+            unit = checkpoint.put(name, result._asdict())
+        units.append(DatapointUnit(**unit))
+    return DatapointResult(
+        config=config,
+        data_name=data.name,
+        n_train=int(data.x.shape[0]),
+        n_test=int(data.x_test.shape[0]),
+        num_classes=data.num_classes,
+        units=units,
+        summary=summarize(units),
+    )
