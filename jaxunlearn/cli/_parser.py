@@ -213,8 +213,8 @@ def _add_feature(sub) -> None:
         "--data",
         metavar="SPEC",
         required=True,
-        help="adult | compas | digits | mnist5k | fashion-mnist | csv:PATH"
-        " | npz:PATH",
+        help="adult | compas | digits | mnist5k | fashion-mnist[:DIR] |"
+        " csv:PATH | npz:PATH",
     )
     g.add_argument(
         "--attribute",
@@ -247,7 +247,8 @@ def _add_datapoint(sub) -> None:
         "--data",
         metavar="SPEC",
         required=True,
-        help="digits | mnist5k | fashion-mnist | npz:PATH",
+        help="digits | mnist5k | fashion-mnist[:DIR] | npz:PATH (DIR: the"
+        " Fashion-MNIST IDX files; default $JAXUNLEARN_DATA)",
     )
     g.add_argument(
         "--forget",

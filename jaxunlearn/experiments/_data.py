@@ -91,7 +91,7 @@ def _split_spec(spec: str) -> tuple[str, str | None]:
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"spec: expected a data set name, got {spec!r}")
     kind, sep, rest = spec.partition(":")
-    if sep and kind in ("csv", "npz"):
+    if sep and kind in ("csv", "npz", *FASHION):
         if not rest:
             raise ValueError(f"spec: {kind}: needs a path ({kind}:PATH)")
         return kind, rest
@@ -149,7 +149,9 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
     """Loads a data set for data-point unlearning.
 
     Args:
-      spec: ``digits``, ``mnist5k``, ``fashion-mnist`` or ``npz:PATH``.
+      spec: ``digits``, ``mnist5k``, ``fashion-mnist`` (or
+        ``fashion-mnist:DIR``, a directory of the IDX files; without it
+        ``JAXUNLEARN_DATA`` or the Debian package) or ``npz:PATH``.
       seed: seed of the held-out split (sets without an official one).
 
     Returns:
@@ -161,8 +163,8 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
     """
     kind, path = _split_spec(spec)
     if kind in FASHION:
-        train = datasets.load_fashion_mnist(subset="train")
-        test = datasets.load_fashion_mnist(subset="test")
+        train = datasets.load_fashion_mnist(path, subset="train")
+        test = datasets.load_fashion_mnist(path, subset="test")
         return ClassificationData(
             np.asarray(train.images),
             np.asarray(train.labels),
@@ -326,7 +328,8 @@ def load_feature_data(
 
     Args:
       spec: ``adult``, ``compas``, ``digits``, ``mnist5k``,
-        ``fashion-mnist``, ``csv:PATH`` or ``npz:PATH``.
+        ``fashion-mnist`` (or ``fashion-mnist:DIR``), ``csv:PATH`` or
+        ``npz:PATH``.
       attribute: the attribute ``Z`` to remove: ``sex`` / ``race`` /
         ``race_binary`` (Adult, COMPAS), ``thickness`` / ``ink`` (digits:
         measured from the pixels, above the class median), a column
@@ -348,13 +351,14 @@ def load_feature_data(
         return _from_table(datasets.load_adult(), attribute)
     if kind == "compas":
         return _from_table(datasets.load_compas(), attribute)
-    if kind in _IMAGE_SETS:
+    if kind in _IMAGE_SETS or kind in FASHION:
         if attribute not in ("thickness", "ink"):
             raise ValueError(
                 f"attribute: {kind} has the pixel attributes 'thickness'"
                 f" and 'ink', got {attribute!r}"
             )
-        data = datasets.load_images(_IMAGE_SETS[kind])
+        name = "fashion_mnist" if kind in FASHION else _IMAGE_SETS[kind]
+        data = datasets.load_images(name, path=path)
         att = datasets.thickness_attribute(
             data.images, data.labels, measure=attribute
         )
