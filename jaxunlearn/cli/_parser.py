@@ -240,7 +240,10 @@ def _add_datapoint(sub) -> None:
         "unlearn training rows from a classifier",
         "Trains an MLP, forgets the requested rows by MI-regularized"
         " fine-tuning and audits it beside the original model and the"
-        " baselines, for one or more seeds.",
+        " baselines, for one or more seeds. Writes OUT/report.html,"
+        " OUT/metrics.json, the rows used (OUT/split.npz) and every model's"
+        " parameters (OUT/models/seed-S/NAME.npz, read by"
+        " jaxunlearn.experiments.load_model).",
     )
     g = p.add_argument_group("data and request")
     g.add_argument(
@@ -254,7 +257,8 @@ def _add_datapoint(sub) -> None:
         "--forget",
         metavar="SPEC",
         required=True,
-        help="class:C:FRACTION (e.g. class:3:0.75) or indices:FILE",
+        help="class:C:FRACTION (e.g. class:3:0.75) or indices:FILE (rows of"
+        " the --data file, from 0; text or .npy)",
     )
     g.add_argument(
         "--baselines",
