@@ -41,7 +41,7 @@ if data is not None:
             data, method=method, ts=TS, max_rows=MAX_ROWS, seed=0
         )
         print(f"\n{method}:")
-        print(report.markdown_table(res["path"]))
+        print(report.markdown_table(res.path))
 
 # %% [markdown]
 # Leakage falls towards 0.5 as t -> 1 while income accuracy barely moves:

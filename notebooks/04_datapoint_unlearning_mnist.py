@@ -60,7 +60,7 @@ rows = [
         "model": name,
         **{k: m[k] for k in ("retain_acc", "forget_acc", "test_acc", "mi")},
     }
-    for name, m in result["summary"].items()
+    for name, m in result.summary.items()
 ]
 print(report.markdown_table(rows))
 
@@ -69,7 +69,7 @@ print(report.markdown_table(rows))
 # Pearson r of 0.94-0.998), and the curves figure.
 
 # %%
-h = result["units"][0]["history"]
+h = result.units[0].history
 if np.std(h["mi"]) > 0 and np.std(h["forget_acc"]) > 0:
     print(
         "Pearson r(I, forget acc):", np.corrcoef(h["mi"], h["forget_acc"])[0, 1]

@@ -1690,7 +1690,7 @@ _cli_case("unknown command", "invalid choice: 'forget'", "forget")
 _cli_case("missing --data", "required: --data", "feature", "--attribute", "sex")
 _cli_case(
     "unknown data set",
-    "spec: unknown data set",
+    "--data: unknown data set",
     "datapoint",
     "--data",
     "cifar",

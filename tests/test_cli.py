@@ -267,6 +267,35 @@ def _without_seconds(res):
     }
 
 
+def _check_saved_split_and_models(out):
+    # The rows used (rows of the source) and the saved models reproduce
+    # the audited forget accuracy of seed 0.
+    from jaxunlearn import experiments  # noqa: PLC0415
+
+    with np.load(out / "split.npz", allow_pickle=False) as f:
+        split = {k: f[k] for k in f.files}
+    assert split["seeds"].tolist() == [0, 1]
+    assert str(split["test_source"]) == "x"
+    rows = split["forget_rows_seed0"]
+    assert set(rows) <= set(split["train_rows"])
+    assert not set(split["train_rows"]) & set(split["test_rows"])
+    ckpt = json.loads((out / "checkpoint.json").read_text())
+    unit = ckpt["units"]["seed-0"]
+    assert len(rows) == unit["sizes"]["forget"]
+    data = experiments.load_classification("digits", seed=0)
+    pos = experiments.training_positions(data, rows)
+    for name in ("unlearned", "retrain"):
+        fn, params, meta = experiments.load_model(
+            out / "models" / "seed-0" / f"{name}.npz"
+        )
+        assert meta["model"] == name and meta["hidden"] == [8]
+        pred = np.argmax(np.asarray(fn(params, data.x[pos])), axis=-1)
+        acc = float(np.mean(pred == data.y[pos]))
+        assert acc == pytest.approx(
+            unit["models"][name]["forget_acc"], abs=1e-6
+        )
+
+
 @pytest.mark.slow
 def test_datapoint_json_schema_and_resume(
     capsys, tmp_path, npz_file, monkeypatch
@@ -289,6 +318,7 @@ def test_datapoint_json_schema_and_resume(
     # --json never draws (nor imports matplotlib for) the figures.
     assert not list(full.glob("*.png"))
     assert "Figures left out" in (full / "report.md").read_text()
+    _check_saved_split_and_models(full)
 
     # Interrupt after the first finished seed, then resume.
     part = tmp_path / "part"

@@ -108,6 +108,10 @@ def feature_part(args, data, settings: dict, ckpt, progress) -> Part:
 def datapoint_part(args, data, config, ckpt, progress, *, figures) -> Part:
     """Runs data-point unlearning and builds its report sections.
 
+    Writes every model's parameters to ``OUT/models/seed-S/NAME.npz``
+    (``jaxunlearn.experiments.load_model``) and the rows used to
+    ``OUT/split.npz``.
+
     Args:
       args: the parsed command line.
       data: the loaded ``ClassificationData``.
@@ -122,8 +126,13 @@ def datapoint_part(args, data, config, ckpt, progress, *, figures) -> Part:
     from jaxunlearn import experiments, report  # noqa: PLC0415
 
     result = experiments.run_datapoint(
-        data, config, checkpoint=ckpt, progress=progress
+        data,
+        config,
+        checkpoint=ckpt,
+        progress=progress,
+        model_dir=os.path.join(args.out, "models"),
     )
+    _output.write_split(args.out, data, result)
     sections, metrics = report.datapoint_sections(
         result, args.out, figures=figures
     )
@@ -166,7 +175,7 @@ def cmd_feature(args) -> dict:
         args.attribute,
         csv=args.data.startswith("csv:"),
     )
-    feature.save(part.result["repair"], os.path.join(args.out, "repair.npz"))
+    feature.save(part.result.repair, os.path.join(args.out, "repair.npz"))
     report.write_report(
         args.out,
         title=f"Feature unlearning: {data.name}, Z = {args.attribute}",
@@ -210,10 +219,16 @@ def cmd_datapoint(args) -> dict:
         title=f"Data-point unlearning: {data.name}, forget {args.forget}",
         sections=part.sections,
         metrics=part.metrics,
+        intro=_SAVED,
     )
     _output.say(args, report.markdown_table(_output.summary_rows(part.result)))
     return _output.datapoint_json(part.result)
 
+
+_SAVED = (
+    "Parameters of every model: models/seed-S/NAME.npz (load with"
+    " jaxunlearn.experiments.load_model); the rows used: split.npz."
+)
 
 _DEMO_INTRO = (
     "Two unlearning problems on the 1,797 bundled 8x8 digits"
@@ -265,7 +280,7 @@ def cmd_demo(args) -> dict:
         title="jaxunlearn demo: unlearning on scikit-learn digits",
         sections=dpart.sections + fpart.sections,
         metrics=dpart.metrics | fpart.metrics | {"wall_seconds": elapsed},
-        intro=f"{_DEMO_INTRO} Total wall time {elapsed:.0f} s.",
+        intro=f"{_DEMO_INTRO} Total wall time {elapsed:.0f} s. {_SAVED}",
     )
     _output.say(args, report.markdown_table(_output.summary_rows(dpart.result)))
     return {

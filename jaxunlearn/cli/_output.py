@@ -93,7 +93,7 @@ def datapoint_json(result: dict) -> dict:
     Returns:
       model name -> metrics (means, ``std``, ``n_seeds``).
     """
-    return {name: dict(m) for name, m in result["summary"].items()}
+    return {name: dict(m) for name, m in result.summary.items()}
 
 
 def feature_json(result: dict, data, attribute: str) -> dict:
@@ -111,8 +111,8 @@ def feature_json(result: dict, data, attribute: str) -> dict:
         "data": data.name,
         "attribute": attribute,
         "groups": list(data.group_names),
-        "method": result["method"],
-        "levels": [dict(p) for p in result["path"]],
+        "method": result.method,
+        "levels": [dict(p) for p in result.path],
     }
 
 
@@ -129,7 +129,7 @@ def summary_rows(result: dict) -> list[dict]:
         {"model": name}
         | {k: m[k] for k in ("retain_acc", "forget_acc", "test_acc", "mi")}
         | {"mia_auc": m["mia_auc"], "seconds": m["seconds"]}
-        for name, m in result["summary"].items()
+        for name, m in result.summary.items()
     ]
 
 
@@ -144,7 +144,7 @@ def feature_rows(result: dict) -> list[dict]:
     """
     return [
         {k: v for k, v in p.items() if k != "mi"} | {"mi": p["mi"]}
-        for p in result["path"]
+        for p in result.path
     ]
 
 
@@ -167,29 +167,67 @@ def write_repaired(
 
     from jaxunlearn import _io  # noqa: PLC0415
 
-    split = result["split"]
-    x_hat = result["repaired_test"][-1]
+    split = result.split
+    x_hat = result.repaired_test[-1]
     if csv:
         import pandas as pd  # noqa: PLC0415
 
         frame = pd.DataFrame(x_hat, columns=list(data.columns))
-        frame.insert(
-            0, attribute, np.asarray(data.group_names)[split["z_test"]]
-        )
-        if split["y_test"] is not None:
-            frame["y"] = split["y_test"]
+        frame.insert(0, attribute, np.asarray(data.group_names)[split.z_test])
+        if split.y_test is not None:
+            frame["y"] = split.y_test
         path = os.path.join(out, "repaired.csv")
         _io.atomic_write_text(path, frame.to_csv(index=False))
         return path
     arrays = {
-        "t": np.asarray(result["ts"]),
-        "x_test": split["x_test"],
-        "x_test_repaired": result["repaired_test"],
-        "z_test": split["z_test"],
+        "t": np.asarray(result.ts),
+        "x_test": split.x_test,
+        "x_test_repaired": result.repaired_test,
+        "z_test": split.z_test,
     }
-    if split["y_test"] is not None:
-        arrays["y_test"] = split["y_test"]
+    if split.y_test is not None:
+        arrays["y_test"] = split.y_test
     path = os.path.join(out, "repaired.npz")
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    _io.atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def write_split(out: str, data, result: dict) -> str:
+    """Writes the rows a data-point run used to ``OUT/split.npz``.
+
+    Row numbers refer to the source: the rows of the ``--data`` file's
+    ``x`` (or of the bundled data set); ``test_rows`` index the file's
+    ``x_test`` when it has one (``test_source``).
+
+    Args:
+      out: the output folder.
+      data: the loaded ``ClassificationData``.
+      result: :func:`jaxunlearn.experiments.run_datapoint`'s result.
+
+    Returns:
+      The written file's path.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from jaxunlearn import _io  # noqa: PLC0415
+
+    def rows(value, n):
+        return np.arange(n) if value is None else np.asarray(value)
+
+    arrays = {
+        "train_rows": rows(data.rows, len(data.x)),
+        "test_rows": rows(data.test_rows, len(data.x_test)),
+        "test_source": np.asarray(data.test_source),
+        "seeds": np.asarray([u.seed for u in result.units]),
+    }
+    for unit in result.units:
+        if unit.forget_rows is not None:  # absent in older checkpoints
+            arrays[f"forget_rows_seed{unit.seed}"] = np.asarray(
+                unit.forget_rows, np.int64
+            )
+    path = os.path.join(out, "split.npz")
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     _io.atomic_write_bytes(path, buf.getvalue())

@@ -214,8 +214,8 @@ def _add_feature(sub) -> None:
         "--data",
         metavar="SPEC",
         required=True,
-        help="adult | compas | digits | mnist5k | fashion-mnist | csv:PATH"
-        " | npz:PATH",
+        help="adult | compas | digits | mnist5k | fashion-mnist[:DIR] |"
+        " csv:PATH | npz:PATH",
     )
     g.add_argument(
         "--attribute",
@@ -241,20 +241,25 @@ def _add_datapoint(sub) -> None:
         "unlearn training rows from a classifier",
         "Trains an MLP, forgets the requested rows by MI-regularized"
         " fine-tuning and audits it beside the original model and the"
-        " baselines, for one or more seeds.",
+        " baselines, for one or more seeds. Writes OUT/report.html,"
+        " OUT/metrics.json, the rows used (OUT/split.npz) and every model's"
+        " parameters (OUT/models/seed-S/NAME.npz, read by"
+        " jaxunlearn.experiments.load_model).",
     )
     g = p.add_argument_group("data and request")
     g.add_argument(
         "--data",
         metavar="SPEC",
         required=True,
-        help="digits | mnist5k | fashion-mnist | npz:PATH",
+        help="digits | mnist5k | fashion-mnist[:DIR] | npz:PATH (DIR: the"
+        " Fashion-MNIST IDX files; default $JAXUNLEARN_DATA)",
     )
     g.add_argument(
         "--forget",
         metavar="SPEC",
         required=True,
-        help="class:C:FRACTION (e.g. class:3:0.75) or indices:FILE",
+        help="class:C:FRACTION (e.g. class:3:0.75) or indices:FILE (rows of"
+        " the --data file, from 0; text or .npy)",
     )
     g.add_argument(
         "--baselines",

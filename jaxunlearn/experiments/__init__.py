@@ -16,14 +16,22 @@ from jaxunlearn.experiments._data import (
 )
 from jaxunlearn.experiments._datapoint_run import (
     DatapointConfig,
+    DatapointResult,
+    DatapointUnit,
     audit_model,
-    make_split,
     run_datapoint,
     run_datapoint_seed,
     summarize,
     validate_config,
 )
+from jaxunlearn.experiments._datapoint_setup import (
+    load_model,
+    make_split,
+    training_positions,
+)
 from jaxunlearn.experiments._feature_run import (
+    FeatureResult,
+    FeatureSplit,
     run_feature,
     split_feature_data,
 )
@@ -62,8 +70,12 @@ __all__ = [
     "Checkpoint",
     "ClassificationData",
     "DatapointConfig",
+    "DatapointResult",
+    "DatapointUnit",
     "DiscreteOutcome",
     "FeatureData",
+    "FeatureResult",
+    "FeatureSplit",
     "GaussianObjectives",
     "GaussianProblem",
     "ImageAuditConfig",
@@ -87,6 +99,7 @@ __all__ = [
     "jsonable",
     "load_classification",
     "load_feature_data",
+    "load_model",
     "make_split",
     "mnist_reproduction",
     "mnist_thickness_audit",
@@ -101,5 +114,6 @@ __all__ = [
     "split_feature_data",
     "summarize",
     "train_epochs",
+    "training_positions",
     "validate_config",
 ]

@@ -38,6 +38,13 @@ class ClassificationData(NamedTuple):
       y_test: ``[m]`` labels.
       num_classes: the number of classes.
       name: the data set's name.
+      rows: ``[n]`` the row of the source (the file's ``x``, the data
+        set's rows) that each training row is; ``None`` for ``0..n-1``.
+      test_rows: ``[m]`` the source row of each held-out row: into the
+        file's ``x_test`` when it has one (``test_source == "x_test"``),
+        else into ``x`` like ``rows``; ``None`` for ``0..m-1``.
+      test_source: ``"x"`` when the held-out rows were split off the
+        source rows, ``"x_test"`` for a separate held-out set.
     """
 
     x: np.ndarray
@@ -46,6 +53,9 @@ class ClassificationData(NamedTuple):
     y_test: np.ndarray
     num_classes: int
     name: str
+    rows: np.ndarray | None = None
+    test_rows: np.ndarray | None = None
+    test_source: str = "x_test"
 
 
 _IMAGE_SETS = {
@@ -81,7 +91,7 @@ def _split_spec(spec: str) -> tuple[str, str | None]:
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"spec: expected a data set name, got {spec!r}")
     kind, sep, rest = spec.partition(":")
-    if sep and kind in ("csv", "npz"):
+    if sep and kind in ("csv", "npz", *FASHION):
         if not rest:
             raise ValueError(f"spec: {kind}: needs a path ({kind}:PATH)")
         return kind, rest
@@ -98,8 +108,7 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
             return {k: np.asarray(f[k]) for k in f.files}
     except Exception as err:  # noqa: BLE001 - any failure is unreadable
         raise ValueError(
-            f"spec: cannot read {path!r} as .npz ({type(err).__name__}:"
-            f" {err})"
+            f"spec: cannot read {path!r} as .npz ({type(err).__name__}: {err})"
         ) from err
 
 
@@ -140,7 +149,9 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
     """Loads a data set for data-point unlearning.
 
     Args:
-      spec: ``digits``, ``mnist5k``, ``fashion-mnist`` or ``npz:PATH``.
+      spec: ``digits``, ``mnist5k``, ``fashion-mnist`` (or
+        ``fashion-mnist:DIR``, a directory of the IDX files; without it
+        ``JAXUNLEARN_DATA`` or the Debian package) or ``npz:PATH``.
       seed: seed of the held-out split (sets without an official one).
 
     Returns:
@@ -152,8 +163,8 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
     """
     kind, path = _split_spec(spec)
     if kind in FASHION:
-        train = datasets.load_fashion_mnist(subset="train")
-        test = datasets.load_fashion_mnist(subset="test")
+        train = datasets.load_fashion_mnist(path, subset="train")
+        test = datasets.load_fashion_mnist(path, subset="test")
         return ClassificationData(
             np.asarray(train.images),
             np.asarray(train.labels),
@@ -171,29 +182,32 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
         if "x_test" in arrays:
             xt = _features({"x": arrays["x_test"]}, path)
             if "y_test" not in arrays:
-                raise ValueError(
-                    f"spec: {path!r} has 'x_test' but no 'y_test'"
-                )
+                raise ValueError(f"spec: {path!r} has 'x_test' but no 'y_test'")
             yt = _labels(arrays, "y_test", xt.shape[0], path)
             if xt.shape[1:] != x.shape[1:]:
                 raise ValueError(
                     f"spec: {path!r}: 'x_test' rows have shape"
                     f" {xt.shape[1:]}, 'x' rows {x.shape[1:]}"
                 )
-        else:
-            x, y, xt, yt = _holdout(x, y, seed)
+            c = int(max(y.max(), yt.max() if yt.size else 0)) + 1
+            return ClassificationData(x, y, xt, yt, c, os.path.basename(path))
+        x, y, xt, yt, rows, test_rows = _holdout(x, y, seed)
         c = int(max(y.max(), yt.max() if yt.size else 0)) + 1
-        return ClassificationData(x, y, xt, yt, c, os.path.basename(path))
+        return ClassificationData(
+            x, y, xt, yt, c, os.path.basename(path), rows, test_rows, "x"
+        )
     if kind not in IMAGE_SETS:
         raise ValueError(
             f"spec: unknown data set {spec!r}; expected one of digits,"
             " mnist5k, fashion-mnist, npz:PATH"
         )
     data = datasets.load_images(IMAGE_SETS[kind])
-    x, y, xt, yt = _holdout(
+    x, y, xt, yt, rows, test_rows = _holdout(
         np.asarray(data.images), np.asarray(data.labels), seed
     )
-    return ClassificationData(x, y, xt, yt, data.num_classes, data.name)
+    return ClassificationData(
+        x, y, xt, yt, data.num_classes, data.name, rows, test_rows, "x"
+    )
 
 
 def _holdout(x, y, seed):
@@ -205,6 +219,8 @@ def _holdout(x, y, seed):
         np.asarray(split.y_train),
         np.asarray(split.x_test),
         np.asarray(split.y_test),
+        np.asarray(split.train_indices, np.int64),
+        np.asarray(split.test_indices, np.int64),
     )
 
 
@@ -243,8 +259,7 @@ def _read_csv(path: str, attribute: str, target: str | None) -> FeatureData:
     except Exception as err:  # noqa: BLE001 - pandas raises many kinds
         msg = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise ValueError(
-            f"spec: cannot parse {path!r} as CSV ({type(err).__name__}:"
-            f" {msg})"
+            f"spec: cannot parse {path!r} as CSV ({type(err).__name__}: {msg})"
         ) from err
     if frame.shape[0] < 4 or frame.shape[1] < 2:
         raise ValueError(
@@ -313,7 +328,8 @@ def load_feature_data(
 
     Args:
       spec: ``adult``, ``compas``, ``digits``, ``mnist5k``,
-        ``fashion-mnist``, ``csv:PATH`` or ``npz:PATH``.
+        ``fashion-mnist`` (or ``fashion-mnist:DIR``), ``csv:PATH`` or
+        ``npz:PATH``.
       attribute: the attribute ``Z`` to remove: ``sex`` / ``race`` /
         ``race_binary`` (Adult, COMPAS), ``thickness`` / ``ink`` (digits:
         measured from the pixels, above the class median), a column
@@ -335,13 +351,14 @@ def load_feature_data(
         return _from_table(datasets.load_adult(), attribute)
     if kind == "compas":
         return _from_table(datasets.load_compas(), attribute)
-    if kind in _IMAGE_SETS:
+    if kind in _IMAGE_SETS or kind in FASHION:
         if attribute not in ("thickness", "ink"):
             raise ValueError(
                 f"attribute: {kind} has the pixel attributes 'thickness'"
                 f" and 'ink', got {attribute!r}"
             )
-        data = datasets.load_images(_IMAGE_SETS[kind])
+        name = "fashion_mnist" if kind in FASHION else _IMAGE_SETS[kind]
+        data = datasets.load_images(name, path=path)
         att = datasets.thickness_attribute(
             data.images, data.labels, measure=attribute
         )

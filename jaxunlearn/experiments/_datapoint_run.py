@@ -14,7 +14,7 @@ References:
   Regularization", arXiv:2502.05684, 2025. https://arxiv.org/abs/2502.05684
 """
 
-import functools
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -22,11 +22,17 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
-from jaxunlearn import audit, baselines, datapoint, datasets, models
+from jaxunlearn import audit, baselines, datapoint
 from jaxunlearn.experiments._checkpoint import Checkpoint
 from jaxunlearn.experiments._data import ClassificationData
+from jaxunlearn.experiments._datapoint_setup import (
+    _holdout_rows,
+    _model,
+    _save_model,
+    _source_rows,
+    make_split,
+)
 from jaxunlearn.experiments._training import train_epochs
 
 BASELINES = ("retrain", "finetune", "neggrad", "scrub")
@@ -71,60 +77,51 @@ class DatapointConfig(NamedTuple):
     num_bootstrap: int = 100
 
 
-def make_split(
-    data: ClassificationData, forget: tuple, key: jax.Array
-) -> datasets.UnlearningSplit:
-    """Builds the retain / forget / test split of a forget spec.
+class DatapointUnit(NamedTuple):
+    """One seed of a data-point run (what the checkpoint stores per seed).
 
-    Args:
-      data: the training and held-out rows.
-      forget: ``("class", c, fraction)`` (a random fraction of class
-        ``c``'s training rows) or ``("indices", [i, ...])`` (training rows).
-      key: PRNG key for the class-fraction draw.
-
-    Returns:
-      A ``jaxunlearn.datasets.UnlearningSplit``.
-
-    Raises:
-      ValueError: when the spec does not fit the data.
+    Attributes:
+      seed: the seed.
+      sizes: ``retain``, ``forget``, ``test`` and ``holdout`` row counts.
+      models: model name -> metrics (``retain_acc``, ``forget_acc``,
+        ``test_acc``, ``mi``, ``mia_auc``, ``seconds``, ...).
+      history: MI unlearning per epoch: ``retain_acc``, ``forget_acc``,
+        ``test_acc``, ``mi``, ``gamma``, ``active``.
+      roc: model name -> the attack's ``scores`` and ``is_member``.
+      forget_rows: the forgotten rows of the source (see
+        :class:`ClassificationData`'s ``rows``); ``None`` when read from
+        an older checkpoint.
     """
-    if forget[0] == "class":
-        c = int(forget[1])
-        if not 0 <= c < data.num_classes:
-            raise ValueError(
-                f"forget: class {c} is not in [0, {data.num_classes})"
-            )
-        return datasets.forget_class_fraction(
-            key,
-            data.x,
-            data.y,
-            data.x_test,
-            data.y_test,
-            c,
-            float(forget[2]),
-            num_classes=data.num_classes,
-        )
-    try:
-        return datasets.forget_indices(
-            data.x,
-            data.y,
-            data.x_test,
-            data.y_test,
-            np.asarray(forget[1], np.int64),
-            num_classes=data.num_classes,
-        )
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"forget: {err}") from None
+
+    seed: int
+    sizes: dict[str, int]
+    models: dict[str, dict[str, Any]]
+    history: dict[str, Any]
+    roc: dict[str, dict[str, list]]
+    forget_rows: list[int] | None = None
 
 
-def _holdout_rows(split) -> tuple[jax.Array, jax.Array]:
-    # Non-members for the attacks: held-out rows of the forget classes.
-    classes = np.unique(np.asarray(split.y_forget))
-    keep = np.isin(np.asarray(split.y_test), classes)
-    if keep.sum() < 2:
-        keep = np.ones_like(keep)
-    idx = np.flatnonzero(keep)
-    return split.x_test[idx], split.y_test[idx]
+class DatapointResult(NamedTuple):
+    """Every seed of a data-point run and their summary.
+
+    Attributes:
+      config: the settings.
+      data_name: the data set's name.
+      n_train: training rows.
+      n_test: held-out rows.
+      num_classes: the number of classes.
+      units: one :class:`DatapointUnit` per seed.
+      summary: model name -> mean metrics over seeds, with ``std`` (a
+        mapping of the same metrics) and ``n_seeds``.
+    """
+
+    config: DatapointConfig
+    data_name: str
+    n_train: int
+    n_test: int
+    num_classes: int
+    units: list[DatapointUnit]
+    summary: dict[str, dict[str, Any]]
 
 
 def audit_model(
@@ -179,24 +176,6 @@ def audit_model(
     return metrics, roc
 
 
-@functools.lru_cache(maxsize=8)
-def _apply_fn(d: int, hidden: tuple[int, ...], num_classes: int):
-    # One forward pass per architecture, so jit caches keyed on it (static
-    # argument) are reused across seeds and runs in one process.
-    return models.functional(
-        models.MLP(d, hidden, num_classes, rngs=nnx.Rngs(0))
-    )[0]
-
-
-def _model(data: ClassificationData, hidden, seed: int):
-    d = int(np.prod(data.x.shape[1:]))
-    hidden = tuple(int(h) for h in hidden)
-    params = models.functional(
-        models.MLP(d, hidden, data.num_classes, rngs=nnx.Rngs(seed))
-    )[1]
-    return _apply_fn(d, hidden, data.num_classes), params
-
-
 class _Bar:
     def __init__(self, progress, total, desc):
         self.bar = progress(total=total, desc=desc) if progress else None
@@ -212,6 +191,50 @@ class _Bar:
             self.bar.close()
 
 
+def _baseline(name, apply_fn, original, params0, split, config, key):
+    # The library's baselines; ``neggrad`` is NegGrad+ with
+    # CE(retain) - alpha CE(forget), i.e. retain_weight = 1 / (1 + alpha)
+    # up to a constant factor (which Adam's steps do not see).
+    common = {
+        "batch_size": config.batch_size,
+        "forget_batch_size": config.forget_batch_size,
+        "key": key,
+    }
+    if name == "scrub":
+        return baselines.scrub(
+            apply_fn, original, split, epochs=config.baseline_epochs, **common
+        )
+    common["learning_rate"] = config.learning_rate
+    if name == "retrain":  # from the original model's initialization
+        return baselines.retrain(
+            apply_fn,
+            original,
+            split,
+            epochs=config.original_epochs,
+            init_params=params0,
+            **common,
+        )
+    if name == "finetune":
+        return baselines.finetune(
+            apply_fn, original, split, epochs=config.baseline_epochs, **common
+        )
+    return baselines.neggrad_plus(
+        apply_fn,
+        original,
+        split,
+        epochs=config.baseline_epochs,
+        retain_weight=1.0 / (1.0 + config.neggrad_alpha),
+        **common,
+    )
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    jax.block_until_ready(out.params)
+    return out, time.perf_counter() - t0
+
+
 def run_datapoint_seed(
     data: ClassificationData,
     config: DatapointConfig,
@@ -220,12 +243,18 @@ def run_datapoint_seed(
     apply_fn: Callable | None = None,
     progress: Callable | None = None,
     warmup: bool = True,
-) -> dict[str, Any]:
+    model_dir: str | os.PathLike | None = None,
+) -> DatapointUnit:
     """One seed: original, MI-unlearned and baseline models, all audited.
 
-    ``seconds`` are wall times excluding JIT compilation: with ``warmup``
-    the training epoch and the unlearning run are compiled first by a
-    throw-away call (results are unchanged: every function is pure).
+    The original model is trained epoch by epoch (a progress bar per
+    epoch); MI unlearning is ``jaxunlearn.datapoint.unlearn`` and every
+    baseline is its ``jaxunlearn.baselines`` function (``retrain`` from the
+    original model's initialization, ``finetune``, ``neggrad`` =
+    ``neggrad_plus``, ``scrub``), each one compiled call. ``seconds`` are
+    wall times excluding JIT compilation: with ``warmup`` every call is
+    compiled first by a throw-away call (results are unchanged: every
+    function is pure).
 
     Args:
       data: training and held-out rows.
@@ -236,10 +265,12 @@ def run_datapoint_seed(
         ``None`` for no bars.
       warmup: compile before timing (skip when an earlier seed of the same
         shapes already compiled everything).
+      model_dir: when given, every model's parameters are saved to
+        ``model_dir/seed-S/NAME.npz`` (:func:`jaxunlearn.save_pytree`;
+        reload with :func:`load_model`).
 
     Returns:
-      ``{"seed", "sizes", "models": name -> metrics, "history": MI
-      unlearning per epoch, "roc": name -> attack scores}``.
+      A :class:`DatapointUnit`.
     """
     k_split, k_init, k_train, k_unl, k_base, k_audit = jax.random.split(
         jax.random.key(seed), 6
@@ -248,13 +279,11 @@ def run_datapoint_seed(
     holdout = _holdout_rows(split)
     fn, params0 = _model(data, config.hidden, seed)
     apply_fn = fn if apply_fn is None else apply_fn
-    x_all = jnp.asarray(data.x)
-    y_all = jnp.asarray(data.y)
-    retain_w = np.zeros(data.x.shape[0], np.float32)
-    retain_w[np.asarray(split.retain_indices)] = 1.0
     models_out, rocs = {}, {}
 
     def audited(name, params, seconds):
+        if model_dir is not None:
+            _save_model(model_dir, seed, name, params, data, config)
         m, roc = audit_model(
             apply_fn,
             params,
@@ -267,61 +296,117 @@ def run_datapoint_seed(
         models_out[name] = m
         rocs[name] = roc
 
-    kw = {
-        "batch_size": config.batch_size,
-        "learning_rate": config.learning_rate,
-        "x_forget": split.x_forget,
-        "y_forget": split.y_forget,
-        "forget_batch_size": config.forget_batch_size,
-    }
     gamma = config.gamma if config.gamma == "auto" else float(config.gamma)
-    unlearn_kw = {
-        "gamma": gamma,
-        "epochs": config.unlearn_epochs,
-        "batch_size": config.batch_size,
-        "forget_batch_size": config.forget_batch_size,
-        "learning_rate": config.learning_rate,
-        "key": k_unl,
-    }
+
+    def unlearn(params):
+        return datapoint.unlearn(
+            apply_fn,
+            params,
+            split,
+            gamma=gamma,
+            epochs=config.unlearn_epochs,
+            batch_size=config.batch_size,
+            forget_batch_size=config.forget_batch_size,
+            learning_rate=config.learning_rate,
+            key=k_unl,
+        )
+
+    def baseline(b, name, params):
+        return _baseline(
+            name,
+            apply_fn,
+            params,
+            params0,
+            split,
+            config,
+            jax.random.fold_in(k_base, b),
+        )
+
     if warmup:
-        bar = _Bar(progress, 2, "compiling")
-        jax.block_until_ready(
-            train_epochs(
-                apply_fn, params0, x_all, y_all, epochs=1, key=k_train, **kw
-            )
+        _compile(
+            progress,
+            config.baselines,
+            lambda: _train_original(
+                apply_fn, params0, data, split, config, k_train, None, 1
+            ),
+            lambda: unlearn(params0).params,
+            lambda b, name: baseline(b, name, params0).params,
         )
-        bar.update()
-        jax.block_until_ready(
-            datapoint.unlearn(apply_fn, params0, split, **unlearn_kw).params
-        )
-        bar.update()
-        bar.close()
     bar = _Bar(progress, config.original_epochs, f"seed {seed}: original")
     t0 = time.perf_counter()
-    original, _ = train_epochs(
-        apply_fn,
-        params0,
-        x_all,
-        y_all,
-        epochs=config.original_epochs,
-        key=k_train,
-        on_epoch=lambda e, loss: bar.update(loss=f"{loss:.3f}"),
-        **kw,
+    original = _train_original(
+        apply_fn, params0, data, split, config, k_train, bar
     )
     jax.block_until_ready(original)
     audited("original", original, time.perf_counter() - t0)
     bar.close()
 
     bar = _Bar(progress, 1, f"seed {seed}: MI unlearning")
-    t0 = time.perf_counter()
-    out = datapoint.unlearn(apply_fn, original, split, **unlearn_kw)
-    jax.block_until_ready(out.params)
-    audited("unlearned", out.params, time.perf_counter() - t0)
+    out, seconds = _timed(lambda: unlearn(original))
+    audited("unlearned", out.params, seconds)
     models_out["unlearned"]["epochs_run"] = int(out.epochs_run)
     bar.update()
     bar.close()
-    h = out.history
-    history = {
+    for b, name in enumerate(config.baselines):
+        bar = _Bar(progress, 1, f"seed {seed}: {name}")
+        res, seconds = _timed(
+            lambda b=b, name=name: baseline(b, name, original)
+        )
+        audited(name, res.params, seconds)
+        bar.update()
+        bar.close()
+    return DatapointUnit(
+        seed=seed,
+        sizes={
+            "retain": int(split.x_retain.shape[0]),
+            "forget": int(split.x_forget.shape[0]),
+            "test": int(split.x_test.shape[0]),
+            "holdout": int(holdout[0].shape[0]),
+        },
+        models=models_out,
+        history=_history(out.history),
+        roc=rocs,
+        forget_rows=_source_rows(data, split.forget_indices),
+    )
+
+
+def _train_original(
+    apply_fn, params0, data, split, config, key, bar, epochs=None
+):
+    # The original model: every training row, a progress tick per epoch.
+    params, _ = train_epochs(
+        apply_fn,
+        params0,
+        jnp.asarray(data.x),
+        jnp.asarray(data.y),
+        epochs=config.original_epochs if epochs is None else epochs,
+        key=key,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        x_forget=split.x_forget,
+        y_forget=split.y_forget,
+        forget_batch_size=config.forget_batch_size,
+        on_epoch=None
+        if bar is None
+        else lambda e, loss: bar.update(loss=f"{loss:.3f}"),
+    )
+    return params
+
+
+def _compile(progress, names, original, unlearn, baseline):
+    # Throw-away calls of every timed function (same shapes and settings).
+    bar = _Bar(progress, 2 + len(names), "compiling")
+    for fn in (original, unlearn):
+        jax.block_until_ready(fn())
+        bar.update()
+    for b, name in enumerate(names):
+        jax.block_until_ready(baseline(b, name))
+        bar.update()
+    bar.close()
+
+
+def _history(h) -> dict[str, np.ndarray]:
+    return {
         "retain_acc": np.asarray(h.retain_acc),
         "forget_acc": np.asarray(h.forget_acc),
         "test_acc": np.asarray(h.test_acc),
@@ -330,67 +415,8 @@ def run_datapoint_seed(
         "active": np.asarray(h.active),
     }
 
-    for b, name in enumerate(config.baselines):
-        kb = jax.random.fold_in(k_base, b)
-        if name == "retrain":
-            epochs, start, alpha = config.original_epochs, params0, 0.0
-        elif name == "finetune":
-            epochs, start, alpha = config.baseline_epochs, original, 0.0
-        else:
-            epochs, start, alpha = (
-                config.baseline_epochs,
-                original,
-                config.neggrad_alpha,
-            )
-        if name == "scrub":
-            bar = _Bar(progress, 1, f"seed {seed}: scrub")
-            t0 = time.perf_counter()
-            params = baselines.scrub(
-                apply_fn,
-                original,
-                split,
-                epochs=config.baseline_epochs,
-                batch_size=config.batch_size,
-                forget_batch_size=config.forget_batch_size,
-                key=kb,
-            ).params
-            jax.block_until_ready(params)
-            audited(name, params, time.perf_counter() - t0)
-            bar.update()
-            bar.close()
-            continue
-        bar = _Bar(progress, epochs, f"seed {seed}: {name}")
-        t0 = time.perf_counter()
-        params, _ = train_epochs(
-            apply_fn,
-            start,
-            x_all,
-            y_all,
-            where=retain_w,
-            epochs=epochs,
-            key=kb,
-            alpha=alpha,
-            on_epoch=lambda e, loss, bar=bar: bar.update(loss=f"{loss:.3f}"),
-            **kw,
-        )
-        jax.block_until_ready(params)
-        audited(name, params, time.perf_counter() - t0)
-        bar.close()
-    return {
-        "seed": seed,
-        "sizes": {
-            "retain": int(split.x_retain.shape[0]),
-            "forget": int(split.x_forget.shape[0]),
-            "test": int(split.x_test.shape[0]),
-            "holdout": int(holdout[0].shape[0]),
-        },
-        "models": models_out,
-        "history": history,
-        "roc": rocs,
-    }
 
-
-def summarize(units: Sequence[dict]) -> dict[str, dict[str, Any]]:
+def summarize(units: Sequence[DatapointUnit]) -> dict[str, dict[str, Any]]:
     """Mean and standard deviation over seeds of every model's metrics.
 
     Args:
@@ -401,10 +427,10 @@ def summarize(units: Sequence[dict]) -> dict[str, dict[str, Any]]:
       "n_seeds": S}`` with metrics in :data:`METRICS` (and extras).
     """
     out: dict[str, dict[str, Any]] = {}
-    for name in units[0]["models"]:
-        keys = list(units[0]["models"][name])
+    for name in units[0].models:
+        keys = list(units[0].models[name])
         vals = {
-            k: np.asarray([u["models"][name][k] for u in units], np.float64)
+            k: np.asarray([u.models[name][k] for u in units], np.float64)
             for k in keys
         }
         entry: dict[str, Any] = {k: float(np.mean(v)) for k, v in vals.items()}
@@ -455,7 +481,8 @@ def run_datapoint(
     *,
     checkpoint: Checkpoint | None = None,
     progress: Callable | None = None,
-) -> dict[str, Any]:
+    model_dir: str | os.PathLike | None = None,
+) -> DatapointResult:
     """Every seed of a data-point unlearning run, checkpointed per seed.
 
     Args:
@@ -463,10 +490,12 @@ def run_datapoint(
       config: the settings.
       checkpoint: finished units are read from / written to it.
       progress: a ``tqdm``-like factory, or ``None``.
+      model_dir: save every model's parameters under it (see
+        :func:`run_datapoint_seed`); a seed's files are written before the
+        seed is checkpointed.
 
     Returns:
-      ``{"config", "data", "units": [per seed], "summary": model ->
-      metrics}``.
+      A :class:`DatapointResult`.
 
     Raises:
       ValueError: on bad settings or a forget spec that does not fit.
@@ -486,18 +515,17 @@ def run_datapoint(
                 apply_fn=apply_fn,
                 progress=progress,
                 warmup=not warm,
+                model_dir=model_dir,
             )
             warm = True
-            unit = checkpoint.put(name, result)
-        units.append(unit)
-    return {
-        "config": config._asdict(),
-        "data": {
-            "name": data.name,
-            "n_train": int(data.x.shape[0]),
-            "n_test": int(data.x_test.shape[0]),
-            "num_classes": data.num_classes,
-        },
-        "units": units,
-        "summary": summarize(units),
-    }
+            unit = checkpoint.put(name, result._asdict())
+        units.append(DatapointUnit(**unit))
+    return DatapointResult(
+        config=config,
+        data_name=data.name,
+        n_train=int(data.x.shape[0]),
+        n_test=int(data.x_test.shape[0]),
+        num_classes=data.num_classes,
+        units=units,
+        summary=summarize(units),
+    )

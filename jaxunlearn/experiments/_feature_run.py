@@ -14,7 +14,7 @@ References:
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -39,9 +39,52 @@ def _method(name: str) -> str:
     return METHODS[name]
 
 
+class FeatureSplit(NamedTuple):
+    """The training / held-out rows of a feature run (NumPy).
+
+    Attributes:
+      x_train: ``[n, d]`` training rows.
+      z_train: ``[n]`` their attribute codes.
+      y_train: ``[n]`` their targets, or ``None`` without a target.
+      x_test: ``[m, d]`` held-out rows.
+      z_test: ``[m]`` their attribute codes.
+      y_test: ``[m]`` their targets, or ``None``.
+    """
+
+    x_train: np.ndarray
+    z_train: np.ndarray
+    y_train: np.ndarray | None
+    x_test: np.ndarray
+    z_test: np.ndarray
+    y_test: np.ndarray | None
+
+
+class FeatureResult(NamedTuple):
+    """A fitted repair applied along ``t`` and audited at every level.
+
+    Attributes:
+      method: the method as asked for.
+      ts: the repair levels.
+      path: one mapping per level: ``t``, ``auc_<auditor>`` per auditor,
+        ``mi``, ``accuracy`` (NaN without a target) and ``distortion``.
+      repair: the fitted repair (``jaxunlearn.feature.save`` writes it).
+      split: the :class:`FeatureSplit`.
+      repaired_train: ``[len(ts), n, d]`` repaired training rows.
+      repaired_test: ``[len(ts), m, d]`` repaired held-out rows.
+    """
+
+    method: str
+    ts: tuple[float, ...]
+    path: list[dict[str, float]]
+    repair: Any
+    split: FeatureSplit
+    repaired_train: np.ndarray
+    repaired_test: np.ndarray
+
+
 def split_feature_data(
     data: FeatureData, *, seed: int = 0, max_rows: int | None = None
-) -> dict[str, Any]:
+) -> FeatureSplit:
     """Keyed train / test split (stratified by ``Z``), optionally subsampled.
 
     Args:
@@ -51,8 +94,8 @@ def split_feature_data(
         splitting; ``None`` keeps all.
 
     Returns:
-      ``{"x_train", "z_train", "y_train", "x_test", "z_test", "y_test"}``
-      (NumPy; the ``y`` entries are ``None`` without a target).
+      A :class:`FeatureSplit` (the ``y`` entries are ``None`` without a
+      target).
 
     Raises:
       ValueError: when a group has fewer than 4 rows.
@@ -83,14 +126,14 @@ def split_feature_data(
     )
     tr = idx[np.asarray(split.train_indices)]
     te = idx[np.asarray(split.test_indices)]
-    return {
-        "x_train": data.x[tr],
-        "z_train": data.z[tr],
-        "y_train": None if data.y is None else data.y[tr],
-        "x_test": data.x[te],
-        "z_test": data.z[te],
-        "y_test": None if data.y is None else data.y[te],
-    }
+    return FeatureSplit(
+        x_train=data.x[tr],
+        z_train=data.z[tr],
+        y_train=None if data.y is None else data.y[tr],
+        x_test=data.x[te],
+        z_test=data.z[te],
+        y_test=None if data.y is None else data.y[te],
+    )
 
 
 def _audit(tr, te, split, x_tr, auditors, seed) -> dict[str, float]:
@@ -106,7 +149,7 @@ def _audit_core(tr, te, split, x_tr, auditors, seed) -> dict[str, float]:
     # The strict protocol: each auditor is trained and scored by stratified
     # K-fold CV on the repaired held-out rows (the fit never saw them); the
     # auditor trained on the in-sample repaired rows is a labelled extra.
-    z_tr, z_te = split["z_train"], split["z_test"]
+    z_tr, z_te = split.z_train, split.z_test
     folds = int(min(5, np.unique(z_te, return_counts=True)[1].min()))
     if folds < 2:
         raise ValueError(
@@ -127,10 +170,8 @@ def _audit_core(tr, te, split, x_tr, auditors, seed) -> dict[str, float]:
         )
     out["accuracy"] = (
         float("nan")
-        if split["y_train"] is None
-        else audit.downstream_accuracy(
-            tr, split["y_train"], te, split["y_test"]
-        )
+        if split.y_train is None
+        else audit.downstream_accuracy(tr, split.y_train, te, split.y_test)
     )
     out["distortion"] = audit.repair_distortion(x_tr, tr)
     return out
@@ -147,7 +188,7 @@ def run_feature(
     checkpoint: Checkpoint | None = None,
     progress: Callable | None = None,
     neural_iterations: int = 400,
-) -> dict[str, Any]:
+) -> FeatureResult:
     """Fits a repair, applies it along ``t`` and audits every level.
 
     Args:
@@ -167,13 +208,11 @@ def run_feature(
         ``method="neural"``.
 
     Returns:
-      ``{"path": [per-t figures], "repair": FittedRepair, "split": the
-      split arrays, "repaired_test": [len(ts), m, d], "repaired_train":
-      [len(ts), n, d], "method", "ts"}``; each path entry has ``t``,
+      A :class:`FeatureResult`; each entry of its path has ``t``,
       ``auc_<auditor>`` per auditor (strict audit),
       ``insample_auc_<auditor>`` (auditor trained on the in-sample repaired
-      training rows, the weaker protocol), ``mi``, ``accuracy`` (NaN without a
-      target) and ``distortion``.
+      training rows, the weaker protocol), ``mi``, ``accuracy`` (NaN without
+      a target) and ``distortion``.
 
     Raises:
       ValueError: unknown method, levels outside ``[0, 1]``, too small
@@ -190,7 +229,7 @@ def run_feature(
             raise ValueError(f"ts: levels must be in [0, 1], got {t}")
     split = split_feature_data(data, seed=seed, max_rows=max_rows)
     checkpoint = checkpoint or Checkpoint(None, {})
-    x_tr = split["x_train"]
+    x_tr = split.x_train
     options = None
     if name == "neural":
         options = {"num_iterations": int(neural_iterations), "seed": seed}
@@ -202,20 +241,20 @@ def run_feature(
             options["prior_components"] = min(32, x_tr.shape[1])
             options["learning_rate_t"] = 1e-4
             options["learning_rate_f"] = 1e-4
-    repair = feature.fit(x_tr, split["z_train"], method=name, options=options)
+    repair = feature.fit(x_tr, split.z_train, method=name, options=options)
     key = jax.random.key(seed)
     bar = progress(total=len(ts), desc="repair + audit") if progress else None
     path, rep_tr, rep_te = [], [], []
     for i, t in enumerate(ts):
         kt = jax.random.fold_in(key, i)
         tr = np.asarray(
-            feature.transform(repair, x_tr, split["z_train"], t=t, key=kt)
+            feature.transform(repair, x_tr, split.z_train, t=t, key=kt)
         )
         te = np.asarray(
             feature.transform(
                 repair,
-                split["x_test"],
-                split["z_test"],
+                split.x_test,
+                split.z_test,
                 t=t,
                 key=jax.random.fold_in(kt, 1),
             )
@@ -235,12 +274,12 @@ def run_feature(
             bar.update()
     if bar is not None:
         bar.close()
-    return {
-        "method": method,
-        "ts": ts,
-        "path": path,
-        "repair": repair,
-        "split": split,
-        "repaired_train": np.stack(rep_tr),
-        "repaired_test": np.stack(rep_te),
-    }
+    return FeatureResult(
+        method=method,
+        ts=tuple(ts),
+        path=path,
+        repair=repair,
+        split=split,
+        repaired_train=np.stack(rep_tr),
+        repaired_test=np.stack(rep_te),
+    )

@@ -20,10 +20,9 @@ This module evaluates every objective on the barycenter outcome and on other
 ``Z``-independent outcomes, for discrete laws on the line (exact: the
 barycenter is the quantile average, with mass splitting when the groups'
 atoms do not line up) and for Gaussian groups with commuting covariances
-(closed forms). The barycenters are computed here in closed form; once
-``jaxunlearn.transport`` lands, ``quantile_barycenter_outcome`` can call its
-1-D quantile barycenter and ``gaussian_outcomes`` its Gaussian barycenter and
-maps instead.
+(closed forms). The discrete barycenter outcome is
+``jaxunlearn.transport.quantile_barycenter`` with the groups' monotone
+couplings to it; the Gaussian one is the closed form of the commuting case.
 
 **Findings** (tested in ``tests/experiments/test_unified.py``; see
 ``docs/info.md``):
@@ -68,7 +67,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxunlearn import _checks
+from jaxunlearn import _checks, transport
 from jaxunlearn.info import (
     conditional_energy,
     conditional_entropy,
@@ -154,14 +153,7 @@ def _coupled_outcome(
         ]
     )  # [k, m]: the atom of group z matched to each cell
     support = np.einsum("z,zm->m", w, x[atom])
-    kernel = np.zeros((k, n, len(mass)))
-    for z in range(k):
-        np.add.at(kernel[z], (atom[z], np.arange(len(mass))), mass)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kernel[z] = np.where(
-                mu[z][:, None] > 0, kernel[z] / mu[z][:, None], 0.0
-            )
-    return DiscreteOutcome(support, kernel)
+    return DiscreteOutcome(support, _kernel(mu, atom, mass))
 
 
 def quantile_barycenter_outcome(
@@ -182,8 +174,40 @@ def quantile_barycenter_outcome(
       The :class:`DiscreteOutcome`.
     """
     w, mu, x = _problem(weights, group_probs, x_support)
+    k, n = mu.shape
     order = np.argsort(x, kind="stable")
-    return _coupled_outcome(w, mu, x, [order] * mu.shape[0])
+    cuts = np.cumsum(mu[:, order], axis=1)
+    with jax.enable_x64(True):
+        groups = transport.QuantileFunction(
+            jnp.broadcast_to(jnp.asarray(x[order]), (k, n)),
+            jnp.concatenate([jnp.zeros((k, 1)), jnp.asarray(cuts)], axis=1),
+            jnp.full((k,), n, jnp.int32),
+        )
+        bar = transport.quantile_barycenter(groups, jnp.asarray(w))
+        levels, values = np.asarray(bar.levels), np.asarray(bar.values)
+    # Cells of positive mass between the groups' merged CDF levels; the
+    # barycenter's atom on a cell is the weighted average of the groups'
+    # quantiles there, and group z sends its atom at that level to it.
+    mass = np.diff(levels)
+    keep = mass > 1e-12
+    mid = (0.5 * (levels[1:] + levels[:-1]))[keep]
+    atom = order[
+        np.minimum(np.stack([np.searchsorted(c, mid) for c in cuts]), n - 1)
+    ]  # [k, m]
+    return DiscreteOutcome(values[keep], _kernel(mu, atom, mass[keep]))
+
+
+def _kernel(mu: np.ndarray, atom: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    # kernel[z, i, j] = P(cell j | X = x_i, Z = z) for the matched atoms.
+    k, n = mu.shape
+    kernel = np.zeros((k, n, len(mass)))
+    for z in range(k):
+        np.add.at(kernel[z], (atom[z], np.arange(len(mass))), mass)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kernel[z] = np.where(
+                mu[z][:, None] > 0, kernel[z] / mu[z][:, None], 0.0
+            )
+    return kernel
 
 
 def rearrangement_outcome(

@@ -6,7 +6,6 @@ dictionary for ``metrics.json``; :func:`write_report` renders them.
 """
 
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -53,7 +52,7 @@ def roc_curve(scores: Any, is_member: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def datapoint_sections(
-    result: Mapping[str, Any],
+    result: Any,
     out_dir: str | os.PathLike,
     *,
     prefix: str = "",
@@ -74,9 +73,9 @@ def datapoint_sections(
       membership-attack ROC, and ``metrics`` = model -> figures.
     """
     out_dir = os.fspath(out_dir)
-    summary = result["summary"]
-    units = result["units"]
-    cfg = result["config"]
+    summary = result.summary
+    units = result.units
+    cfg = result.config
     rows = []
     for name, m in summary.items():
         std = m["std"]
@@ -96,18 +95,18 @@ def datapoint_sections(
                 "seconds": cell("seconds"),
             }
         )
-    sizes = units[0]["sizes"]
-    forget = cfg["forget"]
+    sizes = units[0].sizes
+    forget = cfg.forget
     what = (
         f"{forget[2]:.0%} of the training rows of class {forget[1]}"
         if forget[0] == "class"
         else f"{len(forget[1])} given training rows"
     )
     text = (
-        f"Data: {result['data']['name']} ({result['data']['n_train']} training"
-        f" rows, {result['data']['n_test']} held out). Forget {what}:"
+        f"Data: {result.data_name} ({result.n_train} training"
+        f" rows, {result.n_test} held out). Forget {what}:"
         f" {sizes['forget']} rows; {sizes['retain']} retained. Seeds:"
-        f" {len(units)} ({', '.join(str(u['seed']) for u in units)}).\n\n"
+        f" {len(units)} ({', '.join(str(u.seed) for u in units)}).\n\n"
         "Accuracies are fractions. I(Y_hat; Z) is the plug-in mutual"
         " information between the model's soft predictions and membership,"
         " forget rows against held-out rows of the same classes (0 = the"
@@ -116,7 +115,7 @@ def datapoint_sections(
         " excluding JIT compilation.\n\n"
         + " ".join(f"{k}: {v}." for k, v in _MODEL_TEXT.items() if k in summary)
     )
-    metrics = {"datapoint": {"summary": summary, "config": cfg}}
+    metrics = {"datapoint": {"summary": summary, "config": cfg._asdict()}}
     if not figures:
         text += (
             "\n\nFigures left out: matplotlib is not installed (pip install"
@@ -125,23 +124,20 @@ def datapoint_sections(
         return [Section("Data-point unlearning: results", text, rows)], metrics
     sections = [Section("Data-point unlearning: results", text, rows)]
     epochs_run = max(
-        int(u["models"]["unlearned"].get("epochs_run", 0)) for u in units
+        int(u.models["unlearned"].get("epochs_run", 0)) for u in units
     )
     n_ep = max(epochs_run, 1)
     # Epoch 0 is the original model (audited accuracies; its training-time
     # MI is not defined, so NaN leaves that point out).
     hist = {
         k: np.asarray(
-            [
-                [u["models"]["original"][k], *u["history"][k][:n_ep]]
-                for u in units
-            ],
+            [[u.models["original"][k], *u.history[k][:n_ep]] for u in units],
             float,
         )
         for k in ("retain_acc", "forget_acc", "test_acc")
     }
     hist["mi"] = np.asarray(
-        [[np.nan, *u["history"]["mi"][:n_ep]] for u in units], float
+        [[np.nan, *u.history["mi"][:n_ep]] for u in units], float
     )
     ref = summary.get("retrain")
     curves = plot_training_curves(
@@ -155,17 +151,17 @@ def datapoint_sections(
     )
     roc = {}
     for name in ("original", "unlearned", "retrain"):
-        if name in units[0]["roc"]:
-            r = units[0]["roc"][name]
+        if name in units[0].roc:
+            r = units[0].roc[name]
             fpr, tpr = roc_curve(r["scores"], r["is_member"])
-            roc[name] = (fpr, tpr, float(units[0]["models"][name]["mia_auc"]))
+            roc[name] = (fpr, tpr, float(units[0].models[name]["mia_auc"]))
     roc_path = plot_roc(
         roc,
         os.path.join(out_dir, f"{prefix}mia_roc.png"),
         title=f"Membership attack ROC, forget vs held-out (seed"
-        f" {units[0]['seed']})",
+        f" {units[0].seed})",
     )
-    gamma = cfg["gamma"]
+    gamma = cfg.gamma
     sections.append(
         Section(
             "Data-point unlearning: curves",
@@ -201,7 +197,7 @@ def _group_features(before, z, k=3):
 
 
 def feature_sections(
-    result: Mapping[str, Any],
+    result: Any,
     data: Any,
     out_dir: str | os.PathLike,
     *,
@@ -221,7 +217,7 @@ def feature_sections(
       images, a grid of original, partly and fully repaired images.
     """
     out_dir = os.fspath(out_dir)
-    path = result["path"]
+    path = result.path
     ts = [p["t"] for p in path]
     rows = []
     for p in path:
@@ -236,16 +232,16 @@ def feature_sections(
         row["Y accuracy"] = p["accuracy"]
         row["distortion"] = p["distortion"]
         rows.append(row)
-    split = result["split"]
+    split = result.split
     groups = ", ".join(
-        f"{n} ({int((split['z_train'] == i).sum())})"
+        f"{n} ({int((split.z_train == i).sum())})"
         for i, n in enumerate(data.group_names)
     )
     text = (
-        f"Data: {data.name}, {split['x_train'].shape[0]} training and"
-        f" {split['x_test'].shape[0]} held-out rows, {data.x.shape[1]}"
+        f"Data: {data.name}, {split.x_train.shape[0]} training and"
+        f" {split.x_test.shape[0]} held-out rows, {data.x.shape[1]}"
         f" features. Z groups (training rows): {groups}. Method:"
-        f" {result['method']}.\n\n"
+        f" {result.method}.\n\n"
         "Each level t repairs X to (1 - t) X + t T_Z(X), T_z the optimal map"
         " of group z onto the Wasserstein barycenter of the groups. Z AUC:"
         " the strict audit, an auditor trained and scored by stratified"
@@ -277,14 +273,14 @@ def feature_sections(
         )
     )
     caps.append("Pareto frontier: distortion against Z leakage along t")
-    before = split["x_train"]
-    full = result["repaired_train"][-1]
-    cols = _group_features(before, split["z_train"])
+    before = split.x_train
+    full = result.repaired_train[-1]
+    cols = _group_features(before, split.z_train)
     figs.append(
         plot_group_histograms(
             before,
             full,
-            split["z_train"],
+            split.z_train,
             os.path.join(out_dir, f"{prefix}group_histograms.png"),
             feature_names=list(data.columns),
             features=cols,
@@ -297,15 +293,15 @@ def feature_sections(
     )
     if data.image_shape is not None:
         h, w = data.image_shape
-        z = split["z_test"]
+        z = split.z_test
         pick = np.r_[np.flatnonzero(z == 0)[:4], np.flatnonzero(z == 1)[:4]]
-        rows_img = {"original": split["x_test"][pick].reshape(-1, h, w)}
+        rows_img = {"original": split.x_test[pick].reshape(-1, h, w)}
         mid = int(np.argmin(np.abs(np.asarray(ts) - 0.5)))
         if 0 < mid < len(ts) - 1:
-            rows_img[f"t = {ts[mid]:g}"] = result["repaired_test"][mid][
+            rows_img[f"t = {ts[mid]:g}"] = result.repaired_test[mid][
                 pick
             ].reshape(-1, h, w)
-        rows_img[f"t = {ts[-1]:g}"] = result["repaired_test"][-1][pick].reshape(
+        rows_img[f"t = {ts[-1]:g}"] = result.repaired_test[-1][pick].reshape(
             -1, h, w
         )
         names = data.group_names
@@ -323,7 +319,7 @@ def feature_sections(
     metrics = {
         "feature": {
             "data": data.name,
-            "method": result["method"],
+            "method": result.method,
             "groups": list(data.group_names),
             "path": list(path),
         }

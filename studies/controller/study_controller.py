@@ -29,7 +29,7 @@ from flax import nnx
 
 from jaxunlearn import _io, datasets
 from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
-from jaxunlearn.datapoint._reference import estimate_retrain_forget_acc
+from jaxunlearn.datapoint import estimate_retrain_forget_acc
 from jaxunlearn.models import MLP, functional
 
 

@@ -9,6 +9,7 @@ from jaxunlearn.experiments import (
     gaussian_example,
     gaussian_outcomes,
     quantile_barycenter_outcome,
+    rearrangement_outcome,
 )
 
 INFO = ("neg_conditional_entropy", "kl_form", "conditional_energy")
@@ -21,6 +22,21 @@ def results():
         name: discrete_outcomes(*ex, key=jax.random.key(0), n_random=8)
         for name, ex in discrete_examples().items()
     }
+
+
+def test_transport_barycenter_is_the_sorted_coupling():
+    # quantile_barycenter_outcome goes through transport.quantile_barycenter;
+    # the north-west-corner coupling of sorted atoms is the same outcome.
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        mu = rng.dirichlet(np.ones(5), size=3)
+        mu[1] = np.round(mu[1] * 4) + (np.arange(5) == 0)  # shared levels
+        mu /= mu.sum(1, keepdims=True)
+        w, x = rng.dirichlet(np.ones(3)), rng.normal(size=5)
+        a = quantile_barycenter_outcome(w, mu, x)
+        b = rearrangement_outcome(w, mu, x, [np.argsort(x)] * 3)
+        np.testing.assert_allclose(a.support, b.support, atol=1e-12)
+        np.testing.assert_allclose(a.kernel, b.kernel, atol=1e-8)
 
 
 def test_known_answers():
