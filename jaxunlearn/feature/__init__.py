@@ -27,6 +27,10 @@ from jaxunlearn.feature._repair import (
     save,
     transform,
 )
+from jaxunlearn.feature._semidiscrete_stream import (
+    fit_semidiscrete,
+    transform_semidiscrete,
+)
 from jaxunlearn.feature._sklearn import BarycenterRepair
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "available_methods",
     "fit",
     "fit_coupling",
+    "fit_semidiscrete",
     "infer_column_spec",
     "inverse_transform",
     "load",
@@ -45,4 +50,5 @@ __all__ = [
     "save",
     "transform",
     "transform_coupling",
+    "transform_semidiscrete",
 ]
