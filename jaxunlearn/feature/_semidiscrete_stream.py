@@ -256,12 +256,30 @@ def fit_semidiscrete(
     w = _repair._fit_weights(weights, codes, counts, jnp.dtype(dtype))
     mean, std, positive = mom.standardization()
     stats = _fit_reservoir(
-        mom, codes, spec, mean, std, w, dtype, num_atoms, relative_epsilon,
-        positive, fixed_point_steps, refine_steps, seed,
+        mom,
+        codes,
+        spec,
+        mean,
+        std,
+        w,
+        dtype,
+        num_atoms,
+        relative_epsilon,
+        positive,
+        fixed_point_steps,
+        refine_steps,
+        seed,
     )
     if int(stream_steps) > 0 and np.any(counts > int(max_fit_rows)):
         stats["potentials"] = _stream_potentials(
-            source, codes, counts, spec, stats, p, dtype, int(stream_steps),
+            source,
+            codes,
+            counts,
+            spec,
+            stats,
+            p,
+            dtype,
+            int(stream_steps),
             chunk_rows,
         )
     options = {
@@ -287,8 +305,19 @@ def fit_semidiscrete(
 
 
 def _fit_reservoir(
-    mom, codes, spec, mean, std, w, dtype, num_atoms, relative_epsilon,
-    positive, fixed_point_steps, refine_steps, seed,
+    mom,
+    codes,
+    spec,
+    mean,
+    std,
+    w,
+    dtype,
+    num_atoms,
+    relative_epsilon,
+    positive,
+    fixed_point_steps,
+    refine_steps,
+    seed,
 ):
     rows = np.concatenate([mom.res[int(c)][0] for c in codes])
     index = np.concatenate(
@@ -492,11 +521,16 @@ def _transform_chunks(repair, chunks, t, key, chunk_rows, shard):
         for s in range(0, x.shape[0], chunk_rows):
             outs.append(
                 _repair_chunk(
-                    repair, spec, x[s : s + chunk_rows],
-                    gidx[s : s + chunk_rows], start + s, key, t, mesh,
+                    repair,
+                    spec,
+                    x[s : s + chunk_rows],
+                    gidx[s : s + chunk_rows],
+                    start + s,
+                    key,
+                    t,
+                    mesh,
                     chunk_rows,
                 )
             )
         start += x.shape[0]
         yield np.concatenate(outs) if outs else x[:0]
-
