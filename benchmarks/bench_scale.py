@@ -14,7 +14,7 @@ rows (rows the fit never saw: stratified 5-fold AUC of Z, logistic and
 gradient boosting).
 
     PYTHONPATH=. python benchmarks/bench_scale.py            # 1,000,000 rows
-    PYTHONPATH=. python benchmarks/bench_scale.py --quick    # 20,000 rows
+    PYTHONPATH=. python benchmarks/bench_scale.py --quick    # 6,000 rows
 """
 
 import argparse
@@ -103,8 +103,8 @@ def main() -> int:
     parser.add_argument("--num-atoms", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    rows = 20_000 if args.quick else args.rows
-    max_fit = 5_000 if args.quick else args.max_fit_rows
+    rows = 6_000 if args.quick else args.rows
+    max_fit = 1_500 if args.quick else args.max_fit_rows
     x, z, source, held, kinds, ncat = adult_parts(args.seed)
     with tempfile.TemporaryDirectory() as folder:
         (xm, zm), w_gen, c_gen = timed(
