@@ -142,6 +142,7 @@ def strict_tables(cases, rows, seeds, peers):
         for seed in range(seeds):
             data, runs, atoms = runs_for(case, rows, seed, peers)
             chosen.append(atoms)
+            print(f"# seed {seed} {case} atoms: {atoms}", flush=True)
             dtr, ztr, ytr, dte, zte, yte = data
             for name, fn in runs.items():
                 cpu, _, (tr, te) = _timed(fn)
@@ -156,30 +157,64 @@ def strict_tables(cases, rows, seeds, peers):
                 )
                 out.setdefault(name, []).append(row)
                 print(f"# seed {seed} {case} {name}: {row}", flush=True)
-        base = np.mean(out["no repair"], axis=0)
-        for name, vals in out.items():
-            v = np.asarray(vals)
-            m, s = v.mean(0), v.std(0)
-            met = (
-                m[0] <= TARGET_AUC
-                and m[1] <= TARGET_AUC
-                and m[2] >= base[2] - 0.04
-            )
-            record(
-                "bench_feature_strict",
-                case=case,
-                method=name,
-                rows=rows,
-                seeds=len(vals),
-                auc_logistic=[m[0], s[0]],
-                auc_boosting=[m[1], s[1]],
-                accuracy=[m[2], s[2]],
-                accuracy_drop=float(base[2] - m[2]),
-                distortion=[m[3], s[3]],
-                cpu_s=m[4],
-                atoms=chosen if name == "semidiscrete" else None,
-                target_met=bool(met),
-            )
+        record_case(case, rows, out, chosen)
+
+
+def from_logs(paths, rows):
+    """Records the seeds that runs printed (``# seed`` lines) before they
+    were stopped; the record's argv names the logs and its rows the number
+    of seeds each case completed."""
+    import ast
+    import re
+
+    line_re = re.compile(r"^# seed (\d+) (\S+) (.+): (.*)$")
+    cases: dict = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                m = line_re.match(line.strip())
+                if not m:
+                    continue
+                seed, case, name, val = m.groups()
+                c = cases.setdefault(case, {"out": {}, "atoms": {}})
+                if name == "atoms":
+                    c["atoms"][int(seed)] = int(val)
+                else:
+                    c["out"].setdefault(name, {})[int(seed)] = ast.literal_eval(
+                        val
+                    )
+    for case, c in cases.items():
+        # Only seeds every method completed.
+        done = set.intersection(*(set(v) for v in c["out"].values()))
+        out = {n: [v[s] for s in sorted(done)] for n, v in c["out"].items()}
+        chosen = [c["atoms"][s] for s in sorted(done) if s in c["atoms"]]
+        if done:
+            record_case(case, rows, out, chosen)
+
+
+def record_case(case, rows, out, chosen):
+    base = np.mean(out["no repair"], axis=0)
+    for name, vals in out.items():
+        v = np.asarray(vals)
+        m, s = v.mean(0), v.std(0)
+        met = (
+            m[0] <= TARGET_AUC and m[1] <= TARGET_AUC and m[2] >= base[2] - 0.04
+        )
+        record(
+            "bench_feature_strict",
+            case=case,
+            method=name,
+            rows=rows,
+            seeds=len(vals),
+            auc_logistic=[m[0], s[0]],
+            auc_boosting=[m[1], s[1]],
+            accuracy=[m[2], s[2]],
+            accuracy_drop=float(base[2] - m[2]),
+            distortion=[m[3], s[3]],
+            cpu_s=m[4],
+            atoms=chosen if name == "semidiscrete" else None,
+            target_met=bool(met),
+        )
 
 
 def frontier(case, rows, ts, seed=0):
@@ -358,6 +393,12 @@ def main() -> int:
     parser.add_argument("--cpu-time", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
+        "--from-logs",
+        nargs="+",
+        metavar="LOG",
+        help="record the completed seeds of stopped runs from their logs",
+    )
+    parser.add_argument(
         "--plot",
         metavar="PNG",
         help="draw the frontier of the latest --frontier record (no run)",
@@ -365,6 +406,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.plot:
         plot(args.plot)
+        return 0
+    if args.from_logs:
+        from_logs(args.from_logs, args.rows)
         return 0
     peers = {} if args.no_peers else peers_available()
     if args.quick:
