@@ -340,6 +340,37 @@ def neural_ot_audit(run: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _pm(v: list, digits: int = 3) -> str:
+    return f"{v[0]:.{digits}f} ± {v[1]:.{digits}f}"
+
+
+def feature_strict(run: dict) -> str:
+    out = [
+        "| data:Z | method | strict AUC(Z) logistic | strict AUC(Z) boosting"
+        " | accuracy (drop) | distortion | CPU (s) | target met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows(run, "bench_feature_strict"):
+        name = r["method"]
+        if r.get("atoms"):
+            name += f" (atoms per seed {', '.join(map(str, r['atoms']))})"
+        out.append(
+            f"| {r['case']} | {name} | {_pm(r['auc_logistic'])} |"
+            f" {_pm(r['auc_boosting'])} | {r['accuracy'][0]:.3f}"
+            f" ({100 * r['accuracy_drop']:+.1f} pt) |"
+            f" {r['distortion'][0]:.2f} | {r['cpu_s']:.1f} |"
+            f" {'yes' if r['target_met'] else 'no'} |"
+        )
+    seeds = rows(run, "bench_feature_strict")[0]["seeds"]
+    n = rows(run, "bench_feature_strict")[0]["rows"]
+    out.append(
+        f"\nMean ± std over {seeds} seeds, {n} rows sampled per seed (fit"
+        " on 2/3). Target: both AUCs <= 0.53 and accuracy within 4 points"
+        " of no repair."
+    )
+    return "\n".join(out) + "\n"
+
+
 def unlearning_land(run: dict) -> str:
     out = [
         "| data | method | epochs run | seconds | retrain s (epochs) |"
@@ -391,6 +422,16 @@ def unlearning_many(run: dict) -> str:
             f" {r['arithmetic_bound']:.1f}x"
             f" ({r['sequential_gflops_per_s']:.0f} /"
             f" {r['gemm_gflops_per_s']:.0f}) |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def feature_cputime(run: dict) -> str:
+    out = ["| method | rows | CPU (s) | wall (s) |", "|---|---|---|---|"]
+    for r in rows(run, "bench_feature_cputime"):
+        out.append(
+            f"| {r['method']} | {r['rows']:,} | {r['cpu_s']:.1f} |"
+            f" {r['wall_s']:.1f} |"
         )
     return "\n".join(out) + "\n"
 
@@ -484,6 +525,20 @@ def readme_speed(_: None) -> str:
     )
 
 
+def feature_scale(run: dict) -> str:
+    r = rows(run, "bench_scale")[0]
+    return (
+        "| rows | atoms | fit wall / CPU (s) | transform wall / CPU (s) |"
+        " total wall (s) | peak RSS (GB) | strict AUC(Z) held-out logistic"
+        " / boosting |\n|---|---|---|---|---|---|---|\n"
+        f"| {r['rows']:,} | {r['num_atoms']} | {r['fit_wall_s']:.0f} /"
+        f" {r['fit_cpu_s']:.0f} | {r['transform_wall_s']:.0f} /"
+        f" {r['transform_cpu_s']:.0f} | {r['total_wall_s']:.0f} |"
+        f" {r['peak_rss_gb']:.2f} | {r['strict_auc_logistic']:.3f} /"
+        f" {r['strict_auc_boosting']:.3f} |\n"
+    )
+
+
 # table name -> (script, the row it needs, renderer)
 TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "info-prediction-mi": (
@@ -511,12 +566,40 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
         "bench_unlearning", "unlearning_loop_steps", unlearning_loop,
     ),
     "readme-speed": (None, None, readme_speed),
+    "feature-strict": (
+        "bench_feature_strict", "bench_feature_strict", feature_strict,
+    ),
+    "feature-cputime": (
+        "bench_feature_strict", "bench_feature_cputime", feature_cputime,
+    ),
+    "feature-scale": ("bench_scale", "bench_scale", feature_scale),
 }  # fmt: skip
+
+def merged_by_case(script: str, benchmark: str) -> list[dict]:
+    """The latest full run of every case (cases may run as separate runs),
+    as one run per case in the order the cases were first recorded."""
+    path = RESULTS / f"{script}.jsonl"
+    runs = [json.loads(line) for line in path.read_text().splitlines() if line]
+    by_case: dict = {}
+    for run in runs:
+        if run.get("quick"):
+            continue
+        for case in {r["case"] for r in rows(run, benchmark)}:
+            by_case[case] = run
+    if not by_case:
+        raise SystemExit(f"no full record of {benchmark} in {path}")
+    return [
+        {**run, "rows": [r for r in rows(run, benchmark) if r["case"] == c]}
+        for c, run in by_case.items()
+    ]
 
 
 def render(name: str) -> str:
     if name not in TABLES:
         raise SystemExit(f"unknown table {name!r}; known: {sorted(TABLES)}")
+    if name == "feature-strict":
+        parts = merged_by_case("bench_feature_strict", "bench_feature_strict")
+        return "".join(feature_strict(run) + provenance(run) for run in parts)
     script, needed, fn = TABLES[name]
     if script is None:  # draws on several records, gives its own sources
         return fn(None)

@@ -34,6 +34,10 @@ from jaxunlearn.feature._repair import (
     save,
     transform,
 )
+from jaxunlearn.feature._semidiscrete_stream import (
+    fit_semidiscrete,
+    transform_semidiscrete,
+)
 from jaxunlearn.feature._state import repair_state
 
 if TYPE_CHECKING:  # for type checkers and the API docs; lazy at run time
@@ -66,6 +70,7 @@ __all__ = [
     "available_methods",
     "fit",
     "fit_coupling",
+    "fit_semidiscrete",
     "infer_column_spec",
     "inverse_transform",
     "load",
@@ -74,4 +79,5 @@ __all__ = [
     "save",
     "transform",
     "transform_coupling",
+    "transform_semidiscrete",
 ]

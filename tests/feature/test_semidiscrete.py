@@ -205,6 +205,20 @@ SHARDED = textwrap.dedent(
     a = feature.transform(rep, xs, zs, key=key)
     b = feature.transform(rep, x, z, key=key)
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+    # The streamed transform shards each chunk's rows over the 4 devices
+    # itself; mixed columns decoded back; any chunking.
+    xm = np.concatenate([x, (z[:, None] + (x[:, :1] > 2)) % 3], 1)
+    xm = xm.astype(np.float32)
+    rep = feature.fit(xm, z, method="semidiscrete",
+                      options={"num_atoms": 8, "fixed_point_steps": 1,
+                               "kinds": ["continuous"] * 2 + ["categorical"],
+                               "num_categories": [0, 0, 3]})
+    s = feature.transform_semidiscrete(rep, xm, z, key=key, t=0.6,
+                                       chunk_rows=300, shard=True)
+    u = feature.transform_semidiscrete(rep, xm, z, key=key, t=0.6,
+                                       shard=False)
+    np.testing.assert_allclose(s, u, atol=1e-5)
+    np.testing.assert_array_equal(s[:, 2], u[:, 2])
     print("SHARDED-OK")
     """
 )
