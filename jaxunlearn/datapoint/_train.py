@@ -36,6 +36,7 @@ from jaxunlearn.datapoint._model import (
     split_module,
     with_state,
 )
+from jaxunlearn.datapoint._kernel import masked_epochs, pass_rows
 from jaxunlearn.datapoint._membership import (
     ApplyFn,
     LossAux,
@@ -295,28 +296,6 @@ def make_train_step(
     return step
 
 
-def masked_permutation(key: Array, mask: Array) -> Array:
-    """A random order of the rows with ``mask > 0`` first, padding last.
-
-    Row ``i`` draws its sort key from ``fold_in(key, i)``, so appending
-    padded rows does not change the order of the real ones (padded runs equal
-    unpadded runs).
-
-    Args:
-      key: a PRNG key.
-      mask: ``[n]`` row weights (0 = padding).
-
-    Returns:
-      ``[n]`` int32 indices.
-    """
-    n = mask.shape[0]
-    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i)))(
-        jnp.arange(n)
-    )
-    u = jnp.where(mask > 0, u, jnp.full_like(u, 2.0))
-    return jnp.argsort(u).astype(jnp.int32)
-
-
 class FitOutput(NamedTuple):
     """The result of :func:`fit_classifier`."""
 
@@ -364,8 +343,7 @@ def _fit_state_core(
     rest: Any = None,
     callback: Callable[[EpochInfo], Any] | None = None,
 ) -> tuple[FitOutput, Any]:
-    n = x.shape[0]
-    steps = math.ceil(n / batch_size)
+    steps = math.ceil(x.shape[0] / batch_size)
 
     def loss_fn(p, r, xb, yb, mb):
         return with_state(
@@ -374,32 +352,30 @@ def _fit_state_core(
             lambda f: weighted_cross_entropy(f(p, xb), yb, mb),
         )
 
-    def epoch(carry, e):
-        perm = masked_permutation(jax.random.fold_in(key, e), mask)
-
-        def step(carry, s):
-            state, r = carry
-            pos = s * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
-            rows = perm[jnp.minimum(pos, n - 1)]
-            mb = mask[rows] * (pos < n).astype(mask.dtype)
-            (loss, new_r), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                state.params, r, x[rows], y[rows], mb
-            )
-            new = _apply_update(optimizer, state, grads, learning_rate)
-            keep = jnp.sum(mb) > 0
-            state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
-            r = select_state(keep, new_r, r)
-            return (state, r), loss
-
-        carry, losses = jax.lax.scan(
-            step, carry, jnp.arange(steps, dtype=jnp.int32)
+    def step(carry, s, perms, e):
+        state, r = carry
+        rows, mb = pass_rows(perms[0], mask, s, batch_size)
+        (loss, new_r), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, r, x[rows], y[rows], mb
         )
+        new = _apply_update(optimizer, state, grads, learning_rate)
+        keep = jnp.sum(mb) > 0
+        state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
+        return (state, select_state(keep, new_r, r)), loss
+
+    def end_epoch(carry, losses, e):
         emit_epoch(callback, epochs, e, jnp.mean(losses))
         return carry, jnp.mean(losses)
 
-    carry = (init_train_state(params, optimizer), rest)
-    (state, rest), losses = jax.lax.scan(
-        epoch, carry, jnp.arange(epochs, dtype=jnp.int32)
+    (state, rest), losses = masked_epochs(
+        step,
+        end_epoch,
+        (init_train_state(params, optimizer), rest),
+        key=key,
+        epochs=epochs,
+        steps=steps,
+        masks=(mask,),
+        fold=False,
     )
     return FitOutput(state.params, losses), rest
 
