@@ -200,47 +200,35 @@ random_labels_method = Method(
 scrub_method = Method("scrub", _scrub_run, ScrubConfig())
 
 
-def _train(
-    epochs, batch_size, forget_batch_size, learning_rate, optimizer,
-    default_lr, callback=None,
-) -> TrainConfig:  # fmt: skip
-    _checks.check_positive_int("epochs", epochs)
-    _checks.check_positive_int("batch_size", batch_size)
-    _checks.check_positive_int("forget_batch_size", forget_batch_size)
-    optimizer, lr = resolve_optimizer(optimizer, learning_rate, default_lr)
+def _train(default_lr: float, args: dict) -> TrainConfig:
+    """The :class:`TrainConfig` of a wrapper's keyword arguments, checked."""
+    for name in ("epochs", "batch_size", "forget_batch_size"):
+        _checks.check_positive_int(name, args[name])
+    optimizer, lr = resolve_optimizer(
+        args["optimizer"], args["learning_rate"], default_lr
+    )
     return TrainConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
+        epochs=args["epochs"],
+        batch_size=args["batch_size"],
+        forget_batch_size=args["forget_batch_size"],
         learning_rate=lr,
         optimizer=optimizer,
-        callback=check_callback(callback),
+        callback=check_callback(args["callback"]),
     )
 
 
 def reinitialize(params: Any, *, key: jax.Array) -> Any:
-    """Fresh parameters shaped like ``params`` (LeCun-normal, zero biases).
-
-    ``jaxunlearn.numerics.lecun_reinit``: leaves of rank >= 2 (dense
-    ``[in, out]`` or conv ``[h, w, in, out]`` kernels) get truncated-normal
-    entries with variance ``1 / fan_in``, ``fan_in = prod(shape[:-1])``
-    (flax nnx's default for ``Linear`` and ``Conv``); other leaves (biases)
-    are zeros.
+    """Fresh parameters shaped like ``params``: ``numerics.lecun_reinit``.
 
     Args:
       params: a pytree of arrays (not modified).
       key: PRNG key.
 
     Returns:
-      A new pytree with the same structure, shapes and dtypes.
+      LeCun-normal kernels (fan-in over all but the last axis), zero biases.
 
-    Examples:
-      >>> import jax, jax.numpy as jnp
-      >>> from jaxunlearn.baselines import reinitialize
-      >>> p = reinitialize({"w": jnp.ones((3, 2)), "b": jnp.ones(2)},
-      ...                  key=jax.random.key(0))
-      >>> p["w"].shape, float(p["b"].sum())
-      ((3, 2), 0.0)
+    Raises:
+      TypeError: when ``key`` is not a PRNG key.
     """
     _checks.check_key("key", key)
     return lecun_reinit(params, key=key)
@@ -287,15 +275,7 @@ def finetune(
     References:
       Golatkar et al., "Eternal Sunshine of the Spotless Net", CVPR 2020.
     """
-    cfg = _train(
-        epochs,
-        batch_size,
-        forget_batch_size,
-        learning_rate,
-        optimizer,
-        1e-3,
-        callback,
-    )
+    cfg = _train(1e-3, locals())
     return run_on_split(finetune_method, apply_fn, params, split, cfg, key)
 
 
@@ -339,10 +319,7 @@ def retrain(
     Raises:
       ValueError: on empty sets, labels out of range or shape mismatches.
     """
-    cfg = _train(
-        epochs, batch_size, forget_batch_size, learning_rate, optimizer,
-        1e-3, callback,
-    )  # fmt: skip
+    cfg = _train(1e-3, locals())
     if init_params is None:
         return run_on_split(retrain_method, apply_fn, params, split, cfg, key)
     _checks.check_key("key", key)
@@ -395,15 +372,7 @@ def neggrad(
     References:
       Golatkar et al., "Eternal Sunshine of the Spotless Net", CVPR 2020.
     """
-    cfg = _train(
-        epochs,
-        batch_size,
-        forget_batch_size,
-        learning_rate,
-        optimizer,
-        1e-4,
-        callback,
-    )
+    cfg = _train(1e-4, locals())
     return run_on_split(neggrad_method, apply_fn, params, split, cfg, key)
 
 
@@ -452,18 +421,7 @@ def neggrad_plus(
       https://arxiv.org/abs/2302.09880
     """
     _checks.check_unit_interval("retain_weight", retain_weight)
-    cfg = NegGradPlusConfig(
-        _train(
-            epochs,
-            batch_size,
-            forget_batch_size,
-            learning_rate,
-            optimizer,
-            1e-3,
-            callback,
-        ),
-        retain_weight,
-    )
+    cfg = NegGradPlusConfig(_train(1e-3, locals()), retain_weight)
     return run_on_split(neggrad_plus_method, apply_fn, params, split, cfg, key)
 
 
@@ -511,15 +469,7 @@ def random_labels(
       Graves, Nagisetty & Ganesh, "Amnesiac Machine Learning", AAAI 2021.
       https://arxiv.org/abs/2010.10981
     """
-    cfg = _train(
-        epochs,
-        batch_size,
-        forget_batch_size,
-        learning_rate,
-        optimizer,
-        1e-3,
-        callback,
-    )
+    cfg = _train(1e-3, locals())
     return run_on_split(random_labels_method, apply_fn, params, split, cfg, key)
 
 
@@ -588,15 +538,7 @@ def scrub(
     _checks.check_nonnegative("ce_weight", ce_weight)
     _checks.check_positive_int("max_epochs", max_epochs, minimum=0)
     cfg = ScrubConfig(
-        _train(
-            epochs,
-            batch_size,
-            forget_batch_size,
-            learning_rate,
-            optimizer,
-            5e-4,
-            callback,
-        ),
+        _train(5e-4, locals()),
         temperature,
         kd_weight,
         ce_weight,

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from jaxunlearn.datapoint._membership import MembershipBatch
+from jaxunlearn.datapoint._membership import MembershipBatch, masked_mean
 from jaxunlearn.datapoint._model import pure_apply
 
 
@@ -175,13 +175,6 @@ def membership_batch(
     return MembershipBatch(
         pool.x[ir], pool.y[ir], wr, pool.x[if_], pool.y[if_], wf
     )
-
-
-def masked_mean(values: Array, weights: Array) -> Array:
-    """``sum(w * v) / sum(w)``, 0 when every weight is 0."""
-    total = jnp.sum(weights)
-    total = jnp.where(total > 0, total, jnp.ones_like(total))
-    return jnp.sum(weights * values) / total
 
 
 def masked_epochs(
