@@ -162,6 +162,11 @@ class UnlearnConfig:
       utility: task loss on ``"retain"`` or ``"all"`` rows (static).
       optimizer: an ``optax.GradientTransformation``; Adam without a step
         size if None (static).
+      epoch: ``"retain"`` (an epoch is one pass over the retain set, the
+        forget batches cycle) or ``"forget"`` (the authors' loaders: a
+        retain loader zipped with a forget loader, stopping at the shorter,
+        ``ceil(n_forget / forget_batch_size)`` steps when the forget set is
+        the shorter) (static).
       controller: a :class:`Controller` or None (fixed ``gamma``).
       stop: a :class:`StopRule` or None (every epoch runs).
       holdout: :class:`HoldoutTerms` or None.
@@ -179,6 +184,7 @@ class UnlearnConfig:
     forget_batch_size: int = _static(16)
     utility: str = _static("retain")
     optimizer: Any = _static(None)
+    epoch: str = _static("retain")
     controller: Controller | None = None
     stop: StopRule | None = None
     holdout: HoldoutTerms | None = None

@@ -81,6 +81,9 @@ class UnlearnOutput(NamedTuple):
     params: Any  # the unlearned parameters (new arrays)
     history: UnlearnHistory  # per-epoch diagnostics
     epochs_run: Array  # [] int32, epochs that took at least one step
+    # [] bool under gamma="auto": its stop rule fired (the target was
+    # reached) before the epoch cap; None otherwise.
+    target_reached: Array | None = None
 
 
 class UnlearnModelOutput(NamedTuple):
@@ -89,10 +92,21 @@ class UnlearnModelOutput(NamedTuple):
     model: Any  # the unlearned module (a new object; the input is unchanged)
     history: UnlearnHistory  # per-epoch diagnostics
     epochs_run: Array  # [] int32, epochs that took at least one step
+    target_reached: Array | None = None  # as in UnlearnOutput
 
 
 def optimizer_and_lr(cfg: Any, dtype: Any) -> tuple[Any, Array]:
-    """The optax transformation and traced update scale of a config."""
+    """The optax transformation and update scale of a config.
+
+    Args:
+      cfg: a config with ``optimizer`` and ``learning_rate``.
+      dtype: the dtype of the scale.
+
+    Returns:
+      ``(optimizer, scale)``: Adam without a step size and
+      ``learning_rate`` (1e-3 if None) by default; a given optimizer and
+      ``learning_rate`` (1 if None).
+    """
     if cfg.optimizer is None:
         lr = 1e-3 if cfg.learning_rate is None else cfg.learning_rate
         return _ADAM_DESCENT, jnp.asarray(lr, dtype)
@@ -228,7 +242,9 @@ def _mi_step(ctx: _Ctx):
 
     def step(carry, s, perms, e):
         state, gamma_dual, stopped, anchor_t, rest_t = carry
-        batch = membership_batch(ctx.pool, ctx.request, perms, s, sizes)
+        batch = membership_batch(
+            ctx.pool, ctx.request, perms, s, sizes, cfg.epoch
+        )
         gamma_t = _gamma_t(ctx, gamma_dual, state.step)
         lr_t = ctx.lr * jnp.asarray(lr_sched(state.step), ctx.dtype)
         task_w = 1.0
@@ -255,6 +271,8 @@ def _mi_step(ctx: _Ctx):
         )
         new_state = _apply_update(ctx.optimizer, state, grads, lr_t)
         active = (jnp.sum(batch.retain_mask) > 0) & jnp.logical_not(stopped)
+        if cfg.epoch == "forget":
+            active = active & (jnp.sum(batch.forget_mask) > 0)
         state = jax.tree.map(
             lambda a, o: jnp.where(active, a, o), new_state, state
         )
@@ -328,6 +346,23 @@ def _mi_epoch_end(ctx: _Ctx):
     return end_epoch
 
 
+def epoch_steps(cfg: UnlearnConfig, request: Request) -> int:
+    """Steps per epoch: one retain pass, or the authors' zipped loaders.
+
+    ``cfg.epoch == "retain"``: ``ceil(R / batch_size)``. ``"forget"``: a
+    retain loader zipped with a forget loader, stopping at the shorter,
+    ``min(ceil(F / forget_batch_size), ceil(R / batch_size))`` (``R``,
+    ``F`` the padded sizes; steps past a request's real forget rows are
+    skipped).
+    """
+    n_r = math.ceil(request.retain_idx.shape[0] / cfg.batch_size)
+    if cfg.epoch == "retain":
+        return n_r
+    return min(
+        n_r, math.ceil(request.forget_idx.shape[0] / cfg.forget_batch_size)
+    )
+
+
 def mi_unlearning_run(
     model: Any,
     params: Any,
@@ -344,7 +379,7 @@ def mi_unlearning_run(
     carried state in evaluation mode.
     """
     ctx = _context(model, params, pool, request, cfg, rest)
-    steps = math.ceil(request.retain_idx.shape[0] / cfg.batch_size)
+    steps = epoch_steps(cfg, request)
     terms = cfg.holdout
     anchor0 = 0.0 if terms is None or terms.anchor is None else terms.anchor
     carry = (
@@ -355,7 +390,7 @@ def mi_unlearning_run(
         rest,
     )
     req = ctx.request
-    (state, _, _, _, rest), rows = masked_epochs(
+    (state, _, stopped, _, rest), rows = masked_epochs(
         _mi_step(ctx),
         _mi_epoch_end(ctx),
         carry,
@@ -379,8 +414,13 @@ def mi_unlearning_run(
             jax.random.fold_in(key, cfg.epochs),
             rest,
         )
+    # Under gamma="auto", whether its stop rule fired before the epoch cap.
+    reached = stopped if cfg.controller is not None and cfg.stop else None
     out = UnlearnOutput(
-        params_out, history, jnp.sum(history.active).astype(jnp.int32)
+        params_out,
+        history,
+        jnp.sum(history.active).astype(jnp.int32),
+        reached,
     )
     return out, rest
 

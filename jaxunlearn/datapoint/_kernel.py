@@ -118,9 +118,17 @@ def masked_permutation(key: Array, mask: Array) -> Array:
 
 
 def pass_rows(perm: Array, mask: Array, step: Array, size: int) -> tuple:
-    """Batch ``step`` of one padded pass over ``perm``: ``(rows, weights)``.
+    """Batch ``step`` of one padded pass over ``perm``.
 
-    Rows past the end repeat the last one with weight 0.
+    Args:
+      perm: ``[n]`` the epoch's order (:func:`masked_permutation`).
+      mask: ``[n]`` row weights (0 = padding).
+      step: the step within the epoch.
+      size: rows per batch (static).
+
+    Returns:
+      ``(rows [size], weights [size])``; rows past the end repeat the last
+      one with weight 0.
     """
     n = perm.shape[0]
     pos = step * size + jnp.arange(size, dtype=jnp.int32)
@@ -131,7 +139,15 @@ def pass_rows(perm: Array, mask: Array, step: Array, size: int) -> tuple:
 def cycled_rows(perm: Array, mask: Array, start: Array, size: int) -> tuple:
     """``size`` rows of the real rows of ``perm`` from ``start`` on, cycling.
 
-    Returns ``(rows, weights)``; all weights are 0 when no row is real.
+    Args:
+      perm: ``[n]`` an order with the real rows first.
+      mask: ``[n]`` row weights (0 = padding).
+      start: the position of the batch's first row in the cycle.
+      size: rows per batch (static).
+
+    Returns:
+      ``(rows [size], weights [size])``; all weights are 0 when no row is
+      real.
     """
     count = jnp.sum(mask > 0).astype(jnp.int32)
     j = jnp.arange(size, dtype=jnp.int32)
@@ -247,7 +263,18 @@ class Weights(NamedTuple):
 def request_weights(
     model: Any, params: Any, pool: Pool, request: Request, rest: Any = None
 ) -> Weights:
-    """The :class:`Weights` of ``request`` over ``pool``."""
+    """Pool-level row weights of ``request``.
+
+    Args:
+      model: an ``apply_fn`` or a module model (for the number of logits).
+      params: its parameters.
+      pool: the rows.
+      request: one request.
+      rest: a module model's non-parameter state.
+
+    Returns:
+      The request's :class:`Weights`.
+    """
     dtype = pool.x.dtype
     n = pool.x.shape[0]
     rmask = request.retain_mask.astype(dtype)
@@ -274,6 +301,16 @@ def evaluator(model: Any, pool: Pool, w: Weights) -> tuple[Callable, Callable]:
     ``vmap`` the parameters are batched but the evaluated rows are shared;
     XLA:CPU runs that batched forward pass several times slower than one
     pass per request, so it loops (no gradient flows through argmax).
+
+    Args:
+      model: an ``apply_fn`` or a module model.
+      pool: the rows.
+      w: the request's :class:`Weights`.
+
+    Returns:
+      ``(evaluate, correct)``: ``evaluate(params, rest) -> (retain, forget,
+      test, holdout)`` accuracies and ``correct(params, rest, x, y) -> [n]``
+      hits (1.0 / 0.0).
     """
 
     @jax.custom_batching.sequential_vmap

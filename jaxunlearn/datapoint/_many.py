@@ -195,6 +195,7 @@ def unlearn_many(
     request_batch: int | None = None,
     optimizer: optax.GradientTransformation | None = None,
     config: Any = None,
+    epoch: str = "retain",
 ) -> UnlearnOutput:
     """:func:`unlearn` for ``K`` forget requests times ``S`` seeds, in one call.
 
@@ -254,6 +255,7 @@ def unlearn_many(
         the groups are formed within each device's share of the requests.
       optimizer: as in :func:`unlearn`.
       config: with a :class:`Method` first, the method's config.
+      epoch: as in :func:`unlearn`.
 
     Returns:
       An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``.
@@ -307,6 +309,7 @@ def unlearn_many(
         lr_schedule=lr_schedule,
         optimizer=optimizer,
         stop_each_step=stop_each_step,
+        epoch=epoch,
     )
     pool = pool_from_arrays(
         apply_fn, params, x_train, y_train, x_test, y_test, holdout

@@ -80,6 +80,7 @@ def mi_config(
     allow_probe: bool = False,
     remat: bool = False,
     callback: Any = None,
+    epoch: str = "retain",
 ) -> UnlearnConfig:
     """The :class:`UnlearnConfig` of the flat keyword arguments, validated.
 
@@ -91,6 +92,7 @@ def mi_config(
     _checks.check_positive_int("forget_batch_size", forget_batch_size)
     _checks.check_choice("utility", utility, ("retain", "all"))
     _checks.check_choice("stop", stop, _STOPS)
+    _checks.check_choice("epoch", epoch, ("retain", "forget"))
     check_callback(callback)
     is_auto = isinstance(gamma, str)
     if is_auto:
@@ -123,6 +125,7 @@ def mi_config(
         forget_batch_size=forget_batch_size,
         utility=utility,
         optimizer=optimizer,
+        epoch=epoch,
         controller=controller(a) if is_auto else None,
         stop=rule,
         holdout=None if auto is None else holdout_terms(a),
@@ -264,9 +267,7 @@ def _run(
     out, rest = _core_jit(model, params, pool, req, cfg, key, rest)
     if not isinstance(model, ModuleModel):
         return out
-    return UnlearnModelOutput(
-        merge_module(model, out.params, rest), out.history, out.epochs_run
-    )
+    return UnlearnModelOutput(merge_module(model, out.params, rest), *out[1:])
 
 
 def unlearn(
@@ -291,6 +292,7 @@ def unlearn(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable[[EpochInfo], Any] | None = None,
+    epoch: str = "retain",
 ) -> UnlearnOutput | UnlearnModelOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning.
 
@@ -365,15 +367,24 @@ def unlearn(
         every epoch (``jax.debug.callback``) with the epoch's task loss and
         the other :class:`UnlearnHistory` fields in ``metrics``; None
         compiles nothing extra. Reuse one function across calls.
+      epoch: ``"retain"`` (default: an epoch is one pass over the retain
+        set) or ``"forget"`` (the authors' zipped loaders: an epoch ends
+        with the shorter of the retain and forget passes,
+        ``ceil(n_forget / forget_batch_size)`` steps for a forget set
+        smaller than the retain set).
 
     Returns:
-      An :class:`UnlearnOutput` ``(params, history, epochs_run)``; for a
-      module, an :class:`UnlearnModelOutput` ``(model, history,
-      epochs_run)``.
+      An :class:`UnlearnOutput` ``(params, history, epochs_run,
+      target_reached)``; for a module, an :class:`UnlearnModelOutput`
+      ``(model, history, epochs_run, target_reached)``. ``target_reached``
+      (``gamma="auto"`` only, else None) says whether the stop rule fired
+      before the ``epochs`` cap: False means the run ended at its cap
+      without reaching its target.
 
     Raises:
       ValueError: on empty sets, NaN/Inf rows, labels out of range,
-        ``gamma < 0``, ``epochs < 1``, unknown options, a model/data shape
+        ``gamma < 0``, ``epochs < 1``, unknown options (``stop``,
+        ``utility``, ``epoch``), a model/data shape
         mismatch, or both ``optimizer`` and ``learning_rate``.
       TypeError: on non-floating inputs, non-integer labels, a ``key``
         that is not a PRNG key, an ``optimizer`` that is not an optax
@@ -420,6 +431,7 @@ def unlearn(
         repair_steps=repair_steps,
         allow_probe=True,
         callback=callback,
+        epoch=epoch,
     )
     _checks.check_key("key", key)
     pool, req = pool_from_split(apply_fn, params, split, holdout)

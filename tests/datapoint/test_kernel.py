@@ -247,3 +247,26 @@ def test_auto_gamma_alias_and_lr_decay(problem):
             apply_fn, params, tiny_split()[0], gamma="auto", epochs=1,
             auto=AutoGamma(dual_lr=-1.0), key=jax.random.key(0),
         )  # fmt: skip
+
+
+def test_epoch_forget_step_budget_and_target_reached(problem):
+    # The authors' zipped loaders: ceil(n_forget / 4) = 2 steps an epoch
+    # here (the forget pass is the shorter), against ceil(54 / 16) = 4.
+    from jaxunlearn.datapoint._core import epoch_steps
+
+    apply_fn, params, pool, forget = problem
+    req = _request(pool.x.shape[0], forget)
+    base = UnlearnConfig(batch_size=16, forget_batch_size=4)
+    assert epoch_steps(base, req) == 4
+    assert epoch_steps(replace(base, epoch="forget"), req) == 2
+    split = tiny_split()[0]
+    kw = {"epochs": 2, "batch_size": 16, "forget_batch_size": 4}
+    out = unlearn(
+        apply_fn, params, split, gamma="auto", stop="holdout_initial",
+        epoch="forget", key=jax.random.key(0), **kw,
+    )  # fmt: skip
+    assert out.target_reached.dtype == bool
+    if not bool(out.target_reached):  # then it ran to its cap
+        assert int(out.epochs_run) == 2
+    with pytest.raises(ValueError, match="epoch: expected one of"):
+        unlearn(apply_fn, params, split, epoch="pass", key=jax.random.key(0))
