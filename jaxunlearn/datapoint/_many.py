@@ -445,6 +445,7 @@ def run_many(
     pool = Pool(*(np.asarray(a) for a in pool))
     req = _requests(requests, pool, None)
     cfg = method.default_config if config is None else config
+    cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
     return _dispatch(
         method, apply_fn, params, pool, req, cfg, keys, shard, request_batch
     )
