@@ -111,7 +111,8 @@ def mi_config(
     if repair_steps is None:
         repair_steps = AUTO_REPAIR_STEPS if is_auto else 0
     _checks.check_positive_int("repair_steps", repair_steps, minimum=0)
-    _checks.check_nonnegative("learning_rate", learning_rate)
+    if learning_rate is not None:
+        _checks.check_nonnegative("learning_rate", learning_rate)
     a = AutoGamma() if auto is None else auto
     check_auto(a)
     rule = None
