@@ -160,20 +160,22 @@ def test_method_lowers_its_objective_with_optax(problem, name, opt):
 
 @pytest.fixture(scope="module")
 def trained():
-    # Forget most of class 0: its retain rows become rare, so the forget
-    # rows' predictions can match the retain set's only by losing class 0.
-    split, (x, y, _) = tiny_split(n=90)
-    zeros = np.flatnonzero(np.asarray(y) == 0)
-    forget = zeros[:24]
-    keep = np.setdiff1d(np.arange(90), forget)
+    # Overlapping classes, most of class 0 forgotten: its retain rows become
+    # rare, so the forget rows' predictions can match the retain set's only
+    # by losing class 0.
+    k1, k2 = jax.random.split(jax.random.key(0))
+    y = (jnp.arange(120) % 3).astype(jnp.int32)
+    x = jax.random.normal(k1, (3, 4))[y] + jax.random.normal(k2, (120, 4))
+    forget = np.flatnonzero(np.asarray(y) == 0)[:30]
+    keep = np.setdiff1d(np.arange(120), forget)
     apply_fn, params = tiny_model()
     params = fit_classifier(
-        apply_fn, params, x, y, epochs=40, batch_size=16,
+        apply_fn, params, x, y, epochs=60, batch_size=16,
         learning_rate=1e-2, key=jax.random.key(1),
     ).params  # fmt: skip
-    split = split._replace(
+    split = tiny_split()[0]._replace(
         x_retain=x[keep], y_retain=y[keep], x_forget=x[forget],
-        y_forget=y[forget],
+        y_forget=y[forget], x_test=x[:30], y_test=y[:30],
     )  # fmt: skip
     return apply_fn, params, split
 
