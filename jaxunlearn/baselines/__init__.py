@@ -3,7 +3,10 @@
 ``baseline(apply_fn, params, split, *, ..., key) -> UnlearnOutput``:
 retrain from scratch (the gold reference), fine-tune, NegGrad, NegGrad+,
 random relabelling, SCRUB, SSD, and certified Newton removal for L2
-logistic regression.
+logistic regression. Each iterative baseline is also a
+``jaxunlearn.datapoint.Method`` on the kernel's signature
+(``retrain_method``, ..., ``ssd_method``), which
+``jaxunlearn.datapoint.unlearn_many`` vmaps over requests and seeds.
 """
 
 from jaxunlearn.baselines._certified import (
@@ -12,26 +15,44 @@ from jaxunlearn.baselines._certified import (
     fit_l2_regularized,
 )
 from jaxunlearn.baselines._methods import (
+    NegGradPlusConfig,
+    ScrubConfig,
     finetune,
+    finetune_method,
     neggrad,
+    neggrad_method,
     neggrad_plus,
+    neggrad_plus_method,
     random_labels,
+    random_labels_method,
     reinitialize,
     retrain,
+    retrain_method,
     scrub,
+    scrub_method,
 )
-from jaxunlearn.baselines._ssd import ssd
+from jaxunlearn.baselines._ssd import SSDConfig, ssd, ssd_method
 
 __all__ = [
     "CertifiedRemovalOutput",
+    "NegGradPlusConfig",
+    "SSDConfig",
+    "ScrubConfig",
     "certified_removal",
     "finetune",
+    "finetune_method",
     "fit_l2_regularized",
     "neggrad",
+    "neggrad_method",
     "neggrad_plus",
+    "neggrad_plus_method",
     "random_labels",
+    "random_labels_method",
     "reinitialize",
     "retrain",
+    "retrain_method",
     "scrub",
+    "scrub_method",
     "ssd",
+    "ssd_method",
 ]

@@ -21,6 +21,8 @@ References:
   https://arxiv.org/abs/2302.09880
 """
 
+import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -29,19 +31,62 @@ import jax.numpy as jnp
 import optax
 
 from jaxunlearn import _checks
-from jaxunlearn.baselines._loop import (
-    masked_ce,
-    masked_kd,
-    run_loop,
+from jaxunlearn.baselines._loop import gradient_run, masked_kd, run_on_split
+from jaxunlearn.datapoint import (
+    Method,
+    TrainConfig,
+    UnlearnOutput,
+    resolve_optimizer,
+    weighted_cross_entropy,
 )
-from jaxunlearn.datapoint import UnlearnOutput
+from jaxunlearn.datapoint._model import check_callback
+from jaxunlearn.numerics import lecun_reinit
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
+_ce = weighted_cross_entropy
+
+
+def _static(default: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"static": True})
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class NegGradPlusConfig:
+    """The config of NegGrad+ (:data:`neggrad_plus_method`).
+
+    Attributes:
+      train: the loop settings.
+      retain_weight: ``w`` in ``w * CE(retain) - (1 - w) * CE(forget)``.
+    """
+
+    train: TrainConfig = TrainConfig(epochs=5)
+    retain_weight: Any = 0.95
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class ScrubConfig:
+    """The config of SCRUB (:data:`scrub_method`; see :func:`scrub`).
+
+    Attributes:
+      train: the loop settings (Adam's default step size 5e-4).
+      temperature: distillation temperature ``T > 0``.
+      kd_weight: weight of the retain distillation term.
+      ce_weight: weight of the retain cross-entropy.
+      max_epochs: epochs that include max steps.
+    """
+
+    train: TrainConfig = TrainConfig(epochs=5, learning_rate=5e-4)
+    temperature: Any = 4.0
+    kd_weight: Any = 0.001
+    ce_weight: Any = 0.99
+    max_epochs: Any = 2
 
 
 def _finetune_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
     def loss(p):
-        return masked_ce(apply_fn(p, b.xr), b.yr, b.wr)
+        return _ce(apply_fn(p, b.x_retain), b.y_retain, b.retain_mask)
 
     val, g = jax.value_and_grad(loss)(params)
     params, opt = update(g, opt, params)
@@ -50,7 +95,7 @@ def _finetune_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
 
 def _neggrad_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
     def loss(p):
-        return -masked_ce(apply_fn(p, b.xf), b.yf, b.wf)
+        return -_ce(apply_fn(p, b.x_forget), b.y_forget, b.forget_mask)
 
     val, g = jax.value_and_grad(loss)(params)
     params, opt = update(g, opt, params)
@@ -61,9 +106,9 @@ def _neggrad_plus_rule(
     apply_fn, params, opt, b, h, teacher, key, epoch, update
 ):
     def loss(p):
-        keep = masked_ce(apply_fn(p, b.xr), b.yr, b.wr)
-        drop = masked_ce(apply_fn(p, b.xf), b.yf, b.wf)
-        return h["retain_weight"] * keep - (1 - h["retain_weight"]) * drop
+        keep = _ce(apply_fn(p, b.x_retain), b.y_retain, b.retain_mask)
+        drop = _ce(apply_fn(p, b.x_forget), b.y_forget, b.forget_mask)
+        return h.retain_weight * keep - (1 - h.retain_weight) * drop
 
     val, g = jax.value_and_grad(loss)(params)
     params, opt = update(g, opt, params)
@@ -73,14 +118,14 @@ def _neggrad_plus_rule(
 def _random_label_rule(
     apply_fn, params, opt, b, h, teacher, key, epoch, update
 ):
-    c = apply_fn(params, b.xf[:1]).shape[-1]
+    c = apply_fn(params, b.x_forget[:1]).shape[-1]
     # A label drawn uniformly among the other classes.
-    shift = jax.random.randint(key, b.yf.shape, 1, c)
-    fake = (b.yf + shift) % c
+    shift = jax.random.randint(key, b.y_forget.shape, 1, c)
+    fake = (b.y_forget + shift) % c
 
     def loss(p):
-        keep = masked_ce(apply_fn(p, b.xr), b.yr, b.wr)
-        return keep + masked_ce(apply_fn(p, b.xf), fake, b.wf)
+        keep = _ce(apply_fn(p, b.x_retain), b.y_retain, b.retain_mask)
+        return keep + _ce(apply_fn(p, b.x_forget), fake, b.forget_mask)
 
     val, g = jax.value_and_grad(loss)(params)
     params, opt = update(g, opt, params)
@@ -88,15 +133,19 @@ def _random_label_rule(
 
 
 def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
-    t = h["temperature"]
+    t = h.temperature
+    xr, xf = b.x_retain, b.x_forget
 
     def max_loss(p):
-        return -masked_kd(apply_fn(p, b.xf), apply_fn(teacher, b.xf), b.wf, t)
+        return -masked_kd(
+            apply_fn(p, xf), apply_fn(teacher, xf), b.forget_mask, t
+        )
 
     def min_loss(p):
-        kd = masked_kd(apply_fn(p, b.xr), apply_fn(teacher, b.xr), b.wr, t)
-        ce = masked_ce(apply_fn(p, b.xr), b.yr, b.wr)
-        return h["ce_weight"] * ce + h["kd_weight"] * kd
+        logits = apply_fn(p, xr)
+        kd = masked_kd(logits, apply_fn(teacher, xr), b.retain_mask, t)
+        ce = _ce(logits, b.y_retain, b.retain_mask)
+        return h.ce_weight * ce + h.kd_weight * kd
 
     def max_step(state):
         p, o = state
@@ -104,7 +153,7 @@ def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
 
     # Max step (forget) only during the first ``max_epochs`` epochs.
     params, opt = jax.lax.cond(
-        epoch.astype(h["lr"].dtype) < h["max_epochs"],
+        epoch.astype(jnp.result_type(h.max_epochs)) < h.max_epochs,
         max_step,
         lambda st: st,
         (params, opt),
@@ -114,43 +163,75 @@ def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
     return params, opt, val
 
 
-def reinitialize(params: Any, *, key: jax.Array) -> Any:
-    """Fresh parameters shaped like ``params`` (LeCun-normal, zero biases).
+def _retrain_run(model, params, pool, request, cfg, key, rest=None):
+    k_init, k_run = jax.random.split(key)
+    start = lecun_reinit(params, key=k_init)
+    return gradient_run(
+        _finetune_rule, "retain", model, start, pool, request, cfg, k_run, rest
+    )
 
-    Leaves of rank >= 2 (dense ``[in, out]`` or conv ``[h, w, in, out]``
-    kernels) get truncated-normal entries with variance ``1 / fan_in``,
-    ``fan_in = prod(shape[:-1])`` (flax nnx's default for ``Linear`` and
-    ``Conv``); other leaves (biases) are zeros.
+
+def _scrub_run(model, params, pool, request, cfg, key, rest=None):
+    return gradient_run(
+        _scrub_rule, "retain", model, params, pool, request, cfg, key, rest,
+        teacher=params,
+    )  # fmt: skip
+
+
+def _rule_run(rule: Callable, drive: str = "retain") -> Callable:
+    return functools.partial(gradient_run, rule, drive)
+
+
+finetune_method = Method(
+    "finetune", _rule_run(_finetune_rule), TrainConfig(epochs=5)
+)
+retrain_method = Method("retrain", _retrain_run, TrainConfig(epochs=20))
+neggrad_method = Method(
+    "neggrad",
+    _rule_run(_neggrad_rule, "forget"),
+    TrainConfig(epochs=1, learning_rate=1e-4),
+)
+neggrad_plus_method = Method(
+    "neggrad_plus", _rule_run(_neggrad_plus_rule), NegGradPlusConfig()
+)
+random_labels_method = Method(
+    "random_labels", _rule_run(_random_label_rule), TrainConfig(epochs=5)
+)
+scrub_method = Method("scrub", _scrub_run, ScrubConfig())
+
+
+def _train(default_lr: float, args: dict) -> TrainConfig:
+    """The :class:`TrainConfig` of a wrapper's keyword arguments, checked."""
+    for name in ("epochs", "batch_size", "forget_batch_size"):
+        _checks.check_positive_int(name, args[name])
+    optimizer, lr = resolve_optimizer(
+        args["optimizer"], args["learning_rate"], default_lr
+    )
+    return TrainConfig(
+        epochs=args["epochs"],
+        batch_size=args["batch_size"],
+        forget_batch_size=args["forget_batch_size"],
+        learning_rate=lr,
+        optimizer=optimizer,
+        callback=check_callback(args["callback"]),
+    )
+
+
+def reinitialize(params: Any, *, key: jax.Array) -> Any:
+    """Fresh parameters shaped like ``params``: ``numerics.lecun_reinit``.
 
     Args:
       params: a pytree of arrays (not modified).
       key: PRNG key.
 
     Returns:
-      A new pytree with the same structure, shapes and dtypes.
+      LeCun-normal kernels (fan-in over all but the last axis), zero biases.
 
-    Examples:
-      >>> import jax, jax.numpy as jnp
-      >>> from jaxunlearn.baselines import reinitialize
-      >>> p = reinitialize({"w": jnp.ones((3, 2)), "b": jnp.ones(2)},
-      ...                  key=jax.random.key(0))
-      >>> p["w"].shape, float(p["b"].sum())
-      ((3, 2), 0.0)
+    Raises:
+      TypeError: when ``key`` is not a PRNG key.
     """
-    leaves, treedef = jax.tree.flatten(params)
     _checks.check_key("key", key)
-    keys = jax.random.split(key, max(len(leaves), 1))
-    out = []
-    for leaf, k in zip(leaves, keys, strict=False):
-        leaf = jnp.asarray(leaf)
-        if leaf.ndim >= 2:
-            init = jax.nn.initializers.lecun_normal(
-                in_axis=tuple(range(leaf.ndim - 1)), out_axis=-1
-            )
-            out.append(init(k, leaf.shape, leaf.dtype))
-        else:
-            out.append(jnp.zeros_like(leaf))
-    return jax.tree.unflatten(treedef, out)
+    return lecun_reinit(params, key=key)
 
 
 def finetune(
@@ -164,6 +245,7 @@ def finetune(
     learning_rate: float | None = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
+    callback: Callable | None = None,
 ) -> UnlearnOutput:
     """Fine-tunes on the retain set only (catastrophic forgetting).
 
@@ -180,6 +262,8 @@ def finetune(
       key: PRNG key (shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
+      callback: optional ``callback(EpochInfo)`` after every epoch (host;
+        the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
       An ``UnlearnOutput(params, history, epochs_run)``.
@@ -191,20 +275,8 @@ def finetune(
     References:
       Golatkar et al., "Eternal Sunshine of the Spotless Net", CVPR 2020.
     """
-    return run_loop(
-        apply_fn,
-        params,
-        split,
-        rule=_finetune_rule,
-        hyper={},
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        learning_rate=learning_rate,
-        default_lr=1e-3,
-        optimizer=optimizer,
-        key=key,
-    )
+    cfg = _train(1e-3, locals())
+    return run_on_split(finetune_method, apply_fn, params, split, cfg, key)
 
 
 def retrain(
@@ -219,6 +291,7 @@ def retrain(
     init_params: Any = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
+    callback: Callable | None = None,
 ) -> UnlearnOutput:
     """Retrains from scratch on the retain set: the gold reference.
 
@@ -237,6 +310,8 @@ def retrain(
       key: PRNG key (initialization and shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
+      callback: optional ``callback(EpochInfo)`` after every epoch (host;
+        the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
       An ``UnlearnOutput`` whose history tracks training from scratch.
@@ -244,21 +319,13 @@ def retrain(
     Raises:
       ValueError: on empty sets, labels out of range or shape mismatches.
     """
+    cfg = _train(1e-3, locals())
+    if init_params is None:
+        return run_on_split(retrain_method, apply_fn, params, split, cfg, key)
     _checks.check_key("key", key)
-    k_init, k_run = jax.random.split(key)
-    start = (
-        reinitialize(params, key=k_init) if init_params is None else init_params
-    )
-    return finetune(
-        apply_fn,
-        start,
-        split,
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        learning_rate=learning_rate,
-        key=k_run,
-        optimizer=optimizer,
+    k_run = jax.random.split(key)[1]
+    return run_on_split(
+        finetune_method, apply_fn, init_params, split, cfg, k_run
     )
 
 
@@ -273,6 +340,7 @@ def neggrad(
     learning_rate: float | None = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
+    callback: Callable | None = None,
 ) -> UnlearnOutput:
     """Gradient ascent on the forget set's cross-entropy (NegGrad).
 
@@ -292,6 +360,8 @@ def neggrad(
       key: PRNG key (shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
+      callback: optional ``callback(EpochInfo)`` after every epoch (host;
+        the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
       An ``UnlearnOutput``; ``history.task_loss`` is ``-CE(forget)``.
@@ -302,21 +372,8 @@ def neggrad(
     References:
       Golatkar et al., "Eternal Sunshine of the Spotless Net", CVPR 2020.
     """
-    return run_loop(
-        apply_fn,
-        params,
-        split,
-        rule=_neggrad_rule,
-        hyper={},
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        learning_rate=learning_rate,
-        default_lr=1e-4,
-        optimizer=optimizer,
-        key=key,
-        drive="forget",
-    )
+    cfg = _train(1e-4, locals())
+    return run_on_split(neggrad_method, apply_fn, params, split, cfg, key)
 
 
 def neggrad_plus(
@@ -331,6 +388,7 @@ def neggrad_plus(
     learning_rate: float | None = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
+    callback: Callable | None = None,
 ) -> UnlearnOutput:
     """NegGrad+: ``w * CE(retain) - (1 - w) * CE(forget)`` per step.
 
@@ -348,6 +406,8 @@ def neggrad_plus(
       key: PRNG key (shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
+      callback: optional ``callback(EpochInfo)`` after every epoch (host;
+        the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
       An ``UnlearnOutput``.
@@ -361,20 +421,8 @@ def neggrad_plus(
       https://arxiv.org/abs/2302.09880
     """
     _checks.check_unit_interval("retain_weight", retain_weight)
-    return run_loop(
-        apply_fn,
-        params,
-        split,
-        rule=_neggrad_plus_rule,
-        hyper={"retain_weight": retain_weight},
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        learning_rate=learning_rate,
-        default_lr=1e-3,
-        optimizer=optimizer,
-        key=key,
-    )
+    cfg = NegGradPlusConfig(_train(1e-3, locals()), retain_weight)
+    return run_on_split(neggrad_plus_method, apply_fn, params, split, cfg, key)
 
 
 def random_labels(
@@ -388,6 +436,7 @@ def random_labels(
     learning_rate: float | None = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
+    callback: Callable | None = None,
 ) -> UnlearnOutput:
     """Fine-tunes on retain plus forget rows relabelled at random.
 
@@ -407,6 +456,8 @@ def random_labels(
       key: PRNG key (shuffling and fake labels).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
+      callback: optional ``callback(EpochInfo)`` after every epoch (host;
+        the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
       An ``UnlearnOutput``.
@@ -418,20 +469,8 @@ def random_labels(
       Graves, Nagisetty & Ganesh, "Amnesiac Machine Learning", AAAI 2021.
       https://arxiv.org/abs/2010.10981
     """
-    return run_loop(
-        apply_fn,
-        params,
-        split,
-        rule=_random_label_rule,
-        hyper={},
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        learning_rate=learning_rate,
-        default_lr=1e-3,
-        optimizer=optimizer,
-        key=key,
-    )
+    cfg = _train(1e-3, locals())
+    return run_on_split(random_labels_method, apply_fn, params, split, cfg, key)
 
 
 def scrub(
@@ -449,6 +488,7 @@ def scrub(
     learning_rate: float | None = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
+    callback: Callable | None = None,
 ) -> UnlearnOutput:
     r"""SCRUB: a student moves away from the teacher on forget, stays on retain.
 
@@ -478,6 +518,8 @@ def scrub(
       key: PRNG key (shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
+      callback: optional ``callback(EpochInfo)`` after every epoch (host;
+        the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
       An ``UnlearnOutput``; ``history.task_loss`` is the min-step loss.
@@ -495,23 +537,11 @@ def scrub(
     _checks.check_nonnegative("kd_weight", kd_weight)
     _checks.check_nonnegative("ce_weight", ce_weight)
     _checks.check_positive_int("max_epochs", max_epochs, minimum=0)
-    return run_loop(
-        apply_fn,
-        params,
-        split,
-        rule=_scrub_rule,
-        hyper={
-            "temperature": temperature,
-            "kd_weight": kd_weight,
-            "ce_weight": ce_weight,
-            "max_epochs": max_epochs,
-        },
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        learning_rate=learning_rate,
-        default_lr=5e-4,
-        optimizer=optimizer,
-        key=key,
-        teacher=params,
+    cfg = ScrubConfig(
+        _train(5e-4, locals()),
+        temperature,
+        kd_weight,
+        ce_weight,
+        max_epochs,
     )
+    return run_on_split(scrub_method, apply_fn, params, split, cfg, key)

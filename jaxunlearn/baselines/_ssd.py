@@ -23,24 +23,50 @@ References:
   https://arxiv.org/abs/2308.07707
 """
 
-import functools
+import dataclasses
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from jaxunlearn import _checks
-from jaxunlearn.baselines._loop import ApplyFn, prepare
-from jaxunlearn.datapoint import UnlearnHistory, UnlearnOutput, membership_mi
+from jaxunlearn.baselines._loop import ApplyFn, run_on_split
+from jaxunlearn.datapoint import (
+    Method,
+    Pool,
+    Request,
+    UnlearnHistory,
+    UnlearnOutput,
+    evaluator,
+    membership_mi,
+    request_weights,
+    weighted_cross_entropy,
+)
 
 
-def _fisher_diag(apply_fn, params, x, y, chunk):
-    """Mean squared per-example gradient, in chunks of ``chunk`` rows."""
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class SSDConfig:
+    """The config of SSD (:data:`ssd_method`; see :func:`ssd`).
+
+    Attributes:
+      alpha: selection threshold.
+      dampening: the dampening constant ``lambda``.
+      chunk_size: rows per vmapped per-example gradient chunk (static).
+    """
+
+    alpha: Any = 10.0
+    dampening: Any = 1.0
+    chunk_size: int = dataclasses.field(default=128, metadata={"static": True})
+
+
+def _fisher_diag(apply_fn, params, x, y, w, chunk):
+    """Weighted mean squared per-example gradient, in chunks of ``chunk``."""
     n = x.shape[0]
     pad = (-n) % chunk
     xp = jnp.concatenate([x, jnp.zeros((pad, *x.shape[1:]), x.dtype)])
     yp = jnp.concatenate([y, jnp.zeros((pad,), y.dtype)])
-    wp = (jnp.arange(n + pad) < n).astype(x.dtype)
+    wp = jnp.concatenate([w, jnp.zeros((pad,), w.dtype)])
 
     def row_grad(xi, yi):
         def loss(p):
@@ -66,45 +92,52 @@ def _fisher_diag(apply_fn, params, x, y, chunk):
             wp.reshape(shape),
         ),
     )
-    return jax.tree.map(lambda a: a / n, total)
+    count = jnp.maximum(jnp.sum(w), 1)
+    return jax.tree.map(lambda a: a / count.astype(a.dtype), total)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _ssd_core(apply_fn, chunk, params, data, alpha, dampening):
-    x_all = jnp.concatenate([data.x_retain, data.x_forget])
-    y_all = jnp.concatenate([data.y_retain, data.y_forget])
-    imp_d = _fisher_diag(apply_fn, params, x_all, y_all, chunk)
-    imp_f = _fisher_diag(apply_fn, params, data.x_forget, data.y_forget, chunk)
+def _ssd_run(
+    model: Any,
+    params: Any,
+    pool: Pool,
+    request: Request,
+    cfg: SSDConfig,
+    key: Any = None,
+    rest: Any = None,
+) -> tuple[UnlearnOutput, Any]:
+    del key  # deterministic
+    mdt = pool.x.dtype
+    rmask = request.retain_mask.astype(mdt)
+    fmask = request.forget_mask.astype(mdt)
+    idx = jnp.concatenate([request.retain_idx, request.forget_idx])
+    w_all = jnp.concatenate([rmask, fmask])
+    x_all, y_all = pool.x[idx], pool.y[idx]
+    nr = rmask.shape[0]
+    apply_fn = model
+    imp_d = _fisher_diag(apply_fn, params, x_all, y_all, w_all, cfg.chunk_size)
+    imp_f = _fisher_diag(
+        apply_fn, params, x_all[nr:], y_all[nr:], fmask, cfg.chunk_size
+    )
 
     def dampen(theta, fd, ff):
-        selected = ff > alpha * fd
-        ratio = dampening * fd / jnp.where(ff > 0, ff, 1)
+        selected = ff > cfg.alpha * fd
+        ratio = cfg.dampening * fd / jnp.where(ff > 0, ff, 1)
         beta = jnp.where(selected, jnp.minimum(ratio, 1), 1)
         return theta * beta.astype(theta.dtype)
 
     new = jax.tree.map(dampen, params, imp_d, imp_f)
-
-    def acc(x, y, w=None):
-        hit = (jnp.argmax(apply_fn(new, x), axis=-1) == y).astype(x.dtype)
-        w = jnp.ones_like(hit) if w is None else w
-        return jnp.sum(w * hit) / jnp.maximum(jnp.sum(w), 1)
-
-    lr = apply_fn(new, data.x_retain)
-    lf = apply_fn(new, data.x_forget)
-    logp = jax.nn.log_softmax(lr, axis=-1)
-    ce = -jnp.mean(jnp.take_along_axis(logp, data.y_retain[:, None], -1))
-    one = lambda v: jnp.reshape(v, (1,))  # noqa: E731
-    history = UnlearnHistory(
-        task_loss=one(ce),
-        mi=one(membership_mi(lr, lf)),
-        retain_acc=one(acc(data.x_retain, data.y_retain)),
-        forget_acc=one(acc(data.x_forget, data.y_forget)),
-        test_acc=one(acc(data.x_test, data.y_test)),
-        holdout_acc=one(acc(data.x_test, data.y_test, data.hold_mask)),
-        gamma=jnp.zeros((1,), ce.dtype),
-        active=jnp.ones((1,), bool),
+    evaluate, _ = evaluator(
+        model, pool, request_weights(model, params, pool, request, rest)
     )
-    return UnlearnOutput(new, history, jnp.asarray(1, jnp.int32))
+    lr, lf = apply_fn(new, x_all[:nr]), apply_fn(new, x_all[nr:])
+    ce = weighted_cross_entropy(lr, y_all[:nr], rmask)
+    mi = membership_mi(lr, lf, retain_mask=rmask, forget_mask=fmask)
+    row = (ce, mi, *evaluate(new, rest), jnp.zeros((), ce.dtype), True)
+    history = UnlearnHistory(*(jnp.reshape(v, (1,)) for v in row))
+    return UnlearnOutput(new, history, jnp.asarray(1, jnp.int32)), rest
+
+
+ssd_method = Method("ssd", _ssd_run, SSDConfig())
 
 
 def ssd(
@@ -148,13 +181,7 @@ def ssd(
         if not v > 0:
             raise ValueError(f"{name}: expected a positive value, got {v!r}")
     _checks.check_positive_int("chunk_size", chunk_size)
-    data, _ = prepare(apply_fn, params, split)
-    dtype = data.x_retain.dtype
-    return _ssd_core(
-        apply_fn,
-        chunk_size,
-        params,
-        data,
-        jnp.asarray(alpha, dtype),
-        jnp.asarray(dampening, dtype),
+    cfg = SSDConfig(alpha, dampening, chunk_size)
+    return run_on_split(
+        ssd_method, apply_fn, params, split, cfg, jax.random.key(0)
     )

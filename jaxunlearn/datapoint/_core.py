@@ -1,24 +1,15 @@
-r"""MI-regularized unlearning in one jit-compiled ``lax.scan``.
+r"""MI-regularized unlearning as a step rule of the training kernel.
 
 Starting from trained parameters and a fresh optimizer, each step draws a
 retain batch ``B_r`` and a forget batch ``B_f`` and takes one step on
-``task + gamma * I(Y_hat; Z)`` (docs/datapoint.md). All data live in one "pool";
-a request is a pair of padded index sets (retain, forget) with masks, so one
-compilation serves every forget-set size up to the static bound, and
-:func:`unlearn_many` vmaps the same core over requests and seeds.
-
-``gamma="auto"`` replaces the fixed weight by a controller (see
-:class:`AutoGamma`): optionally the constrained problem
-``min task  s.t.  I(B_r, B_f) <= (1 + slack) I(B_r, B_h)`` with
-``gamma`` as its Lagrange multiplier (projected dual ascent, off by
-default: ``dual_lr=0``), where ``B_h`` are held-out rows of the forget set's
-classes standing in for the forget set, scaled and decayed step sizes, and
-a stopping rule checked after every step. :func:`unlearn` stops by default
-once the forget accuracy reaches a linear-probe estimate of retraining's
-(``stop="probe"``, ``_reference.py``); :func:`unlearn_many` once it reaches
-the starting model's accuracy on held-out rows of the forget classes. An
-optional repair phase (``_Static.repair_steps``) fine-tunes on retain rows
-afterwards. docs/datapoint.md reports how far from retraining this lands.
+``task + gamma * I(Y_hat; Z)`` (docs/datapoint.md), inside
+:func:`masked_epochs`. The parts of :class:`UnlearnConfig` add to it: a
+:class:`Controller` (``gamma="auto"``: optionally the constrained problem
+``min task  s.t.  I(B_r, B_f) <= (1 + slack) I(B_r, B_h)`` with ``gamma``
+as its Lagrange multiplier, ``B_h`` held-out rows of the forget set's
+classes), a :class:`StopRule` checked after every epoch or step,
+:class:`HoldoutTerms` and a :class:`Repair` phase. docs/datapoint.md
+reports how far from retraining this lands.
 
 References:
   Xu & Strohmer, "Machine Unlearning via Information Theoretic
@@ -28,20 +19,27 @@ References:
   2004, chapter 5 (Lagrange duality, dual ascent).
 """
 
-import dataclasses
-import functools
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from jaxtyping import Array
 
+from jaxunlearn.datapoint._config import UnlearnConfig
+from jaxunlearn.datapoint._kernel import (
+    Method,
+    Pool,
+    Request,
+    Weights,
+    cycled_rows,
+    evaluator,
+    masked_epochs,
+    masked_mean,
+    membership_batch,
+    request_weights,
+)
 from jaxunlearn.datapoint._membership import (
-    ApplyFn,
-    MembershipBatch,
     _controller_loss,
     _HoldTerms,
     membership_mi,
@@ -57,10 +55,7 @@ from jaxunlearn.datapoint._train import (
     _ADAM_DESCENT,
     _apply_update,
     init_train_state,
-    masked_permutation,
 )
-
-Schedule = Callable[[Array], Array]
 
 
 class UnlearnHistory(NamedTuple):
@@ -81,11 +76,14 @@ class UnlearnHistory(NamedTuple):
 
 
 class UnlearnOutput(NamedTuple):
-    """The result of :func:`unlearn`."""
+    """The result of :func:`unlearn` and of every kernel method."""
 
     params: Any  # the unlearned parameters (new arrays)
     history: UnlearnHistory  # per-epoch diagnostics
     epochs_run: Array  # [] int32, epochs that took at least one step
+    # [] bool under gamma="auto": its stop rule fired (the target was
+    # reached) before the epoch cap; None otherwise.
+    target_reached: Array | None = None
 
 
 class UnlearnModelOutput(NamedTuple):
@@ -94,329 +92,176 @@ class UnlearnModelOutput(NamedTuple):
     model: Any  # the unlearned module (a new object; the input is unchanged)
     history: UnlearnHistory  # per-epoch diagnostics
     epochs_run: Array  # [] int32, epochs that took at least one step
+    target_reached: Array | None = None  # as in UnlearnOutput
 
 
-class AutoGamma(NamedTuple):
-    """Settings of the ``gamma="auto"`` controller (numbers are traced).
+def optimizer_and_lr(cfg: Any, dtype: Any) -> tuple[Any, Array]:
+    """The optax transformation and update scale of a config.
 
-    Attributes:
-      gamma_init: the starting multiplier.
-      dual_lr: step of the projected dual ascent on ``gamma``
-        (``gamma <- max(0, gamma + dual_lr * (I_f - (1 + slack) I_h))``).
-      slack: relative slack of the constraint ``I_f <= (1 + slack) I_h``.
-      lr_decay: learning rate at epoch ``e`` is ``lr / (1 + lr_decay e)``.
-      stop_margin: margin of the held-out stop rules: ``"holdout"`` stops
-        once ``forget_acc < holdout_acc + stop_margin`` and
-        ``"holdout_initial"`` once ``forget_acc <= holdout_acc_0 +
-        stop_margin`` (``holdout_acc_0`` under the starting parameters);
-        added to the threshold of ``"probe"``.
-      repair_lr: step size of the optional repair phase.
-      lr_scale: under ``gamma="auto"`` the step size is ``learning_rate *
-        lr_scale``.
-      holdout_gamma: weight ``>= 0`` of the held-out-referenced membership
-        term ``I(Y_hat; Z_h)`` added to the loss, ``Z_h`` marking a forget
-        batch against a batch of held-out rows of the forget set's classes
-        (their logits under ``stop_gradient``; see
-        :func:`holdout_membership_mi`): it pulls the forget rows'
-        predictions toward the model's predictions on unseen rows of their
-        classes. 0 (default): the loss of Xu & Strohmer.
-      class_weight: weight ``> 0`` of the retain rows of the forget set's
-        classes in the task loss (a weighted mean; other rows weigh 1).
-      anchor: weight ``>= 0`` of ``KL(q_ref || q)`` averaged over a batch
-        of held-out rows of the forget set's classes per step, ``q_ref``
-        the starting model's predictions (see ``anchor_shift``): keeps how
-        the model treats unseen rows of the class while the forget rows
-        are pushed away. 0 (default): no anchor.
-      anchor_shift: ``q_ref`` is the softmax of the starting model's logits
-        minus ``anchor_shift >= 0`` on the forget classes. None (default):
-        under ``stop="probe"``, the smallest offset that brings the
-        starting model's accuracy on the held-out rows of the forget
-        classes down to the probe estimate; otherwise 0.
-      probe_repeats: the number of probe pairs (batch orders) whose
-        estimates ``stop="probe"`` averages (a Python int; see the
-        ``repeats`` argument of :func:`estimate_retrain_forget_acc`). 8 by
-        default (1 before: one fit's batch order alone moves the estimate
-        by 3-12 points on Fashion-MNIST; docs/datapoint.md and
-        docs/datapoint_reproductions.md measure both).
-      anchor_lr: step ``>= 0`` of a projected dual ascent on the anchor's
-        weight after every step, from ``anchor``: ``anchor <- max(0,
-        anchor + anchor_lr * (t - h))``, ``h`` the current accuracy on
-        the held-out rows of the forget classes and ``t`` the threshold of
-        ``"forget_acc"`` / ``"probe"`` (retraining's estimated level). 0:
-        a fixed weight.
+    Args:
+      cfg: a config with ``optimizer`` and ``learning_rate``.
+      dtype: the dtype of the scale.
 
-    ``holdout_gamma``, ``class_weight`` and the anchor apply to a fixed
-    ``gamma`` too. docs/datapoint.md reports what each one measured.
+    Returns:
+      ``(optimizer, scale)``: Adam without a step size and
+      ``learning_rate`` (1e-3 if None) by default; a given optimizer and
+      ``learning_rate`` (1 if None).
     """
-
-    gamma_init: float = 0.5
-    dual_lr: float = 0.0
-    slack: float = 0.0
-    lr_decay: float = 0.0
-    stop_margin: float = 0.0
-    repair_lr: float = 1e-4
-    lr_scale: float = 0.3
-    holdout_gamma: float = 0.0
-    class_weight: float = 1.0
-    anchor: float = 0.0
-    anchor_shift: float | None = None
-    probe_repeats: int = 8
-    anchor_lr: float = 0.0
+    if cfg.optimizer is None:
+        lr = 1e-3 if cfg.learning_rate is None else cfg.learning_rate
+        return _ADAM_DESCENT, jnp.asarray(lr, dtype)
+    lr = 1.0 if cfg.learning_rate is None else cfg.learning_rate
+    return cfg.optimizer, jnp.asarray(lr, dtype)
 
 
-class _Data(NamedTuple):
-    x_pool: Array  # [n, ...] every training row the requests index into
-    y_pool: Array  # [n]
-    x_test: Array  # [t, ...]
-    y_test: Array  # [t]
-    x_hold: Array  # [h, ...] held-out rows (the controller's stand-in)
-    y_hold: Array  # [h]
+def stop_fires(
+    kind: str, stop: Any, f_acc: Array, h_acc: Array, h_acc0: Array, mi: Any
+) -> Array:
+    """Whether stop rule ``kind`` fires (``mi`` None: not checked)."""
+    if kind == "holdout":
+        return f_acc < h_acc + stop.margin
+    if kind == "holdout_initial":
+        return f_acc <= h_acc0 + stop.margin
+    if kind == "forget_acc":
+        return f_acc <= stop.value
+    if kind == "mi" and mi is not None:
+        return mi <= stop.value
+    return jnp.zeros((), bool)
 
 
-class _Request(NamedTuple):
-    retain_idx: Array  # [R] int32 rows of the pool
-    retain_mask: Array  # [R] float, 1 = real
-    forget_idx: Array  # [F] int32
-    forget_mask: Array  # [F] float
+class _Ctx(NamedTuple):
+    """What the MI steps of one request share (built once per call)."""
+
+    model: Any
+    pool: Pool
+    request: Request
+    cfg: UnlearnConfig
+    w: Weights
+    correct: Any  # evaluator's correct(p, rest, x, y)
+    evaluate: Any  # evaluator's evaluate(p, rest)
+    h_acc0: Array  # [] held-out accuracy of the forget classes at the start
+    logits_hold: Any  # [h, c] the anchor's reference logits, or None
+    optimizer: Any
+    lr: Array  # [] the update scale
+    dtype: Any
 
 
-class _Hyper(NamedTuple):
-    gamma: Array  # [] fixed gamma, or the controller's initial gamma
-    learning_rate: Array  # []
-    dual_lr: Array  # []
-    slack: Array  # []
-    lr_decay: Array  # []
-    stop_margin: Array  # []
-    stop_value: Array  # [] threshold of the "forget_acc" / "mi" rules
-    repair_lr: Array | float = 0.0  # [] step size of the repair phase
-    holdout_gamma: Array | float = 0.0  # [] weight of the held-out MI term
-    class_weight: Array | float = 1.0  # [] task weight of forget classes
-    anchor: Array | float = 0.0  # [] weight of the held-out KL anchor
-    anchor_shift: Array | float = 0.0  # [] logit offset of the anchor's class
-    anchor_lr: Array | float = 0.0  # [] dual step of the anchor weight
-
-
-@dataclasses.dataclass(frozen=True)
-class _Static:
-    epochs: int
-    batch_size: int
-    forget_batch_size: int
-    utility: str
-    auto: bool
-    stop: str  # "none" | "holdout" | "holdout_initial" | "forget_acc" | "mi"
-    gamma_schedule: Schedule | None
-    lr_schedule: Schedule | None
-    remat: bool
-    stop_each_step: bool = False
-    repair_steps: int = 0  # retain-only fine-tuning steps after the MI phase
-    holdout_term: bool = False  # the held-out terms (I_h and the anchor)
-    anchor_dual: bool = False  # dual ascent on the anchor's weight
-    # The optax optimizer of the MI phase; its updates are scaled by the
-    # step's learning rate (Adam without a step size by default).
-    optimizer: optax.GradientTransformation = _ADAM_DESCENT
-    callback: Callable | None = None  # called after every epoch (host)
-
-
-def _row_order(key: Array, n: int) -> tuple[Array, Array]:
-    """The order of ``n`` rows by the sort keys of ``masked_permutation``.
-
-    Returns the stable ``argsort`` of row ``i``'s uniform draw from
-    ``fold_in(key, i)`` and its inverse (the rank of each row).
-    """
-    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i)))(
-        jnp.arange(n)
-    )
-    order = jnp.argsort(u).astype(jnp.int32)
-    rank = (
-        jnp.zeros((n,), jnp.int32)
-        .at[order]
-        .set(jnp.arange(n, dtype=jnp.int32), unique_indices=True)
-    )
-    return order, rank
-
-
-# The requests of unlearn_many share the seeds, so the draws and their sort
-# do not depend on the request: computed once per seed (one at a time when
-# seeds are batched; XLA:CPU sorts rows of a batch slower than one by one).
-@functools.cache
-def _order(n: int) -> Callable[[Array], tuple[Array, Array]]:
-    return jax.custom_batching.sequential_vmap(
-        functools.partial(_row_order, n=n)
-    )
-
-
-def _permutation(key: Array, mask: Array) -> Array:
-    """``masked_permutation(key, mask)``, without a sort per mask.
-
-    Real rows (``mask > 0``) in the shared order of :func:`_row_order`,
-    then the padding rows by index: the stable argsort of the draws with
-    padding keyed 2.0, computed by ranks and one scatter. Only ``mask`` is
-    batched over requests under ``vmap``.
-    """
-    n = mask.shape[0]
-    order, rank = _order(n)(key)
-    real = mask > 0
-    n_real = jnp.sum(real, dtype=jnp.int32)
-    # Position among real rows in draw order; padding goes after, by index.
-    pos_real = (jnp.cumsum(real[order], dtype=jnp.int32) - 1)[rank]
-    pos_pad = n_real + jnp.cumsum(~real, dtype=jnp.int32) - 1
-    pos = jnp.where(real, pos_real, pos_pad)
-    return (
-        jnp.zeros((n,), jnp.int32)
-        .at[pos]
-        .set(jnp.arange(n, dtype=jnp.int32), unique_indices=True)
-    )
-
-
-def _masked_acc(correct: Array, w: Array) -> Array:
-    total = jnp.sum(w)
-    total = jnp.where(total > 0, total, jnp.ones_like(total))
-    return jnp.sum(w * correct) / total
-
-
-def _cycled(perm: Array, count: Array, start: Array, size: int) -> tuple:
-    """``size`` rows of ``perm[:count]`` from ``start`` on, cycling."""
-    j = jnp.arange(size, dtype=jnp.int32)
-    safe = jnp.maximum(count, 1)
-    rows = perm[(start + j) % safe]
-    return rows, j < count
-
-
-def _unlearn_core(
-    apply_fn: ApplyFn,
-    static: _Static,
-    params: Any,
-    data: _Data,
-    req: _Request,
-    hyper: _Hyper,
-    key: Array,
-) -> UnlearnOutput:
-    return _unlearn_state_core(apply_fn, static, params, data, req, hyper, key)[
-        0
-    ]
-
-
-def _unlearn_state_core(
-    model: Any,
-    static: _Static,
-    params: Any,
-    data: _Data,
-    req: _Request,
-    hyper: _Hyper,
-    key: Array,
-    rest: Any = None,
-) -> tuple[UnlearnOutput, Any]:
-    # model: an apply_fn, or a ModuleModel whose non-parameter state ``rest``
-    # the training forward passes update; evaluation runs at the carried
-    # state in evaluation mode.
-    apply_fn = pure_apply(model, rest)
+def _context(model, params, pool, request, cfg, rest) -> _Ctx:
     dtype = jax.tree.leaves(params)[0].dtype
-    optimizer = static.optimizer
-    b, bf = static.batch_size, static.forget_batch_size
-    r_size = req.retain_idx.shape[0]
-    steps = math.ceil(r_size / b)
-    n_pool = data.x_pool.shape[0]
-    mask_dtype = data.x_pool.dtype
-    retain_mask = req.retain_mask.astype(mask_dtype)
-    forget_mask = req.forget_mask.astype(mask_dtype)
-    n_forget = jnp.sum(forget_mask > 0).astype(jnp.int32)
-
-    # Pool-level weights for the per-epoch accuracies.
-    w_retain = (
-        jnp.zeros((n_pool,), mask_dtype).at[req.retain_idx].add(retain_mask)
+    mdt = pool.x.dtype
+    request = request._replace(
+        retain_mask=request.retain_mask.astype(mdt),
+        forget_mask=request.forget_mask.astype(mdt),
     )
-    w_forget = (
-        jnp.zeros((n_pool,), mask_dtype).at[req.forget_idx].add(forget_mask)
-    )
-    num_logits = jax.eval_shape(apply_fn, params, data.x_pool[:1]).shape[1]
-    present = (
-        jnp.zeros((num_logits,), mask_dtype)
-        .at[data.y_pool[req.forget_idx]]
-        .add(forget_mask)
-        > 0
-    )
-    w_hold = present[data.y_hold].astype(mask_dtype)
-    n_hold = jnp.sum(w_hold > 0).astype(jnp.int32)
-
-    # Under vmap (unlearn_many) the parameters are batched but the evaluated
-    # rows are shared; XLA:CPU runs that batched forward pass several times
-    # slower than one pass per request, so it loops (accuracies only, no
-    # gradient flows through argmax).
-    @jax.custom_batching.sequential_vmap
-    def predict(p, r, x):
-        return jnp.argmax(pure_apply(model, r)(p, x), -1)
-
-    def correct(p, x, y, r):
-        pred = predict(jax.lax.stop_gradient(p), r, x).astype(y.dtype)
-        return (pred == y).astype(mask_dtype)
-
-    def evaluate(p, r):
-        correct_pool = correct(p, data.x_pool, data.y_pool, r)
-        correct_test = correct(p, data.x_test, data.y_test, r)
-        correct_hold = correct(p, data.x_hold, data.y_hold, r)
-        return (
-            _masked_acc(correct_pool, w_retain),
-            _masked_acc(correct_pool, w_forget),
-            jnp.mean(correct_test),
-            _masked_acc(correct_hold, w_hold),
+    w = request_weights(model, params, pool, request, rest)
+    evaluate, correct = evaluator(model, pool, w)
+    logits_hold = None
+    terms = cfg.holdout
+    if terms is not None and terms.in_steps:
+        shift = jnp.asarray(terms.anchor_shift, dtype) * w.classes.astype(dtype)
+        logits_hold = jax.lax.stop_gradient(
+            pure_apply(model, rest)(params, pool.x_hold) - shift[None, :]
         )
-
-    # Held-out accuracy of the forget classes under the starting model.
+    optimizer, lr = optimizer_and_lr(cfg, dtype)
+    if cfg.controller is not None:
+        lr = lr * jnp.asarray(cfg.controller.lr_scale, dtype)
     h_acc0 = evaluate(params, rest)[3]
-    if static.holdout_term:  # the anchor's reference predictions
-        shift = jnp.asarray(hyper.anchor_shift, dtype) * present.astype(dtype)
-        logits_hold_start = jax.lax.stop_gradient(
-            apply_fn(params, data.x_hold) - shift[None, :]
-        )
-    gamma_sched = static.gamma_schedule or (lambda s: 1.0)
-    lr_sched = static.lr_schedule or (lambda s: 1.0)
+    return _Ctx(
+        model, pool, request, cfg, w, correct, evaluate, h_acc0,
+        logits_hold, optimizer, lr, dtype,
+    )  # fmt: skip
 
-    def step(carry, s, perm_r, perm_f, perm_h, epoch_idx):
+
+def _hold_terms(ctx: _Ctx, perm_h: Array, s: Array, anchor_t: Array):
+    """The step's held-out batch terms (None when off)."""
+    terms, bf = ctx.cfg.holdout, ctx.cfg.forget_batch_size
+    if terms is None or not terms.in_steps:
+        return None
+    rows, wh = cycled_rows(perm_h, ctx.w.hold, s * bf, bf)
+    hg = 0.0 if terms.holdout_gamma is None else terms.holdout_gamma
+    return _HoldTerms(
+        jnp.asarray(hg, ctx.dtype),
+        anchor_t,
+        ctx.pool.x_hold[rows],
+        ctx.logits_hold[rows],
+        wh,
+    )
+
+
+def _dual_gamma(ctx, gamma, perm_h, s, logits_r, batch, mi_f, params, rest):
+    """One projected dual-ascent step of the controller on ``gamma``."""
+    c, bf = ctx.cfg.controller, ctx.cfg.forget_batch_size
+    rows, wh = cycled_rows(perm_h, ctx.w.hold, s * bf, bf)
+    logits_h = pure_apply(ctx.model, rest)(
+        jax.lax.stop_gradient(params), ctx.pool.x_hold[rows]
+    )
+    # The stand-in criterion, under the parameters before the update for the
+    # forget term and after it for the held-out one.
+    mi_hold = membership_mi(
+        jax.lax.stop_gradient(logits_r),
+        logits_h,
+        retain_mask=batch.retain_mask,
+        forget_mask=wh,
+    )
+    violation = mi_f - (1 + c.slack) * mi_hold
+    return jnp.maximum(gamma + c.dual_lr * violation, 0)
+
+
+def _step_stop(ctx: _Ctx, params: Any, rest: Any) -> Array:
+    """The accuracy stop rule checked after a step."""
+    stop, pool, req = ctx.cfg.stop, ctx.pool, ctx.request
+    f_acc = masked_mean(
+        ctx.correct(
+            params, rest, pool.x[req.forget_idx], pool.y[req.forget_idx]
+        ),
+        req.forget_mask,
+    )
+    h_acc = None
+    if stop.kind == "holdout":
+        h_hit = ctx.correct(params, rest, pool.x_hold, pool.y_hold)
+        h_acc = masked_mean(h_hit, ctx.w.hold)
+    return stop_fires(stop.kind, stop, f_acc, h_acc, ctx.h_acc0, None)
+
+
+def _gamma_t(ctx: _Ctx, gamma_dual: Array, step: Array) -> Array:
+    cfg = ctx.cfg
+    if cfg.controller is not None:
+        return gamma_dual
+    sched = cfg.gamma_schedule or (lambda s: 1.0)
+    return jnp.asarray(cfg.gamma, ctx.dtype) * jnp.asarray(
+        sched(step), ctx.dtype
+    )
+
+
+def _mi_step(ctx: _Ctx):
+    cfg = ctx.cfg
+    lr_sched = cfg.lr_schedule or (lambda s: 1.0)
+    sizes = (cfg.batch_size, cfg.forget_batch_size)
+    terms = cfg.holdout
+    each = cfg.stop is not None and cfg.stop.each_step and cfg.stop.kind != "mi"
+
+    def step(carry, s, perms, e):
         state, gamma_dual, stopped, anchor_t, rest_t = carry
-        pos = s * b + jnp.arange(b, dtype=jnp.int32)
-        rows = perm_r[jnp.minimum(pos, r_size - 1)]
-        rmask = retain_mask[rows] * (pos < r_size).astype(mask_dtype)
-        pool_r = req.retain_idx[rows]
-        frows, fvalid = _cycled(perm_f, n_forget, s * bf, bf)
-        fmask = forget_mask[frows] * fvalid.astype(mask_dtype)
-        pool_f = req.forget_idx[frows]
-        batch = MembershipBatch(
-            data.x_pool[pool_r],
-            data.y_pool[pool_r],
-            rmask,
-            data.x_pool[pool_f],
-            data.y_pool[pool_f],
-            fmask,
+        batch = membership_batch(
+            ctx.pool, ctx.request, perms, s, sizes, cfg.epoch
         )
-        if static.auto:
-            gamma_t = gamma_dual
-        else:
-            gamma_t = hyper.gamma * jnp.asarray(gamma_sched(state.step), dtype)
-        lr_t = hyper.learning_rate * jnp.asarray(lr_sched(state.step), dtype)
-        lr_t = lr_t / (1 + hyper.lr_decay * epoch_idx.astype(dtype))
-        # Retain rows of the forget classes weigh class_weight in the task.
-        in_cls = present[batch.y_retain].astype(mask_dtype)
-        cw = jnp.asarray(hyper.class_weight, mask_dtype)
-        task_w = 1 + (cw - 1) * in_cls
-        if static.holdout_term:
-            # A held-out batch of the forget classes.
-            hrows0, hvalid0 = _cycled(perm_h, n_hold, s * bf, bf)
-            hold = _HoldTerms(
-                jnp.asarray(hyper.holdout_gamma, dtype),
-                anchor_t,
-                data.x_hold[hrows0],
-                logits_hold_start[hrows0],
-                w_hold[hrows0] * hvalid0.astype(mask_dtype),
+        gamma_t = _gamma_t(ctx, gamma_dual, state.step)
+        lr_t = ctx.lr * jnp.asarray(lr_sched(state.step), ctx.dtype)
+        task_w = 1.0
+        if terms is not None:  # retain rows of the forget classes
+            in_cls = ctx.w.classes[batch.y_retain].astype(
+                batch.retain_mask.dtype
             )
-        else:
-            hold = None
+            cw = jnp.asarray(terms.class_weight, batch.retain_mask.dtype)
+            task_w = 1 + (cw - 1) * in_cls
+        hold = _hold_terms(ctx, perms[2], s, anchor_t)
 
         def loss(p):
             (value, aux), r = with_state(
-                model,
+                ctx.model,
                 rest_t,
                 lambda f: _controller_loss(
-                    f, p, batch, gamma_t, static.utility, task_w, hold
+                    f, p, batch, gamma_t, cfg.utility, task_w, hold
                 ),
             )
             return value, (aux, r)
@@ -424,84 +269,53 @@ def _unlearn_state_core(
         grads, ((aux, logits_r, _), new_rest) = jax.grad(loss, has_aux=True)(
             state.params
         )
-        new_state = _apply_update(optimizer, state, grads, lr_t)
-        active = (jnp.sum(rmask) > 0) & jnp.logical_not(stopped)
+        new_state = _apply_update(ctx.optimizer, state, grads, lr_t)
+        active = (jnp.sum(batch.retain_mask) > 0) & jnp.logical_not(stopped)
+        if cfg.epoch == "forget":
+            active = active & (jnp.sum(batch.forget_mask) > 0)
         state = jax.tree.map(
             lambda a, o: jnp.where(active, a, o), new_state, state
         )
         rest_t = select_state(active, new_rest, rest_t)
-        if static.auto:
-            hrows, hvalid = _cycled(perm_h, n_hold, s * bf, bf)
-            hmask = w_hold[hrows] * hvalid.astype(mask_dtype)
-            logits_h = pure_apply(model, rest_t)(
-                jax.lax.stop_gradient(new_state.params), data.x_hold[hrows]
-            )
-            # The stand-in criterion, under the parameters before the update
-            # for the forget term (aux.mi) and after it for the held-out one.
-            mi_hold = membership_mi(
-                jax.lax.stop_gradient(logits_r),
-                logits_h,
-                retain_mask=rmask,
-                forget_mask=hmask,
-            )
-            violation = aux.mi - (1 + hyper.slack) * mi_hold
-            new_gamma = jnp.maximum(gamma_dual + hyper.dual_lr * violation, 0)
+        if cfg.controller is not None and cfg.controller.dual_lr is not None:
+            new_gamma = _dual_gamma(
+                ctx, gamma_dual, perms[2], s, logits_r, batch, aux.mi,
+                new_state.params, rest_t,
+            )  # fmt: skip
             gamma_dual = jnp.where(active, new_gamma, gamma_dual)
-        if static.stop_each_step and static.stop in (
-            "holdout",
-            "holdout_initial",
-            "forget_acc",
-        ):
-            p = state.params
-            f_acc = _masked_acc(
-                correct(
-                    p,
-                    data.x_pool[req.forget_idx],
-                    data.y_pool[req.forget_idx],
-                    rest_t,
-                ),
-                forget_mask,
-            )
-            if static.stop == "holdout":
-                h_acc = _masked_acc(
-                    correct(p, data.x_hold, data.y_hold, rest_t), w_hold
-                )
-                fire = f_acc < h_acc + hyper.stop_margin
-            elif static.stop == "holdout_initial":
-                fire = f_acc <= h_acc0 + hyper.stop_margin
-            else:
-                fire = f_acc <= hyper.stop_value
+        if each:
+            fire = _step_stop(ctx, state.params, rest_t)
             stopped = stopped | (fire & active)
-        act = active.astype(dtype)
+        if terms is not None and terms.anchor_lr is not None:
+            anchor_t = jnp.where(
+                active,
+                _anchor_dual(ctx, state.params, rest_t, anchor_t),
+                anchor_t,
+            )
+        act = active.astype(ctx.dtype)
         out = (aux.task_loss * act, aux.mi * act, gamma_t * act, act)
-        if static.anchor_dual:
-            # Dual ascent on the anchor: grow it while the held-out accuracy
-            # of the forget classes is below the stop threshold.
-            h_now = _masked_acc(
-                correct(state.params, data.x_hold, data.y_hold, rest_t),
-                w_hold,
-            )
-            new_anchor = jnp.maximum(
-                anchor_t + hyper.anchor_lr * (hyper.stop_value - h_now), 0
-            )
-            anchor_t = jnp.where(active, new_anchor, anchor_t)
         return (state, gamma_dual, stopped, anchor_t, rest_t), out
 
-    if static.remat:
-        step = jax.checkpoint(step)
+    return step
 
-    def epoch(carry, e):
-        state, gamma_dual, stopped, anchor_t, rest_t = carry
-        ek = jax.random.fold_in(key, e)
-        perm_r = _permutation(jax.random.fold_in(ek, 0), retain_mask)
-        perm_f = _permutation(jax.random.fold_in(ek, 1), forget_mask)
-        perm_h = _permutation(jax.random.fold_in(ek, 2), w_hold)
-        carry, (tl, mi, gm, act) = jax.lax.scan(
-            lambda c, s: step(c, s, perm_r, perm_f, perm_h, e),
-            (state, gamma_dual, stopped, anchor_t, rest_t),
-            jnp.arange(steps, dtype=jnp.int32),
-        )
+
+def _anchor_dual(ctx: _Ctx, params: Any, rest: Any, anchor_t: Array) -> Array:
+    """Grows the anchor while the held-out accuracy is below the target."""
+    pool = ctx.pool
+    h_now = masked_mean(
+        ctx.correct(params, rest, pool.x_hold, pool.y_hold), ctx.w.hold
+    )
+    target = ctx.cfg.stop.value if ctx.cfg.stop is not None else 0.0
+    step = ctx.cfg.holdout.anchor_lr * (target - h_now)
+    return jnp.maximum(anchor_t + step, 0)
+
+
+def _mi_epoch_end(ctx: _Ctx):
+    cfg = ctx.cfg
+
+    def end_epoch(carry, outs, e):
         state, gamma_dual, stopped_in, anchor_t, rest_t = carry
+        tl, mi, gm, act = outs
         n_act = jnp.sum(act)
         denom = jnp.maximum(n_act, 1)
         tl, mi, gm = (
@@ -509,95 +323,113 @@ def _unlearn_state_core(
             jnp.sum(mi) / denom,
             jnp.sum(gm) / denom,
         )
-        r_acc, f_acc, t_acc, h_acc = evaluate(state.params, rest_t)
-        if static.stop == "holdout":
-            fire = f_acc < h_acc + hyper.stop_margin
-        elif static.stop == "holdout_initial":
-            fire = f_acc <= h_acc0 + hyper.stop_margin
-        elif static.stop == "forget_acc":
-            fire = f_acc <= hyper.stop_value
-        elif static.stop == "mi":
-            fire = (mi <= hyper.stop_value) & (n_act > 0)
-        else:
-            fire = jnp.zeros((), bool)
-        stopped = stopped_in | fire
+        r_acc, f_acc, t_acc, h_acc = ctx.evaluate(state.params, rest_t)
+        stopped = stopped_in
+        if cfg.stop is not None:
+            fire = stop_fires(
+                cfg.stop.kind, cfg.stop, f_acc, h_acc, ctx.h_acc0, mi
+            )
+            if cfg.stop.kind == "mi":
+                fire = fire & (n_act > 0)
+            stopped = stopped_in | fire
         row = (tl, mi, r_acc, f_acc, t_acc, h_acc, gm, n_act > 0)
         names = UnlearnHistory._fields[1:]
         emit_epoch(
-            static.callback,
-            static.epochs,
+            cfg.callback,
+            cfg.epochs,
             e,
             tl,
             dict(zip(names, row[1:], strict=True)),
         )
         return (state, gamma_dual, stopped, anchor_t, rest_t), row
 
-    if static.remat:
-        epoch = jax.checkpoint(epoch)
+    return end_epoch
 
-    state = init_train_state(params, optimizer)
-    gamma0 = jnp.asarray(hyper.gamma, dtype)
-    anchor0 = jnp.asarray(hyper.anchor, dtype)
-    carry = (state, gamma0, jnp.zeros((), bool), anchor0, rest)
-    (state, _, _, _, rest), rows = jax.lax.scan(
-        epoch, carry, jnp.arange(static.epochs, dtype=jnp.int32)
+
+def epoch_steps(cfg: UnlearnConfig, request: Request) -> int:
+    """Steps per epoch: one retain pass, or the authors' zipped loaders.
+
+    ``cfg.epoch == "retain"``: ``ceil(R / batch_size)``. ``"forget"``: a
+    retain loader zipped with a forget loader, stopping at the shorter,
+    ``min(ceil(F / forget_batch_size), ceil(R / batch_size))`` (``R``,
+    ``F`` the padded sizes; steps past a request's real forget rows are
+    skipped).
+    """
+    n_r = math.ceil(request.retain_idx.shape[0] / cfg.batch_size)
+    if cfg.epoch == "retain":
+        return n_r
+    return min(
+        n_r, math.ceil(request.forget_idx.shape[0] / cfg.forget_batch_size)
+    )
+
+
+def mi_unlearning_run(
+    model: Any,
+    params: Any,
+    pool: Pool,
+    request: Request,
+    cfg: UnlearnConfig,
+    key: Array,
+    rest: Any = None,
+) -> tuple[UnlearnOutput, Any]:
+    """:data:`mi_unlearning`'s ``run``: ``(output, rest)``.
+
+    ``model`` is an ``apply_fn`` or a module model whose non-parameter state
+    ``rest`` the training forward passes update; evaluation runs at the
+    carried state in evaluation mode.
+    """
+    ctx = _context(model, params, pool, request, cfg, rest)
+    steps = epoch_steps(cfg, request)
+    terms = cfg.holdout
+    anchor0 = 0.0 if terms is None or terms.anchor is None else terms.anchor
+    carry = (
+        init_train_state(params, ctx.optimizer),
+        jnp.asarray(cfg.gamma, ctx.dtype),
+        jnp.zeros((), bool),
+        jnp.asarray(anchor0, ctx.dtype),
+        rest,
+    )
+    req = ctx.request
+    (state, _, stopped, _, rest), rows = masked_epochs(
+        _mi_step(ctx),
+        _mi_epoch_end(ctx),
+        carry,
+        key=key,
+        epochs=cfg.epochs,
+        steps=steps,
+        masks=(req.retain_mask, req.forget_mask, ctx.w.hold),
+        remat=cfg.remat,
     )
     history = UnlearnHistory(*rows)
     params_out = state.params
-    if static.repair_steps > 0:
-        params_out, rest = _repair_state(
+    if cfg.repair is not None and cfg.repair.steps > 0:
+        params_out, rest = repair_run(
             model,
             params_out,
-            data.x_pool,
-            data.y_pool,
-            req.retain_idx,
-            retain_mask,
-            jnp.asarray(hyper.repair_lr, dtype),
-            static.repair_steps,
-            b,
-            jax.random.fold_in(key, static.epochs),
+            pool,
+            req,
+            jnp.asarray(cfg.repair.learning_rate, ctx.dtype),
+            cfg.repair.steps,
+            cfg.batch_size,
+            jax.random.fold_in(key, cfg.epochs),
             rest,
         )
+    # Under gamma="auto", whether its stop rule fired before the epoch cap.
+    reached = stopped if cfg.controller is not None and cfg.stop else None
     out = UnlearnOutput(
-        params_out, history, jnp.sum(history.active).astype(jnp.int32)
+        params_out,
+        history,
+        jnp.sum(history.active).astype(jnp.int32),
+        reached,
     )
     return out, rest
 
 
-def _repair(
-    apply_fn: ApplyFn,
-    params: Any,
-    x_pool: Array,
-    y_pool: Array,
-    retain_idx: Array,
-    retain_mask: Array,
-    learning_rate: Array,
-    steps: int,
-    batch_size: int,
-    key: Array,
-) -> Any:
-    """The parameters after :func:`_repair_state` of a plain ``apply_fn``."""
-    return _repair_state(
-        apply_fn,
-        params,
-        x_pool,
-        y_pool,
-        retain_idx,
-        retain_mask,
-        learning_rate,
-        steps,
-        batch_size,
-        key,
-    )[0]
-
-
-def _repair_state(
+def repair_run(
     model: Any,
     params: Any,
-    x_pool: Array,
-    y_pool: Array,
-    retain_idx: Array,
-    retain_mask: Array,
+    pool: Pool,
+    request: Request,
     learning_rate: Array,
     steps: int,
     batch_size: int,
@@ -606,19 +438,18 @@ def _repair_state(
 ) -> tuple[Any, Any]:
     """``steps`` Adam steps of the task loss on retain rows only.
 
-    A fresh optimizer state; batches cycle through a permutation of the real
-    retain rows. The forget rows are never read.
+    A fresh optimizer state; batches cycle through one order of the real
+    retain rows (the driver with one epoch). The forget rows are never read.
     """
     optimizer = _ADAM_DESCENT
-    n_r = jnp.sum(retain_mask > 0).astype(jnp.int32)
-    perm = masked_permutation(key, retain_mask)
 
-    def step(carry, s):
+    def step(carry, s, perms, e):
         state, r = carry
-        rows, valid = _cycled(perm, n_r, s * batch_size, batch_size)
-        mask = retain_mask[rows] * valid.astype(retain_mask.dtype)
-        pool = retain_idx[rows]
-        xb, yb = x_pool[pool], y_pool[pool]
+        rows, mask = cycled_rows(
+            perms[0], request.retain_mask, s * batch_size, batch_size
+        )
+        pool_rows = request.retain_idx[rows]
+        xb, yb = pool.x[pool_rows], pool.y[pool_rows]
         grads, r = jax.grad(
             lambda p: with_state(
                 model,
@@ -630,9 +461,17 @@ def _repair_state(
         state = _apply_update(optimizer, state, grads, learning_rate)
         return (state, r), None
 
-    (state, rest), _ = jax.lax.scan(
+    (state, rest), _ = masked_epochs(
         step,
+        lambda c, outs, e: (c, None),
         (init_train_state(params, optimizer), rest),
-        jnp.arange(steps, dtype=jnp.int32),
+        key=key,
+        epochs=1,
+        steps=steps,
+        masks=(request.retain_mask,),
+        fold=False,
     )
     return state.params, rest
+
+
+mi_unlearning = Method("mi", mi_unlearning_run, UnlearnConfig())

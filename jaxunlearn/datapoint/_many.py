@@ -17,7 +17,7 @@ References:
 """
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,34 +26,19 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxunlearn import _checks
-from jaxunlearn.datapoint._core import (
-    AutoGamma,
-    Schedule,
-    UnlearnOutput,
-    _Data,
-    _Request,
-    _unlearn_core,
-)
+from jaxunlearn.datapoint._config import AutoGamma, Schedule
+from jaxunlearn.datapoint._core import UnlearnOutput, mi_unlearning
+from jaxunlearn.datapoint._kernel import Method, Pool, Request
 from jaxunlearn.datapoint._membership import ApplyFn
 from jaxunlearn.datapoint._train import (
     _check_labels,
     _num_outputs,
     resolve_optimizer,
 )
-from jaxunlearn.datapoint._unlearn import _hyper, _static
+from jaxunlearn.datapoint._unlearn import cast_leaves, mi_config
 
-
-class ForgetRequests(NamedTuple):
-    """``K`` padded forget requests over one pool of ``n`` training rows.
-
-    Retain rows of request ``k`` are the pool rows outside its forget set,
-    in increasing order, then padding.
-    """
-
-    retain_idx: Any  # [K, n] int32
-    retain_mask: Any  # [K, n] 1 = real retain row
-    forget_idx: Any  # [K, F] int32, the forget rows in the given order
-    forget_mask: Any  # [K, F] 1 = real forget row
+# K padded requests: a Request whose fields have a leading [K] axis.
+ForgetRequests = Request
 
 
 def pad_forget_sets(
@@ -75,7 +60,8 @@ def pad_forget_sets(
       dtype: dtype of the masks.
 
     Returns:
-      A :class:`ForgetRequests` of NumPy arrays.
+      A :class:`Request` of NumPy arrays with a leading ``[K]`` axis
+      (``ForgetRequests`` is the same type).
 
     Raises:
       ValueError: on an empty list or set, indices out of range, duplicates,
@@ -136,17 +122,17 @@ def pad_forget_sets(
         keep = np.flatnonzero(keep)
         retain_idx[i, : keep.size] = keep
         retain_mask[i, : keep.size] = 1
-    return ForgetRequests(retain_idx, retain_mask, forget_idx, forget_mask)
+    return Request(retain_idx, retain_mask, forget_idx, forget_mask)
 
 
 def _many_core(
-    apply_fn, static, request_batch, n_split, params, data, req, hyper, key_data
+    method, model, request_batch, n_split, params, pool, req, cfg, key_data
 ):
     keys = jax.random.wrap_key_data(key_data)
 
     def per_request(r):
         return jax.vmap(
-            lambda k: _unlearn_core(apply_fn, static, params, data, r, hyper, k)
+            lambda k: method.run(model, params, pool, r, cfg, k, None)[0]
         )(keys)
 
     if request_batch is None:
@@ -182,13 +168,13 @@ def _global(x: Any, sharding: NamedSharding) -> jax.Array:
 
 
 def unlearn_many(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Method,
     params: Any,
     x_train: Any,
     y_train: Any,
     forget_sets: Sequence[Any] | ForgetRequests,
-    x_test: Any,
-    y_test: Any,
+    x_test: Any = None,
+    y_test: Any = None,
     *,
     keys: Any,
     gamma: float | str = 4.0,
@@ -208,6 +194,8 @@ def unlearn_many(
     shard: bool = False,
     request_batch: int | None = None,
     optimizer: optax.GradientTransformation | None = None,
+    config: Any = None,
+    epoch: str = "retain",
 ) -> UnlearnOutput:
     """:func:`unlearn` for ``K`` forget requests times ``S`` seeds, in one call.
 
@@ -220,6 +208,17 @@ def unlearn_many(
     ``jax.distributed`` every process makes the same call with the same
     host data; the result is a global array (gather it with
     ``jax.experimental.multihost_utils.process_allgather``).
+
+    **Any method.** With a :class:`Method` first,
+    ``unlearn_many(method, apply_fn, params, pool, requests, *, keys,
+    config=None, shard=False, request_batch=None)`` runs that method (MI
+    unlearning, or any baseline of ``jaxunlearn.baselines``) over the
+    requests and seeds in one compiled call: ``pool`` a :class:`Pool`,
+    ``requests`` ``K`` forget index arrays into ``pool.x`` or a padded
+    :class:`Request`, ``config`` the method's config (its default if None);
+    the other keywords do not apply. Each ``[k, s]`` result equals
+    ``method(apply_fn, params, pool, request_k, config=config,
+    key=keys[s])`` on the unpadded request.
 
     Args:
       apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
@@ -255,6 +254,8 @@ def unlearn_many(
         results. None (default): all ``K`` at once. With ``shard=True``
         the groups are formed within each device's share of the requests.
       optimizer: as in :func:`unlearn`.
+      config: with a :class:`Method` first, the method's config.
+      epoch: as in :func:`unlearn`.
 
     Returns:
       An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``.
@@ -281,21 +282,73 @@ def unlearn_many(
       >>> out.history.forget_acc.shape
       (2, 3, 2)
     """
+    if isinstance(apply_fn, Method):
+        return run_many(
+            apply_fn,
+            params,
+            x_train,
+            y_train,
+            forget_sets,
+            keys=keys,
+            config=config,
+            shard=shard,
+            request_batch=request_batch,
+        )
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
-    static = _static(
+    cfg = mi_config(
         gamma=gamma,
+        learning_rate=learning_rate,
         epochs=epochs,
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         utility=utility,
         stop=stop,
+        stop_value=stop_value,
+        auto=auto,
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
-        remat=False,
-        stop_each_step=stop_each_step,
-        auto_settings=auto,
         optimizer=optimizer,
+        stop_each_step=stop_each_step,
+        epoch=epoch,
     )
+    pool = pool_from_arrays(
+        apply_fn, params, x_train, y_train, x_test, y_test, holdout
+    )
+    req = _requests(forget_sets, pool, max_forget)
+    cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
+    return _dispatch(
+        mi_unlearning, apply_fn, params, pool, req, cfg, keys, shard,
+        request_batch,
+    )  # fmt: skip
+
+
+def pool_from_arrays(
+    apply_fn: ApplyFn,
+    params: Any,
+    x_train: Any,
+    y_train: Any,
+    x_test: Any,
+    y_test: Any,
+    holdout: tuple[Any, Any] | None = None,
+) -> Pool:
+    """A :class:`Pool` of host arrays, checked against the model eagerly.
+
+    Args:
+      apply_fn: the forward pass (labels are checked against its logits).
+      params: its parameters.
+      x_train: the training rows ``[n, ...]``.
+      y_train: integer labels ``[n]``.
+      x_test: test rows ``[t, ...]``.
+      y_test: test labels ``[t]``.
+      holdout: optional ``(x, y)`` held-out rows (the test rows if None).
+
+    Returns:
+      A :class:`Pool`.
+
+    Raises:
+      ValueError: on empty or mismatched arrays or labels out of range.
+      TypeError: on non-floating rows or non-integer labels.
+    """
     x = np.asarray(_checks.as_array("x_train", x_train))
     y = np.asarray(_checks.as_array("y_train", y_train))
     xt = np.asarray(_checks.as_array("x_test", x_test))
@@ -319,7 +372,17 @@ def unlearn_many(
         _checks.check_shape("holdout[0]", xh, (None, *x.shape[1:]))
         _checks.check_shape("holdout[1]", yh, (xh.shape[0],))
         _check_labels("holdout[1]", jnp.asarray(yh), c)
-    if isinstance(forget_sets, ForgetRequests):
+    i32 = np.int32
+    return Pool(
+        x, y.astype(i32), xt.astype(x.dtype), yt.astype(i32),
+        xh.astype(x.dtype), yh.astype(i32),
+    )  # fmt: skip
+
+
+def _requests(forget_sets: Any, pool: Pool, max_forget: Any) -> Request:
+    """Padded requests over ``pool.x`` (index arrays or a :class:`Request`)."""
+    x = np.asarray(pool.x)
+    if isinstance(forget_sets, Request):
         req = forget_sets
         _checks.check_shape(
             "forget_sets.retain_idx", req.retain_idx, (None, x.shape[0])
@@ -328,42 +391,82 @@ def unlearn_many(
         req = pad_forget_sets(
             forget_sets, x.shape[0], max_forget=max_forget, dtype=x.dtype
         )
+    return Request(
+        np.asarray(req.retain_idx, np.int32),
+        np.asarray(req.retain_mask, x.dtype),
+        np.asarray(req.forget_idx, np.int32),
+        np.asarray(req.forget_mask, x.dtype),
+    )
+
+
+def run_many(
+    method: Method,
+    apply_fn: ApplyFn,
+    params: Any,
+    pool: Pool,
+    requests: Sequence[Any] | Request,
+    *,
+    keys: Any,
+    config: Any = None,
+    shard: bool = False,
+    request_batch: int | None = None,
+) -> UnlearnOutput:
+    """``method`` over ``K`` requests times ``S`` seeds in one compiled call.
+
+    What :func:`unlearn_many` runs when its first argument is a
+    :class:`Method`.
+
+    Args:
+      method: a :class:`Method` (e.g. ``mi_unlearning``,
+        ``jaxunlearn.baselines.scrub_method``).
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      params: the trained parameters (never modified).
+      pool: a :class:`Pool`.
+      requests: ``K`` forget index arrays into ``pool.x`` (each request's
+        retain rows are the rest), or a padded :class:`Request`.
+      keys: PRNG keys ``[S]``.
+      config: the method's config (``method.default_config`` if None).
+      shard: lay the request axis over all devices.
+      request_batch: run the requests in groups of this many.
+
+    Returns:
+      An ``UnlearnOutput`` whose leaves have leading axes ``[K, S]``.
+
+    Raises:
+      ValueError: on bad requests or keys.
+      TypeError: when ``method`` is not a :class:`Method`.
+    """
+    if not isinstance(method, Method):
+        raise TypeError(
+            f"method: expected a jaxunlearn Method, got {type(method).__name__}"
+        )
+    if not isinstance(pool, Pool):
+        raise TypeError(f"pool: expected a Pool, got {type(pool).__name__}")
+    pool = Pool(*(np.asarray(a) for a in pool))
+    req = _requests(requests, pool, None)
+    cfg = method.default_config if config is None else config
+    cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
+    return _dispatch(
+        method, apply_fn, params, pool, req, cfg, keys, shard, request_batch
+    )
+
+
+def _dispatch(
+    method, apply_fn, params, pool, req, cfg, keys, shard, request_batch
+) -> UnlearnOutput:
+    """Runs the vmapped method, sharded over devices with ``shard=True``."""
     key_data = np.asarray(jax.random.key_data(keys))
     if key_data.ndim != 2:
         raise ValueError(
             f"keys: expected a 1-D array of PRNG keys [S], got key data of"
             f" shape {key_data.shape}"
         )
-    dtype = jax.tree.leaves(params)[0].dtype
-    auto = AutoGamma() if auto is None else auto
-    hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
-    data = _Data(
-        x,
-        y.astype(np.int32),
-        xt.astype(x.dtype),
-        yt.astype(np.int32),
-        xh.astype(x.dtype),
-        yh.astype(np.int32),
-    )
-    req = _Request(
-        np.asarray(req.retain_idx, np.int32),
-        np.asarray(req.retain_mask, x.dtype),
-        np.asarray(req.forget_idx, np.int32),
-        np.asarray(req.forget_mask, x.dtype),
-    )
     if request_batch is not None:
         _checks.check_positive_int("request_batch", request_batch)
+    args = (method, apply_fn, request_batch)
     if not shard:
         return _many_jit(
-            apply_fn,
-            static,
-            request_batch,
-            1,
-            params,
-            data,
-            req,
-            hyper,
-            jnp.asarray(key_data),
+            *args, 1, params, pool, req, cfg, jnp.asarray(key_data)
         )
     devices = np.asarray(jax.devices())
     mesh = Mesh(devices, ("requests",))
@@ -376,20 +479,10 @@ def unlearn_many(
     by_request = NamedSharding(mesh, PartitionSpec("requests"))
     replicated = NamedSharding(mesh, PartitionSpec())
     req = jax.tree.map(lambda a: _global(a, by_request), req)
-    params, data, hyper, key_data = jax.tree.map(
-        lambda a: _global(a, replicated), (params, data, hyper, key_data)
+    params, pool, cfg, key_data = jax.tree.map(
+        lambda a: _global(a, replicated), (params, pool, cfg, key_data)
     )
-    out = _many_jit(
-        apply_fn,
-        static,
-        request_batch,
-        devices.size,
-        params,
-        data,
-        req,
-        hyper,
-        key_data,
-    )
+    out = _many_jit(*args, devices.size, params, pool, req, cfg, key_data)
     if k_pad > k:
         out = jax.jit(lambda o: jax.tree.map(lambda a: a[:k], o))(out)
     return out

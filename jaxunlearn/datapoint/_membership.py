@@ -242,6 +242,21 @@ def pooled_membership(
     return x, z
 
 
+def masked_mean(values: Array, weights: Array) -> Array:
+    """The weighted mean of ``values``; 0 when every weight is 0.
+
+    Args:
+      values: ``[n]`` values.
+      weights: ``[n]`` row weights (0 = padding).
+
+    Returns:
+      A scalar: ``sum(w * v) / sum(w)`` (``/ 1`` when ``sum(w) = 0``).
+    """
+    total = jnp.sum(weights)
+    total = jnp.where(total > 0, total, jnp.ones_like(total))
+    return jnp.sum(weights * values) / total
+
+
 def weighted_cross_entropy(logits: Array, y: Array, mask: Array) -> Array:
     """Mean cross-entropy over the rows with positive mask.
 
@@ -254,10 +269,7 @@ def weighted_cross_entropy(logits: Array, y: Array, mask: Array) -> Array:
       A scalar: ``sum(mask * ce) / max(sum(mask), 1)``.
     """
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-    mask = mask.astype(ce.dtype)
-    total = jnp.sum(mask)
-    total = jnp.where(total > 0, total, jnp.ones_like(total))
-    return jnp.sum(mask * ce) / total
+    return masked_mean(ce, mask.astype(ce.dtype))
 
 
 def _loss_and_logits(
@@ -297,10 +309,7 @@ def _anchor_kl(logits_ref: Array, logits: Array, mask: Array) -> Array:
     logp_ref = jax.nn.log_softmax(logits_ref, axis=-1)
     logp = jax.nn.log_softmax(logits, axis=-1)
     kl = jnp.sum(jnp.exp(logp_ref) * (logp_ref - logp), axis=-1)
-    mask = mask.astype(kl.dtype)
-    total = jnp.sum(mask)
-    total = jnp.where(total > 0, total, jnp.ones_like(total))
-    return jnp.sum(mask * kl) / total
+    return masked_mean(kl, mask.astype(kl.dtype))
 
 
 class _HoldTerms(NamedTuple):

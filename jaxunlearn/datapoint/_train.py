@@ -36,6 +36,7 @@ from jaxunlearn.datapoint._model import (
     split_module,
     with_state,
 )
+from jaxunlearn.datapoint._kernel import masked_epochs, pass_rows
 from jaxunlearn.datapoint._membership import (
     ApplyFn,
     LossAux,
@@ -295,28 +296,6 @@ def make_train_step(
     return step
 
 
-def masked_permutation(key: Array, mask: Array) -> Array:
-    """A random order of the rows with ``mask > 0`` first, padding last.
-
-    Row ``i`` draws its sort key from ``fold_in(key, i)``, so appending
-    padded rows does not change the order of the real ones (padded runs equal
-    unpadded runs).
-
-    Args:
-      key: a PRNG key.
-      mask: ``[n]`` row weights (0 = padding).
-
-    Returns:
-      ``[n]`` int32 indices.
-    """
-    n = mask.shape[0]
-    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i)))(
-        jnp.arange(n)
-    )
-    u = jnp.where(mask > 0, u, jnp.full_like(u, 2.0))
-    return jnp.argsort(u).astype(jnp.int32)
-
-
 class FitOutput(NamedTuple):
     """The result of :func:`fit_classifier`."""
 
@@ -334,74 +313,123 @@ def _fit_core(
     key: Array,
     epochs: int,
     batch_size: int,
-    optimizer: optax.GradientTransformation = _ADAM_DESCENT,
 ) -> FitOutput:
     return _fit_state_core(
-        apply_fn,
-        params,
-        x,
-        y,
-        mask,
-        learning_rate,
-        key,
-        epochs,
-        batch_size,
-        optimizer,
-    )[0]
+        apply_fn, params, x, y, mask, learning_rate, key,
+        epochs=epochs, batch_size=batch_size,
+    )[0]  # fmt: skip
+
+
+class ForgetTerm(NamedTuple):
+    """A negated forget loss in :func:`fit_state`: ``- alpha CE(B_f)``."""
+
+    x: Array  # [m, ...] forget rows (cycled in batches)
+    y: Array  # [m] their labels
+    alpha: Array  # [] weight of the negated forget cross-entropy
 
 
 def _fit_state_core(
     apply_fn: ApplyFn | ModuleModel,
     params: Any,
+    *args: Any,
+    **kw: Any,
+) -> tuple[FitOutput, Any]:
+    """:func:`fit_state` from fresh optimizer moments: ``(FitOutput, rest)``.
+
+    ``args`` and ``kw`` are :func:`fit_state`'s after ``state``.
+    """
+    state = init_train_state(params, kw.get("optimizer", _ADAM_DESCENT))
+    state, losses, rest = fit_state(apply_fn, state, *args, **kw)
+    return FitOutput(state.params, losses), rest
+
+
+def fit_state(
+    apply_fn: ApplyFn | ModuleModel,
+    state: TrainState,
     x: Array,
     y: Array,
     mask: Array,
-    learning_rate: Array,
+    learning_rate: ArrayLike,
     key: Array,
+    *,
     epochs: int,
     batch_size: int,
     optimizer: optax.GradientTransformation = _ADAM_DESCENT,
+    forget: ForgetTerm | None = None,
+    forget_batch_size: int = 16,
     rest: Any = None,
     callback: Callable[[EpochInfo], Any] | None = None,
-) -> tuple[FitOutput, Any]:
-    n = x.shape[0]
-    steps = math.ceil(n / batch_size)
+) -> tuple[TrainState, Array, Any]:
+    """``epochs`` epochs of :func:`fit_classifier`'s loop from ``state``.
 
-    def loss_fn(p, r, xb, yb, mb):
-        return with_state(
-            apply_fn,
-            r,
-            lambda f: weighted_cross_entropy(f(p, xb), yb, mb),
+    The kernel of :func:`fit_classifier` (no validation): resumes from a
+    :class:`TrainState`, so a caller can run one epoch per call and keep
+    the optimizer's moments. With ``forget``, every step also subtracts
+    ``forget.alpha`` times the cross-entropy of a forget batch (NegGrad+).
+
+    Args:
+      apply_fn: pure forward pass (or a module model with state ``rest``).
+      state: the :class:`TrainState` to resume from.
+      x: training rows ``[n, ...]``.
+      y: integer labels ``[n]``.
+      mask: ``[n]`` row weights (0 = left out).
+      learning_rate: the multiplier of ``optimizer``'s updates.
+      key: PRNG key of the batch order.
+      epochs: epochs (static).
+      batch_size: rows per step (static).
+      optimizer: the optax transformation ``state`` was made with.
+      forget: optional :class:`ForgetTerm`.
+      forget_batch_size: forget rows per step (static).
+      rest: a module model's non-parameter state.
+      callback: optional ``callback(EpochInfo)`` after every epoch.
+
+    Returns:
+      ``(state, losses [epochs], rest)``: the mean loss over each epoch's
+      steps (the task loss when ``forget`` is None).
+    """
+    steps = math.ceil(x.shape[0] / batch_size)
+
+    def loss_fn(p, r, xb, yb, mb, s):
+        def loss(f):
+            value = weighted_cross_entropy(f(p, xb), yb, mb)
+            if forget is not None:
+                rows = s * forget_batch_size + jnp.arange(forget_batch_size)
+                rows = rows % forget.x.shape[0]
+                ones = jnp.ones(rows.shape, mb.dtype)
+                ce_f = weighted_cross_entropy(
+                    f(p, forget.x[rows]), forget.y[rows], ones
+                )
+                value = value - forget.alpha * ce_f
+            return value
+
+        return with_state(apply_fn, r, loss)
+
+    def step(carry, s, perms, e):
+        state, r = carry
+        rows, mb = pass_rows(perms[0], mask, s, batch_size)
+        (loss, new_r), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, r, x[rows], y[rows], mb, s
         )
+        new = _apply_update(optimizer, state, grads, learning_rate)
+        keep = jnp.sum(mb) > 0
+        state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
+        return (state, select_state(keep, new_r, r)), loss
 
-    def epoch(carry, e):
-        perm = masked_permutation(jax.random.fold_in(key, e), mask)
-
-        def step(carry, s):
-            state, r = carry
-            pos = s * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
-            rows = perm[jnp.minimum(pos, n - 1)]
-            mb = mask[rows] * (pos < n).astype(mask.dtype)
-            (loss, new_r), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                state.params, r, x[rows], y[rows], mb
-            )
-            new = _apply_update(optimizer, state, grads, learning_rate)
-            keep = jnp.sum(mb) > 0
-            state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
-            r = select_state(keep, new_r, r)
-            return (state, r), loss
-
-        carry, losses = jax.lax.scan(
-            step, carry, jnp.arange(steps, dtype=jnp.int32)
-        )
+    def end_epoch(carry, losses, e):
         emit_epoch(callback, epochs, e, jnp.mean(losses))
         return carry, jnp.mean(losses)
 
-    carry = (init_train_state(params, optimizer), rest)
-    (state, rest), losses = jax.lax.scan(
-        epoch, carry, jnp.arange(epochs, dtype=jnp.int32)
+    (state, rest), losses = masked_epochs(
+        step,
+        end_epoch,
+        (state, rest),
+        key=key,
+        epochs=epochs,
+        steps=steps,
+        masks=(mask,),
+        fold=False,
     )
-    return FitOutput(state.params, losses), rest
+    return state, losses, rest
 
 
 class FitModelOutput(NamedTuple):

@@ -15,18 +15,22 @@ import numpy as np
 import optax
 
 from jaxunlearn import _checks
-from jaxunlearn.datapoint._core import (
+from jaxunlearn.datapoint._config import (
     AutoGamma,
+    Repair,
     Schedule,
+    StopRule,
+    UnlearnConfig,
+    check_auto,
+    controller,
+    holdout_terms,
+)
+from jaxunlearn.datapoint._core import (
     UnlearnModelOutput,
     UnlearnOutput,
-    _Data,
-    _Hyper,
-    _Request,
-    _Static,
-    _unlearn_core,
-    _unlearn_state_core,
+    mi_unlearning_run,
 )
+from jaxunlearn.datapoint._kernel import Pool, Request
 from jaxunlearn.datapoint._membership import ApplyFn
 from jaxunlearn.datapoint._model import (
     EpochInfo,
@@ -57,33 +61,45 @@ AUTO_STOP = "probe"
 _PROBE_KEY = 0x5EED
 
 
-def _static(
+def mi_config(
     *,
     gamma: Any,
+    learning_rate: Any,
     epochs: int,
     batch_size: int,
     forget_batch_size: int,
     utility: str,
     stop: str | None,
+    stop_value: Any,
+    auto: AutoGamma | None,
     gamma_schedule: Schedule | None,
     lr_schedule: Schedule | None,
-    remat: bool,
+    optimizer: Any,
     stop_each_step: bool | None = None,
     repair_steps: int | None = None,
     allow_probe: bool = False,
-    auto_settings: AutoGamma | None = None,
-    optimizer: optax.GradientTransformation = _ADAM_DESCENT,
+    remat: bool = False,
     callback: Any = None,
-) -> _Static:
+    epoch: str = "retain",
+) -> UnlearnConfig:
+    """The :class:`UnlearnConfig` of the flat keyword arguments, validated.
+
+    ``stop="probe"`` stays the kind ``"probe"`` here (the caller fits the
+    probes and turns it into ``"forget_acc"``).
+    """
     _checks.check_positive_int("epochs", epochs)
     _checks.check_positive_int("batch_size", batch_size)
     _checks.check_positive_int("forget_batch_size", forget_batch_size)
     _checks.check_choice("utility", utility, ("retain", "all"))
     _checks.check_choice("stop", stop, _STOPS)
-    auto = isinstance(gamma, str)
-    if auto:
+    _checks.check_choice("epoch", epoch, ("retain", "forget"))
+    check_callback(callback)
+    is_auto = isinstance(gamma, str)
+    if is_auto:
         _checks.check_choice("gamma", gamma, ("auto",))
-    if auto and stop is None:
+    else:
+        _checks.check_nonnegative("gamma", gamma)
+    if is_auto and stop is None:
         stop = AUTO_STOP if allow_probe else "holdout_initial"
     if stop == "probe" and not allow_probe:
         raise ValueError(
@@ -91,90 +107,34 @@ def _static(
             " 'holdout_initial' or 'forget_acc' with a stop_value)"
         )
     if stop_each_step is None:
-        stop_each_step = auto or stop == "probe"
+        stop_each_step = is_auto or stop == "probe"
     if repair_steps is None:
-        repair_steps = AUTO_REPAIR_STEPS if auto else 0
+        repair_steps = AUTO_REPAIR_STEPS if is_auto else 0
     _checks.check_positive_int("repair_steps", repair_steps, minimum=0)
-
-    # The held-out terms cost forward passes per step: compiled in only when
-    # a weight may be nonzero (always for a traced weight).
-    def may_be_nonzero(w: Any) -> bool:
-        return not _checks.is_concrete(w) or bool(np.any(np.asarray(w)))
-
-    a = auto_settings
-    holdout_term = a is not None and any(
-        may_be_nonzero(w) for w in (a.holdout_gamma, a.anchor, a.anchor_lr)
-    )
-    anchor_dual = a is not None and may_be_nonzero(a.anchor_lr)
-    return _Static(
+    if learning_rate is not None:
+        _checks.check_nonnegative("learning_rate", learning_rate)
+    a = AutoGamma() if auto is None else auto
+    check_auto(a)
+    rule = None
+    if stop is not None:
+        rule = StopRule(stop, stop_value, a.stop_margin, bool(stop_each_step))
+    return UnlearnConfig(
+        gamma=a.gamma_init if is_auto else gamma,
+        learning_rate=learning_rate,
         epochs=epochs,
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         utility=utility,
-        auto=auto,
-        stop="none" if stop is None else stop,
+        optimizer=optimizer,
+        epoch=epoch,
+        controller=controller(a) if is_auto else None,
+        stop=rule,
+        holdout=None if auto is None else holdout_terms(a),
+        repair=Repair(int(repair_steps), a.repair_lr) if repair_steps else None,
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
         remat=remat,
-        stop_each_step=stop_each_step,
-        repair_steps=int(repair_steps),
-        holdout_term=holdout_term,
-        anchor_dual=anchor_dual,
-        optimizer=optimizer,
-        callback=check_callback(callback),
-    )
-
-
-def _hyper(
-    gamma: Any,
-    learning_rate: Any,
-    auto: AutoGamma,
-    stop_value: Any,
-    dtype: Any,
-) -> _Hyper:
-    if isinstance(gamma, str):
-        g = auto.gamma_init
-        _checks.check_nonnegative("auto.gamma_init", g)
-        lr_decay, margin = auto.lr_decay, auto.stop_margin
-        lr_scale = auto.lr_scale
-    else:
-        g = gamma
-        _checks.check_nonnegative("gamma", gamma)
-        lr_decay, margin = 0.0, auto.stop_margin
-        lr_scale = 1.0
-    _checks.check_nonnegative("learning_rate", learning_rate)
-    _checks.check_nonnegative("auto.dual_lr", auto.dual_lr)
-    _checks.check_nonnegative("auto.lr_decay", lr_decay)
-    _checks.check_nonnegative("auto.repair_lr", auto.repair_lr)
-    _checks.check_nonnegative("auto.lr_scale", auto.lr_scale)
-    _checks.check_nonnegative("auto.holdout_gamma", auto.holdout_gamma)
-    _checks.check_nonnegative("auto.anchor", auto.anchor)
-    _checks.check_nonnegative("auto.anchor_lr", auto.anchor_lr)
-    _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
-    shift = 0.0 if auto.anchor_shift is None else auto.anchor_shift
-    _checks.check_nonnegative("auto.anchor_shift", shift)
-    _checks.check_nonnegative("auto.class_weight", auto.class_weight)
-    cw = auto.class_weight
-    if _checks.is_concrete(cw) and not np.all(np.asarray(cw, float) > 0):
-        raise ValueError(f"auto.class_weight: expected a value > 0, got {cw!r}")
-
-    def f(v):
-        return jnp.asarray(v, dtype)
-
-    return _Hyper(
-        f(g),
-        f(learning_rate) * f(lr_scale),
-        f(auto.dual_lr),
-        f(auto.slack),
-        f(lr_decay),
-        f(margin),
-        f(stop_value),
-        f(auto.repair_lr),
-        f(auto.holdout_gamma),
-        f(auto.class_weight),
-        f(auto.anchor),
-        f(shift),
-        f(auto.anchor_lr),
+        callback=callback,
     )
 
 
@@ -222,12 +182,34 @@ def _validate_model(
     return c
 
 
-def _prepare(
+def pool_from_split(
     apply_fn: ApplyFn | None,
     params: Any,
     split: Any,
-    holdout: Any,
-) -> tuple[_Data, _Request]:
+    holdout: Any = None,
+) -> tuple[Pool, Request]:
+    """The :class:`Pool` and :class:`Request` of a split, validated eagerly.
+
+    The pool is the retain rows then the forget rows; the request takes the
+    first as retain and the second as forget rows. The held-out rows are
+    ``holdout`` (the test rows if None).
+
+    Args:
+      apply_fn: the forward pass, checked against the data and labels
+        (None: not checked).
+      params: its parameters.
+      split: an object with ``x_retain, y_retain, x_forget, y_forget,
+        x_test, y_test`` (and optionally ``num_classes``).
+      holdout: optional ``(x, y)`` rows never trained on.
+
+    Returns:
+      ``(pool, request)``.
+
+    Raises:
+      ValueError: on a missing field, empty sets, NaN/Inf rows, shape
+        mismatches or labels out of range.
+      TypeError: on non-floating rows or non-integer labels.
+    """
     a = _split_arrays(split)
     if apply_fn is not None:
         nc = getattr(split, "num_classes", None)
@@ -249,7 +231,7 @@ def _prepare(
     x_pool = jnp.concatenate([a["x_retain"], a["x_forget"].astype(dtype)])
     y_pool = jnp.concatenate([a["y_retain"], a["y_forget"]]).astype(jnp.int32)
     n_r, n_f = a["x_retain"].shape[0], a["x_forget"].shape[0]
-    data = _Data(
+    data = Pool(
         x_pool,
         y_pool,
         a["x_test"].astype(dtype),
@@ -257,7 +239,7 @@ def _prepare(
         x_hold.astype(dtype),
         y_hold.astype(jnp.int32),
     )
-    req = _Request(
+    req = Request(
         jnp.arange(n_r, dtype=jnp.int32),
         jnp.ones((n_r,), dtype),
         jnp.arange(n_r, n_r + n_f, dtype=jnp.int32),
@@ -266,20 +248,27 @@ def _prepare(
     return data, req
 
 
-_core_jit = jax.jit(_unlearn_core, static_argnums=(0, 1))
-_state_core_jit = jax.jit(_unlearn_state_core, static_argnums=(0, 1))
+def _run_core(model, params, pool, request, cfg, key, rest):
+    return mi_unlearning_run(model, params, pool, request, cfg, key, rest)
+
+
+_core_jit = jax.jit(_run_core, static_argnums=(0,))
 
 
 def _run(
-    model: Any, static: _Static, params: Any, *args: Any
+    model: Any,
+    params: Any,
+    pool: Pool,
+    req: Request,
+    cfg: Any,
+    key: Any,
+    rest: Any,
 ) -> UnlearnOutput | UnlearnModelOutput:
     """The compiled core; a module model's state comes back as a module."""
+    out, rest = _core_jit(model, params, pool, req, cfg, key, rest)
     if not isinstance(model, ModuleModel):
-        return _core_jit(model, static, params, *args[:-1])
-    out, rest = _state_core_jit(model, static, params, *args)
-    return UnlearnModelOutput(
-        merge_module(model, out.params, rest), out.history, out.epochs_run
-    )
+        return out
+    return UnlearnModelOutput(merge_module(model, out.params, rest), *out[1:])
 
 
 def unlearn(
@@ -304,6 +293,7 @@ def unlearn(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable[[EpochInfo], Any] | None = None,
+    epoch: str = "retain",
 ) -> UnlearnOutput | UnlearnModelOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning.
 
@@ -378,15 +368,24 @@ def unlearn(
         every epoch (``jax.debug.callback``) with the epoch's task loss and
         the other :class:`UnlearnHistory` fields in ``metrics``; None
         compiles nothing extra. Reuse one function across calls.
+      epoch: ``"retain"`` (default: an epoch is one pass over the retain
+        set) or ``"forget"`` (the authors' zipped loaders: an epoch ends
+        with the shorter of the retain and forget passes,
+        ``ceil(n_forget / forget_batch_size)`` steps for a forget set
+        smaller than the retain set).
 
     Returns:
-      An :class:`UnlearnOutput` ``(params, history, epochs_run)``; for a
-      module, an :class:`UnlearnModelOutput` ``(model, history,
-      epochs_run)``.
+      An :class:`UnlearnOutput` ``(params, history, epochs_run,
+      target_reached)``; for a module, an :class:`UnlearnModelOutput`
+      ``(model, history, epochs_run, target_reached)``. ``target_reached``
+      (``gamma="auto"`` only, else None) says whether the stop rule fired
+      before the ``epochs`` cap: False means the run ended at its cap
+      without reaching its target.
 
     Raises:
       ValueError: on empty sets, NaN/Inf rows, labels out of range,
-        ``gamma < 0``, ``epochs < 1``, unknown options, a model/data shape
+        ``gamma < 0``, ``epochs < 1``, unknown options (``stop``,
+        ``utility``, ``epoch``), a model/data shape
         mismatch, or both ``optimizer`` and ``learning_rate``.
       TypeError: on non-floating inputs, non-integer labels, a ``key``
         that is not a PRNG key, an ``optimizer`` that is not an optax
@@ -416,64 +415,85 @@ def unlearn(
     model, params, rest, (split,) = resolve_model(apply_fn, params, (split,))
     apply_fn = pure_apply(model, rest)
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
-    static = _static(
+    cfg = mi_config(
         gamma=gamma,
+        learning_rate=learning_rate,
         epochs=epochs,
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         utility=utility,
         stop=stop,
+        stop_value=stop_value,
+        auto=auto,
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
-        remat=False,
+        optimizer=optimizer,
         stop_each_step=stop_each_step,
         repair_steps=repair_steps,
         allow_probe=True,
-        auto_settings=auto,
-        optimizer=optimizer,
         callback=callback,
+        epoch=epoch,
     )
     _checks.check_key("key", key)
-    data, req = _prepare(apply_fn, params, split, holdout)
-    dtype = jax.tree.leaves(params)[0].dtype
+    pool, req = pool_from_split(apply_fn, params, split, holdout)
+    if cfg.stop is not None and cfg.stop.kind == "probe":
+        cfg = _probe_stop(apply_fn, params, pool, req, cfg, auto, key)
+    cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
+    return _run(model, params, pool, req, cfg, key, rest)
+
+
+def cast_leaves(cfg: Any, dtype: Any) -> Any:
+    """``cfg`` with every numeric leaf an array of ``dtype``."""
+    return jax.tree.map(lambda v: jnp.asarray(v, dtype), cfg)
+
+
+def _probe_stop(
+    apply_fn: ApplyFn,
+    params: Any,
+    pool: Pool,
+    req: Request,
+    cfg: UnlearnConfig,
+    auto: AutoGamma | None,
+    key: Any,
+) -> UnlearnConfig:
+    """``cfg`` with ``stop="probe"`` turned into ``"forget_acc"``.
+
+    The probe transfer estimate of retraining's forget accuracy (plus the
+    margin) becomes the threshold (:func:`estimate_retrain_forget_acc`).
+    """
     auto = AutoGamma() if auto is None else auto
-    _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
-    if static.stop == "probe":
-        # The probe transfer estimate of retraining's forget accuracy (plus
-        # the margin) becomes the threshold of the "forget_acc" rule.
-        n_r = req.retain_idx.shape[0]
-        num_classes = _num_outputs(
-            apply_fn, params, data.x_pool[:1], "split.x_retain"
+    n_r = req.retain_idx.shape[0]
+    num_classes = _num_outputs(apply_fn, params, pool.x[:1], "split.x_retain")
+    est = estimate_retrain_forget_acc(
+        apply_fn,
+        params,
+        pool.x[:n_r],
+        pool.y[:n_r],
+        pool.x[n_r:],
+        pool.y[n_r:],
+        pool.x_hold,
+        pool.y_hold,
+        num_classes=num_classes,
+        key=jax.random.fold_in(key, _PROBE_KEY),
+        repeats=auto.probe_repeats,
+    )
+    value = est + auto.stop_margin
+    cfg = dataclasses.replace(
+        cfg, stop=dataclasses.replace(cfg.stop, kind="forget_acc", value=value)
+    )
+    terms = cfg.holdout
+    if terms is not None and terms.in_steps and auto.anchor_shift is None:
+        # Anchor the held-out rows of the forget classes to the starting
+        # model lowered to the estimate on them (its class accuracy).
+        classes = np.zeros((int(num_classes),), bool)
+        classes[np.asarray(pool.y[n_r:])] = True
+        shift = _class_shift(
+            apply_fn(params, pool.x_hold), pool.y_hold, classes, float(value)
         )
-        est = estimate_retrain_forget_acc(
-            apply_fn,
-            params,
-            data.x_pool[:n_r],
-            data.y_pool[:n_r],
-            data.x_pool[n_r:],
-            data.y_pool[n_r:],
-            data.x_hold,
-            data.y_hold,
-            num_classes=num_classes,
-            key=jax.random.fold_in(key, _PROBE_KEY),
-            repeats=auto.probe_repeats,
+        cfg = dataclasses.replace(
+            cfg, holdout=dataclasses.replace(terms, anchor_shift=shift)
         )
-        stop_value = est + auto.stop_margin
-        static = dataclasses.replace(static, stop="forget_acc")
-        if static.holdout_term and auto.anchor_shift is None:
-            # Anchor the held-out rows of the forget classes to the starting
-            # model lowered to the estimate on them (its class accuracy).
-            classes = np.zeros((int(num_classes),), bool)
-            classes[np.asarray(data.y_pool[n_r:])] = True
-            shift = _class_shift(
-                apply_fn(params, data.x_hold),
-                data.y_hold,
-                classes,
-                float(stop_value),
-            )
-            auto = auto._replace(anchor_shift=shift)
-    hyper = _hyper(gamma, learning_rate, auto, stop_value, dtype)
-    return _run(model, static, params, data, req, hyper, key, rest)
+    return cfg
 
 
 def make_unlearn_fn(
@@ -543,29 +563,32 @@ def make_unlearn_fn(
       >>> jax.grad(final_mi)(1.0).shape
       ()
     """
-    static = _static(
+    cfg = mi_config(
         gamma=0.0,
+        learning_rate=None,
         epochs=epochs,
         batch_size=batch_size,
         forget_batch_size=forget_batch_size,
         utility=utility,
         stop=None,
+        stop_value=0.0,
+        auto=None,
         gamma_schedule=gamma_schedule,
         lr_schedule=lr_schedule,
-        remat=remat,
         optimizer=(
             _ADAM_DESCENT if check_optimizer(optimizer) is None else optimizer
         ),
+        remat=remat,
     )
-    data, req = _prepare(None, None, split, holdout)
+    pool, req = pool_from_split(None, None, split, holdout)
 
     def fn(params, gamma, learning_rate, key):
         dtype = jax.tree.leaves(params)[0].dtype
-        hyper = _Hyper(
-            jnp.asarray(gamma, dtype),
-            jnp.asarray(learning_rate, dtype),
-            *(jnp.zeros((), dtype) for _ in range(5)),
+        c = dataclasses.replace(
+            cfg,
+            gamma=jnp.asarray(gamma, dtype),
+            learning_rate=jnp.asarray(learning_rate, dtype),
         )
-        return _unlearn_core(apply_fn, static, params, data, req, hyper, key)
+        return mi_unlearning_run(apply_fn, params, pool, req, c, key)[0]
 
     return fn

@@ -44,17 +44,16 @@ References:
 
 import dataclasses
 import functools
-import math
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
 from jaxtyping import Array, ArrayLike, Float
 
 from jaxunlearn import _checks
+from jaxunlearn.numerics import lecun_reinit
 from jaxunlearn.transport._neural_nets import (
     ConvPotential,
     ConvTransport,
@@ -188,23 +187,7 @@ def _init_params(template: Any, key: Array) -> Any:
     Kernels get a LeCun-normal draw (fan-in over all but the last axis),
     biases and zero-initialized tensors stay zero.
     """
-    leaves, treedef = jax.tree.flatten(template)
-    keys = jax.random.split(key, len(leaves))
-    new = []
-    for leaf, k in zip(leaves, keys, strict=True):
-        if leaf.ndim < 2 or not np.any(np.asarray(leaf)):
-            new.append(jnp.zeros_like(leaf))
-            continue
-        fan_in = int(np.prod(leaf.shape[:-1]))
-        std = jnp.asarray(1.0 / math.sqrt(fan_in), dtype=leaf.dtype)
-        new.append(
-            jax.random.truncated_normal(
-                k, -2.0, 2.0, leaf.shape, dtype=leaf.dtype
-            )
-            * std
-            / jnp.asarray(0.87962566, dtype=leaf.dtype)
-        )
-    return jax.tree.unflatten(treedef, new)
+    return lecun_reinit(template, key=key, keep_zero=True)
 
 
 def _to_net(x: Array, sample_shape: tuple[int, ...]) -> Array:

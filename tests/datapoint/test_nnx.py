@@ -195,11 +195,13 @@ def test_callback_once_per_epoch_in_order(data):
 
 
 def test_docs_examples_run(capsys):
-    # The ``py`` blocks of docs/datapoint.md (models and callbacks).
+    # The ``py`` blocks of docs/datapoint.md (the kernel, models and
+    # callbacks).
     doc = pathlib.Path(__file__).parents[2] / "docs" / "datapoint.md"
     blocks = re.findall(r"```py\n(.*?)```", doc.read_text(), re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for i, block in enumerate(blocks):
         exec(compile(block, f"doc{i}", "exec"), {})  # noqa: S102
     out = capsys.readouterr().out
+    assert "(2, 3, 2)" in out  # unlearn_many(scrub_method, ...): [K, S, E]
     assert "epoch 3/3" in out

@@ -119,27 +119,30 @@ def test_fit_bad_input(rng):
         fit_classifier(apply_fn, params, x, y[:5], **kw)
 
 
-def test_request_batched_permutation_equals_masked_permutation(rng):
-    # The core's permutation of unlearn_many (shared draws, one scatter per
-    # mask) must equal masked_permutation, alone and vmapped over requests
-    # and seeds.
-    from jaxunlearn.datapoint._core import _permutation
+def _argsort_permutation(key, mask):
+    # The definition: a stable argsort of per-row draws, padding keyed 2.0.
+    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i)))(
+        jnp.arange(mask.shape[0])
+    )
+    return jnp.argsort(jnp.where(mask > 0, u, 2.0)).astype(jnp.int32)
 
+
+def test_masked_permutation_equals_argsort_definition(rng):
+    # masked_permutation (shared draws, one scatter per mask) must equal the
+    # sort definition, alone and vmapped over requests and seeds.
     masks = (jax.random.uniform(rng, (3, 4, 40)) < 0.7).astype(jnp.float32)
     masks = masks.at[0, 0].set(1.0).at[1, 0].set(0.0)
     keys = jax.random.split(jax.random.fold_in(rng, 1), 4)
     for m in masks[:, 0]:
         np.testing.assert_array_equal(
-            _permutation(keys[0], m), masked_permutation(keys[0], m)
+            masked_permutation(keys[0], m), _argsort_permutation(keys[0], m)
         )
 
     def both(fn):
         return jax.vmap(lambda m: jax.vmap(fn)(keys, m))(masks)
 
-    np.testing.assert_array_equal(both(_permutation), both(masked_permutation))
     np.testing.assert_array_equal(
-        jax.vmap(lambda m: _permutation(keys[0], m))(masks[:, 0]),
-        jax.vmap(lambda m: masked_permutation(keys[0], m))(masks[:, 0]),
+        both(masked_permutation), both(_argsort_permutation)
     )
 
 

@@ -230,6 +230,17 @@ def _repair_args(split, params):
     return _core, x_pool, y_pool, jnp.arange(n_r), jnp.ones((n_r,))
 
 
+def _repair(core, apply_fn, params, split, xp, yp, idx, mask, key):
+    from jaxunlearn.datapoint import Pool, Request
+
+    pool = Pool(xp, yp, split.x_test, split.y_test, split.x_test, split.y_test)
+    n_f = xp.shape[0] - idx.shape[0]
+    req = Request(
+        idx, mask, jnp.arange(idx.shape[0], xp.shape[0]), jnp.ones(n_f)
+    )
+    return core.repair_run(apply_fn, params, pool, req, 1e-2, 5, 16, key)[0]
+
+
 def test_repair_reads_only_retain_rows(rng):
     split, _ = tiny_split()
     apply_fn, params = tiny_model()
@@ -237,9 +248,7 @@ def test_repair_reads_only_retain_rows(rng):
     n_r = idx.shape[0]
 
     def run(xp, yp):
-        return core._repair(
-            apply_fn, params, xp, yp, idx, mask, 1e-2, 5, 16, rng
-        )
+        return _repair(core, apply_fn, params, split, xp, yp, idx, mask, rng)
 
     base = run(x_pool, y_pool)
     # Garbage in the forget rows changes nothing.
