@@ -502,3 +502,30 @@ def test_datapoint_without_matplotlib_exits_0(capsys, tmp_path, monkeypatch):
     _nonempty(out / "report.html")
     assert not list(out.glob("*.png"))
     assert "Figures left out" in (out / "report.md").read_text()
+
+
+def test_feature_warning_is_a_note_not_a_crash(capsys, tmp_path):
+    # A category present in one group only makes the other group's
+    # covariance singular: the gaussian method warns; the CLI finishes,
+    # prints the warning as one note line and puts it in the report.
+    rng = np.random.default_rng(1)
+    n = 300
+    g = rng.integers(0, 2, n)
+    x = rng.normal(size=n) + g
+    colour = np.where(g == 1, rng.choice(["red", "blue", "teal"], n), "red")
+    path = tmp_path / "skew.csv"
+    with open(path, "w") as f:
+        f.write("x,colour,group\n")
+        for row in zip(x, colour, g, strict=True):
+            f.write(f"{row[0]:.4f},{row[1]},{'ab'[row[2]]}\n")
+    out = tmp_path / "o"
+    code, stdout, err = _run(
+        capsys,
+        ["feature", "--data", f"csv:{path}", "--attribute", "group",
+         "--t", "0,1", "--auditors", "logistic", "--out", str(out),
+         "--json", "--quiet"],
+    )  # fmt: skip
+    assert code == 0, err
+    assert "note: method 'gaussian'" in err and "ridge" in err
+    assert "**Note:** method 'gaussian'" in (out / "report.md").read_text()
+    json.loads(stdout)

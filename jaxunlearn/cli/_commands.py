@@ -6,7 +6,9 @@ digits and writes one report.
 """
 
 import os
+import sys
 import time
+import warnings
 from typing import Any, NamedTuple
 
 from jaxunlearn.cli import _output
@@ -90,18 +92,40 @@ def feature_part(args, data, settings: dict, ckpt, progress) -> Part:
     """
     from jaxunlearn import experiments, report  # noqa: PLC0415
 
-    result = experiments.run_feature(
-        data,
-        method=settings["method"],
-        ts=settings["t"],
-        seed=args.seed,
-        max_rows=settings["max_rows"],
-        auditors=settings["auditors"],
-        checkpoint=ckpt,
-        progress=progress,
-        neural_iterations=args.neural_iterations,
-    )
+    # A method that warns (a near-singular covariance, a neural map that did
+    # not converge) is told to the user in one line and in the report, not
+    # raised: the run still finishes and its audit shows the consequence.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        result = experiments.run_feature(
+            data,
+            method=settings["method"],
+            ts=settings["t"],
+            seed=args.seed,
+            max_rows=settings["max_rows"],
+            auditors=settings["auditors"],
+            checkpoint=ckpt,
+            progress=progress,
+            neural_iterations=args.neural_iterations,
+        )
+    notes = []
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning):
+            if str(w.message) not in notes:
+                notes.append(str(w.message))
+        else:  # not ours to swallow
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     sections, metrics = report.feature_sections(result, data, args.out)
+    if notes and sections:
+        text = "\n\n".join(f"**Note:** {n}" for n in notes)
+        sections[0] = sections[0]._replace(
+            text=sections[0].text + "\n\n" + text
+        )
+    metrics = (
+        {**metrics, "warnings": notes} if isinstance(metrics, dict) else metrics
+    )
     return Part(result, data, sections, metrics)
 
 

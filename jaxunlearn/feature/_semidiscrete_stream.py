@@ -33,7 +33,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxunlearn import _checks, transport
-from jaxunlearn.feature import _columns, _repair
+from jaxunlearn.feature import _columns, _fit_checks, _repair
 from jaxunlearn.feature import _semidiscrete_method as _sd
 
 _CHUNK_ROWS = 16384
@@ -254,7 +254,7 @@ def fit_semidiscrete(
         )
     res_counts = np.minimum(counts, int(max_fit_rows))
     num_atoms = _sd.check_num_atoms(num_atoms, res_counts)
-    w = _repair._fit_weights(weights, codes, counts, jnp.dtype(dtype))
+    w = _fit_checks.fit_weights(weights, codes, counts, jnp.dtype(dtype))
     mean, std, positive = mom.standardization()
     stats = _fit_reservoir(
         mom,
@@ -301,7 +301,7 @@ def fit_semidiscrete(
         stats=stats,
         method="semidiscrete",
         n_features=int(p),
-        options=_repair._freeze(options),
+        options=_fit_checks.freeze(options),
     )
 
 
