@@ -144,7 +144,9 @@ def _feature_flags(p: argparse.ArgumentParser) -> None:
         "--method",
         metavar="NAME",
         default="gaussian",
-        help="gaussian | quantile | empirical (alias coupling) | neural",
+        help="gaussian | quantile | empirical (alias coupling) | semidiscrete"
+        " (fixed barycenter atoms: passes the strict audit on new rows, at a"
+        " cost in accuracy) | neural",
     )
     g.add_argument(
         "--neural-iterations",

@@ -28,6 +28,8 @@ METHODS = {"gaussian": "gaussian", "quantile": "quantile"}
 METHODS["empirical"] = "coupling"  # the joint empirical-coupling method
 METHODS["coupling"] = "coupling"
 METHODS["neural"] = "neural"  # neural OT maps (two groups; slow on a CPU)
+# Laguerre cells onto fixed barycenter atoms: Z-independent on new rows.
+METHODS["semidiscrete"] = "semidiscrete"
 
 
 def _method(name: str) -> str:

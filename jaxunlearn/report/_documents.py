@@ -253,8 +253,8 @@ def feature_sections(
         " classifier on repaired rows; distortion: mean ||X - X_t||^2."
     )
     full_aucs = {k[4:]: v for k, v in path[-1].items() if k.startswith("auc_")}
-    worst = max(full_aucs, key=lambda k: abs(full_aucs[k] - 0.5))
-    if abs(full_aucs[worst] - 0.5) > 0.03:
+    worst = max(full_aucs, key=lambda k: full_aucs[k])
+    if full_aucs[worst] - 0.5 > 0.03:
         text += (
             f"\n\n**The strict audit still reads Z at t = {path[-1]['t']:g}:**"
             f" AUC {full_aucs[worst]:.3f} by the {worst} auditor (0.5 = none)."
