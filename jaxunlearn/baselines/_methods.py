@@ -3,6 +3,12 @@
 All share the call shape of ``jaxunlearn.datapoint.unlearn``::
 
     baseline(apply_fn, params, split, *, epochs, ..., key) -> UnlearnOutput
+    baseline(module, split, *, epochs, ..., key) -> UnlearnModelOutput
+
+With a Flax ``nnx.Module`` the ``nnx.Param`` state is trained and the rest
+(BatchNorm statistics, dropout RNG counts) is carried through the training
+forward passes (accuracies in evaluation mode); the result holds a new
+module (the input is unchanged).
 
 and run in one jit-compiled scan (``_loop.py``) with Adam and the same
 per-epoch history (task loss, ``I(Y_hat; Z)`` (docs/datapoint.md) on the step's
@@ -35,11 +41,16 @@ from jaxunlearn.baselines._loop import gradient_run, masked_kd, run_on_split
 from jaxunlearn.datapoint import (
     Method,
     TrainConfig,
+    UnlearnModelOutput,
     UnlearnOutput,
     resolve_optimizer,
     weighted_cross_entropy,
 )
-from jaxunlearn.datapoint._model import check_callback
+from jaxunlearn.datapoint._model import (
+    ModuleModel,
+    check_callback,
+    is_module,
+)
 from jaxunlearn.numerics import lecun_reinit
 
 ApplyFn = Callable[[Any, jax.Array], jax.Array]
@@ -84,88 +95,68 @@ class ScrubConfig:
     max_epochs: Any = 2
 
 
-def _finetune_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
-    def loss(p):
-        return _ce(apply_fn(p, b.x_retain), b.y_retain, b.retain_mask)
-
-    val, g = jax.value_and_grad(loss)(params)
-    params, opt = update(g, opt, params)
-    return params, opt, val
+def _finetune_rule(take, state, b, h, teacher, key, epoch):
+    return take(
+        lambda f, p: _ce(f(p, b.x_retain), b.y_retain, b.retain_mask), state
+    )
 
 
-def _neggrad_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
-    def loss(p):
-        return -_ce(apply_fn(p, b.x_forget), b.y_forget, b.forget_mask)
-
-    val, g = jax.value_and_grad(loss)(params)
-    params, opt = update(g, opt, params)
-    return params, opt, val
+def _neggrad_rule(take, state, b, h, teacher, key, epoch):
+    return take(
+        lambda f, p: -_ce(f(p, b.x_forget), b.y_forget, b.forget_mask), state
+    )
 
 
-def _neggrad_plus_rule(
-    apply_fn, params, opt, b, h, teacher, key, epoch, update
-):
-    def loss(p):
-        keep = _ce(apply_fn(p, b.x_retain), b.y_retain, b.retain_mask)
-        drop = _ce(apply_fn(p, b.x_forget), b.y_forget, b.forget_mask)
+def _neggrad_plus_rule(take, state, b, h, teacher, key, epoch):
+    def loss(f, p):
+        keep = _ce(f(p, b.x_retain), b.y_retain, b.retain_mask)
+        drop = _ce(f(p, b.x_forget), b.y_forget, b.forget_mask)
         return h.retain_weight * keep - (1 - h.retain_weight) * drop
 
-    val, g = jax.value_and_grad(loss)(params)
-    params, opt = update(g, opt, params)
-    return params, opt, val
+    return take(loss, state)
 
 
-def _random_label_rule(
-    apply_fn, params, opt, b, h, teacher, key, epoch, update
-):
-    c = apply_fn(params, b.x_forget[:1]).shape[-1]
-    # A label drawn uniformly among the other classes.
-    shift = jax.random.randint(key, b.y_forget.shape, 1, c)
-    fake = (b.y_forget + shift) % c
+def _random_label_rule(take, state, b, h, teacher, key, epoch):
+    def loss(f, p):
+        keep = _ce(f(p, b.x_retain), b.y_retain, b.retain_mask)
+        logits = f(p, b.x_forget)
+        c = logits.shape[-1]
+        # A label drawn uniformly among the other classes.
+        shift = jax.random.randint(key, b.y_forget.shape, 1, c)
+        fake = (b.y_forget + shift) % c
+        return keep + _ce(logits, fake, b.forget_mask)
 
-    def loss(p):
-        keep = _ce(apply_fn(p, b.x_retain), b.y_retain, b.retain_mask)
-        return keep + _ce(apply_fn(p, b.x_forget), fake, b.forget_mask)
-
-    val, g = jax.value_and_grad(loss)(params)
-    params, opt = update(g, opt, params)
-    return params, opt, val
+    return take(loss, state)
 
 
-def _scrub_rule(apply_fn, params, opt, b, h, teacher, key, epoch, update):
+def _scrub_rule(take, state, b, h, teacher, key, epoch):
     t = h.temperature
     xr, xf = b.x_retain, b.x_forget
 
-    def max_loss(p):
-        return -masked_kd(
-            apply_fn(p, xf), apply_fn(teacher, xf), b.forget_mask, t
-        )
+    def max_loss(f, p):
+        return -masked_kd(f(p, xf), teacher(xf), b.forget_mask, t)
 
-    def min_loss(p):
-        logits = apply_fn(p, xr)
-        kd = masked_kd(logits, apply_fn(teacher, xr), b.retain_mask, t)
+    def min_loss(f, p):
+        logits = f(p, xr)
+        kd = masked_kd(logits, teacher(xr), b.retain_mask, t)
         ce = _ce(logits, b.y_retain, b.retain_mask)
         return h.ce_weight * ce + h.kd_weight * kd
 
-    def max_step(state):
-        p, o = state
-        return update(jax.grad(max_loss)(p), o, p)
-
     # Max step (forget) only during the first ``max_epochs`` epochs.
-    params, opt = jax.lax.cond(
+    state = jax.lax.cond(
         epoch.astype(jnp.result_type(h.max_epochs)) < h.max_epochs,
-        max_step,
+        lambda st: take(max_loss, st)[0],
         lambda st: st,
-        (params, opt),
+        state,
     )
-    val, g = jax.value_and_grad(min_loss)(params)
-    params, opt = update(g, opt, params)
-    return params, opt, val
+    return take(min_loss, state)
 
 
 def _retrain_run(model, params, pool, request, cfg, key, rest=None):
     k_init, k_run = jax.random.split(key)
     start = lecun_reinit(params, key=k_init)
+    if isinstance(model, ModuleModel):
+        start, rest = model.reset_norms(start, rest)
     return gradient_run(
         _finetune_rule, "retain", model, start, pool, request, cfg, k_run, rest
     )
@@ -235,9 +226,9 @@ def reinitialize(params: Any, *, key: jax.Array) -> Any:
 
 
 def finetune(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     epochs: int = 5,
     batch_size: int = 64,
@@ -246,11 +237,12 @@ def finetune(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable | None = None,
-) -> UnlearnOutput:
+) -> UnlearnOutput | UnlearnModelOutput:
     """Fine-tunes on the retain set only (catastrophic forgetting).
 
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then ``params`` is the split).
       params: the trained parameters (a pytree; never modified).
       split: an object with ``x_retain, y_retain, x_forget, y_forget,
         x_test, y_test`` (e.g. ``jaxunlearn.datasets.UnlearningSplit``).
@@ -266,7 +258,8 @@ def finetune(
         the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
-      An ``UnlearnOutput(params, history, epochs_run)``.
+      An ``UnlearnOutput(params, history, epochs_run)``; for a module an
+      ``UnlearnModelOutput(model, history, epochs_run)``.
 
     Raises:
       ValueError: on empty sets, labels out of range, shape mismatches or
@@ -280,9 +273,9 @@ def finetune(
 
 
 def retrain(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     epochs: int = 20,
     batch_size: int = 64,
@@ -292,11 +285,12 @@ def retrain(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable | None = None,
-) -> UnlearnOutput:
+) -> UnlearnOutput | UnlearnModelOutput:
     """Retrains from scratch on the retain set: the gold reference.
 
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then ``params`` is the split).
       params: the trained parameters; only their structure is used.
       split: an object with ``x_retain, y_retain, x_forget, y_forget,
         x_test, y_test``.
@@ -305,8 +299,10 @@ def retrain(
       forget_batch_size: forget rows per step, used only for the logged MI.
       learning_rate: Adam's step size (1e-3 if None); None when
         ``optimizer`` is given.
-      init_params: starting parameters; ``None`` draws fresh ones with
-        :func:`reinitialize` from ``key``.
+      init_params: starting parameters (for a module, a freshly built
+        ``nnx.Module``); ``None`` draws fresh ones with :func:`reinitialize`
+        from ``key`` (for a module also resetting its normalization layers
+        and BatchNorm statistics).
       key: PRNG key (initialization and shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
@@ -314,7 +310,8 @@ def retrain(
         the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
-      An ``UnlearnOutput`` whose history tracks training from scratch.
+      An ``UnlearnOutput`` (``UnlearnModelOutput`` for a module) whose
+      history tracks training from scratch.
 
     Raises:
       ValueError: on empty sets, labels out of range or shape mismatches.
@@ -324,15 +321,22 @@ def retrain(
         return run_on_split(retrain_method, apply_fn, params, split, cfg, key)
     _checks.check_key("key", key)
     k_run = jax.random.split(key)[1]
+    if is_module(apply_fn):  # start from the module init_params
+        if not is_module(init_params):
+            raise TypeError(
+                "init_params: expected an nnx.Module when apply_fn is one,"
+                f" got {type(init_params).__name__}"
+            )
+        apply_fn, init_params, split = init_params, params, None
     return run_on_split(
         finetune_method, apply_fn, init_params, split, cfg, k_run
     )
 
 
 def neggrad(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     epochs: int = 1,
     batch_size: int = 64,
@@ -341,14 +345,15 @@ def neggrad(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable | None = None,
-) -> UnlearnOutput:
+) -> UnlearnOutput | UnlearnModelOutput:
     """Gradient ascent on the forget set's cross-entropy (NegGrad).
 
     An epoch is one pass over the forget set. Unbounded: the forget loss
     grows without limit, so stop early (few epochs, small learning rate).
 
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then ``params`` is the split).
       params: the trained parameters (never modified).
       split: an object with ``x_retain, y_retain, x_forget, y_forget,
         x_test, y_test``.
@@ -364,7 +369,8 @@ def neggrad(
         the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
-      An ``UnlearnOutput``; ``history.task_loss`` is ``-CE(forget)``.
+      An ``UnlearnOutput`` (``UnlearnModelOutput`` for a module);
+      ``history.task_loss`` is ``-CE(forget)``.
 
     Raises:
       ValueError: on empty sets, labels out of range or shape mismatches.
@@ -377,9 +383,9 @@ def neggrad(
 
 
 def neggrad_plus(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     epochs: int = 5,
     retain_weight: float = 0.95,
@@ -389,11 +395,12 @@ def neggrad_plus(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable | None = None,
-) -> UnlearnOutput:
+) -> UnlearnOutput | UnlearnModelOutput:
     """NegGrad+: ``w * CE(retain) - (1 - w) * CE(forget)`` per step.
 
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then ``params`` is the split).
       params: the trained parameters (never modified).
       split: an object with ``x_retain, y_retain, x_forget, y_forget,
         x_test, y_test``.
@@ -410,7 +417,7 @@ def neggrad_plus(
         the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
-      An ``UnlearnOutput``.
+      An ``UnlearnOutput`` (``UnlearnModelOutput`` for a module).
 
     Raises:
       ValueError: on ``retain_weight`` outside ``[0, 1]``, empty sets,
@@ -426,9 +433,9 @@ def neggrad_plus(
 
 
 def random_labels(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     epochs: int = 5,
     batch_size: int = 64,
@@ -437,14 +444,15 @@ def random_labels(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable | None = None,
-) -> UnlearnOutput:
+) -> UnlearnOutput | UnlearnModelOutput:
     """Fine-tunes on retain plus forget rows relabelled at random.
 
     Each step draws, for every forget row, a label uniformly among the
     *other* classes, and minimizes ``CE(retain) + CE(forget, fake labels)``.
 
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then ``params`` is the split).
       params: the trained parameters (never modified).
       split: an object with ``x_retain, y_retain, x_forget, y_forget,
         x_test, y_test``.
@@ -460,7 +468,7 @@ def random_labels(
         the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
-      An ``UnlearnOutput``.
+      An ``UnlearnOutput`` (``UnlearnModelOutput`` for a module).
 
     Raises:
       ValueError: on empty sets, labels out of range or shape mismatches.
@@ -474,9 +482,9 @@ def random_labels(
 
 
 def scrub(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     epochs: int = 5,
     max_epochs: int = 2,
@@ -489,7 +497,7 @@ def scrub(
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable | None = None,
-) -> UnlearnOutput:
+) -> UnlearnOutput | UnlearnModelOutput:
     r"""SCRUB: a student moves away from the teacher on forget, stays on retain.
 
     The teacher is the original model (``params``, frozen). Each step of the
@@ -502,7 +510,8 @@ def scrub(
     ``w_kd = 0.001``, ``w_ce = 0.99``).
 
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then ``params`` is the split).
       params: the trained parameters: the teacher and the student's start.
       split: an object with ``x_retain, y_retain, x_forget, y_forget,
         x_test, y_test``.
@@ -522,7 +531,8 @@ def scrub(
         the fields of ``UnlearnHistory`` in ``metrics``).
 
     Returns:
-      An ``UnlearnOutput``; ``history.task_loss`` is the min-step loss.
+      An ``UnlearnOutput`` (``UnlearnModelOutput`` for a module);
+      ``history.task_loss`` is the min-step loss.
 
     Raises:
       ValueError: on a non-positive temperature, negative weights or

@@ -31,11 +31,13 @@ import jax.numpy as jnp
 
 from jaxunlearn import _checks
 from jaxunlearn.baselines._loop import ApplyFn, run_on_split
+from jaxunlearn.datapoint._model import check_callback, emit_epoch, pure_apply
 from jaxunlearn.datapoint import (
     Method,
     Pool,
     Request,
     UnlearnHistory,
+    UnlearnModelOutput,
     UnlearnOutput,
     evaluator,
     membership_mi,
@@ -53,11 +55,13 @@ class SSDConfig:
       alpha: selection threshold.
       dampening: the dampening constant ``lambda``.
       chunk_size: rows per vmapped per-example gradient chunk (static).
+      callback: ``callback(EpochInfo)`` once, after dampening (static).
     """
 
     alpha: Any = 10.0
     dampening: Any = 1.0
     chunk_size: int = dataclasses.field(default=128, metadata={"static": True})
+    callback: Any = dataclasses.field(default=None, metadata={"static": True})
 
 
 def _fisher_diag(apply_fn, params, x, y, w, chunk):
@@ -113,7 +117,7 @@ def _ssd_run(
     w_all = jnp.concatenate([rmask, fmask])
     x_all, y_all = pool.x[idx], pool.y[idx]
     nr = rmask.shape[0]
-    apply_fn = model
+    apply_fn = pure_apply(model, rest)
     imp_d = _fisher_diag(apply_fn, params, x_all, y_all, w_all, cfg.chunk_size)
     imp_f = _fisher_diag(
         apply_fn, params, x_all[nr:], y_all[nr:], fmask, cfg.chunk_size
@@ -133,6 +137,9 @@ def _ssd_run(
     ce = weighted_cross_entropy(lr, y_all[:nr], rmask)
     mi = membership_mi(lr, lf, retain_mask=rmask, forget_mask=fmask)
     row = (ce, mi, *evaluate(new, rest), jnp.zeros((), ce.dtype), True)
+    names = UnlearnHistory._fields[1:]
+    metrics = dict(zip(names, row[1:], strict=True))
+    emit_epoch(cfg.callback, 1, jnp.zeros((), jnp.int32), ce, metrics)
     history = UnlearnHistory(*(jnp.reshape(v, (1,)) for v in row))
     return UnlearnOutput(new, history, jnp.asarray(1, jnp.int32)), rest
 
@@ -141,19 +148,24 @@ ssd_method = Method("ssd", _ssd_run, SSDConfig())
 
 
 def ssd(
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    split: Any,
+    split: Any = None,
     *,
     alpha: float = 10.0,
     dampening: float = 1.0,
     chunk_size: int = 128,
     key: jax.Array | None = None,
-) -> UnlearnOutput:
+    callback: Any = None,
+) -> UnlearnOutput | UnlearnModelOutput:
     """Selective synaptic dampening with diagonal Fisher importances.
 
+    Importances and accuracies use evaluation mode; an ``nnx.Module``'s
+    non-parameter state comes back unchanged.
+
     Args:
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then ``params`` is the split).
       params: the trained parameters (never modified).
       split: an object with ``x_retain, y_retain, x_forget, y_forget,
         x_test, y_test``.
@@ -163,9 +175,12 @@ def ssd(
       chunk_size: rows per vmapped per-example gradient chunk (memory).
       key: unused (SSD is deterministic); accepted for the common call
         shape.
+      callback: optional ``callback(EpochInfo)``, called once after
+        dampening (``epochs == 1``).
 
     Returns:
-      An ``UnlearnOutput`` with a one-entry history (after dampening).
+      An ``UnlearnOutput`` with a one-entry history (after dampening); for
+      a module, an ``UnlearnModelOutput``.
 
     Raises:
       ValueError: on non-positive ``alpha`` / ``dampening``, empty sets,
@@ -181,7 +196,7 @@ def ssd(
         if not v > 0:
             raise ValueError(f"{name}: expected a positive value, got {v!r}")
     _checks.check_positive_int("chunk_size", chunk_size)
-    cfg = SSDConfig(alpha, dampening, chunk_size)
+    cfg = SSDConfig(alpha, dampening, chunk_size, check_callback(callback))
     return run_on_split(
         ssd_method, apply_fn, params, split, cfg, jax.random.key(0)
     )

@@ -46,7 +46,9 @@ from jaxunlearn.datapoint._membership import (
     weighted_cross_entropy,
 )
 from jaxunlearn.datapoint._model import (
+    ModuleModel,
     emit_epoch,
+    merge_module,
     pure_apply,
     select_state,
     with_state,
@@ -93,6 +95,20 @@ class UnlearnModelOutput(NamedTuple):
     history: UnlearnHistory  # per-epoch diagnostics
     epochs_run: Array  # [] int32, epochs that took at least one step
     target_reached: Array | None = None  # as in UnlearnOutput
+
+
+def model_output(
+    model: Any, out: UnlearnOutput, rest: Any
+) -> UnlearnOutput | UnlearnModelOutput:
+    """``out`` as it is for an ``apply_fn``; for a module model, the module.
+
+    The trained parameters and the carried non-parameter state ``rest``
+    become a new ``nnx.Module`` (with leading batch axes on its state where
+    ``out`` has them) in an :class:`UnlearnModelOutput`.
+    """
+    if not isinstance(model, ModuleModel):
+        return out
+    return UnlearnModelOutput(merge_module(model, out.params, rest), *out[1:])
 
 
 def optimizer_and_lr(cfg: Any, dtype: Any) -> tuple[Any, Array]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 from jaxtyping import Array
 
 
@@ -106,6 +107,28 @@ class ModuleModel(NamedTuple):
     def eval_apply(self, params: Any, rest: Any, x: Array) -> Array:
         """Logits in evaluation mode."""
         return self._run(params, rest, x, False)[0]
+
+    def reset_norms(self, params: Any, rest: Any) -> tuple[Any, Any]:
+        """``(params, rest)`` with the normalization layers as flax builds them.
+
+        Scales of ``nnx`` normalization layers become 1, their biases 0,
+        and BatchNorm running statistics mean 0, variance 1; everything
+        else is kept (a from-scratch start after re-drawing the kernels).
+        """
+        from flax import nnx  # noqa: PLC0415
+
+        module = nnx.merge(self.graphdef, params, rest, copy=True)
+        norms = (nnx.BatchNorm, nnx.LayerNorm, nnx.GroupNorm, nnx.RMSNorm)
+        for _, m in nnx.iter_modules(module):
+            if not isinstance(m, norms):
+                continue
+            fills = (("scale", 1), ("bias", 0), ("mean", 0), ("var", 1))
+            for name, fill in fills:
+                var = getattr(m, name, None)
+                if isinstance(var, nnx.Variable):
+                    var.value = jnp.full_like(var.value, fill)
+        _, params, rest = nnx.split(module, nnx.Param, ...)
+        return params, rest
 
 
 def split_module(module: Any) -> tuple[ModuleModel, Any, Any]:

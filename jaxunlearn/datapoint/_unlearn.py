@@ -29,14 +29,13 @@ from jaxunlearn.datapoint._core import (
     UnlearnModelOutput,
     UnlearnOutput,
     mi_unlearning_run,
+    model_output,
 )
 from jaxunlearn.datapoint._kernel import Pool, Request
 from jaxunlearn.datapoint._membership import ApplyFn
 from jaxunlearn.datapoint._model import (
     EpochInfo,
-    ModuleModel,
     check_callback,
-    merge_module,
     pure_apply,
 )
 from jaxunlearn.datapoint._reference import (
@@ -266,9 +265,7 @@ def _run(
 ) -> UnlearnOutput | UnlearnModelOutput:
     """The compiled core; a module model's state comes back as a module."""
     out, rest = _core_jit(model, params, pool, req, cfg, key, rest)
-    if not isinstance(model, ModuleModel):
-        return out
-    return UnlearnModelOutput(merge_module(model, out.params, rest), *out[1:])
+    return model_output(model, out, rest)
 
 
 def unlearn(
