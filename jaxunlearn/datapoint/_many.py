@@ -16,7 +16,8 @@ References:
   https://docs.jax.dev/en/latest/notebooks/Distributed_arrays_and_automatic_parallelization.html
 """
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -27,12 +28,19 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxunlearn import _checks
 from jaxunlearn.datapoint._config import AutoGamma, Schedule
-from jaxunlearn.datapoint._core import UnlearnOutput, mi_unlearning
+from jaxunlearn.datapoint._core import (
+    UnlearnModelOutput,
+    UnlearnOutput,
+    mi_unlearning,
+    model_output,
+)
 from jaxunlearn.datapoint._kernel import Method, Pool, Request
 from jaxunlearn.datapoint._membership import ApplyFn
+from jaxunlearn.datapoint._model import EpochInfo, check_callback, pure_apply
 from jaxunlearn.datapoint._train import (
     _check_labels,
     _num_outputs,
+    resolve_model,
     resolve_optimizer,
 )
 from jaxunlearn.datapoint._unlearn import cast_leaves, mi_config
@@ -126,13 +134,14 @@ def pad_forget_sets(
 
 
 def _many_core(
-    method, model, request_batch, n_split, params, pool, req, cfg, key_data
-):
+    method, model, request_batch, n_split, params, pool, req, cfg, key_data,
+    rest,
+):  # fmt: skip
     keys = jax.random.wrap_key_data(key_data)
 
     def per_request(r):
         return jax.vmap(
-            lambda k: method.run(model, params, pool, r, cfg, k, None)[0]
+            lambda k: method.run(model, params, pool, r, cfg, k, rest)
         )(keys)
 
     if request_batch is None:
@@ -161,6 +170,10 @@ def _global(x: Any, sharding: NamedSharding) -> jax.Array:
 
     Works with one process and under ``jax.distributed`` alike.
     """
+    if jax.dtypes.issubdtype(jnp.result_type(x), jax.dtypes.prng_key):
+        impl = jax.random.key_impl(x)
+        data = _global(jax.random.key_data(x), sharding)
+        return jax.random.wrap_key_data(data, impl=impl)
     host = np.asarray(x)
     return jax.make_array_from_callback(
         host.shape, sharding, lambda idx: host[idx]
@@ -172,7 +185,7 @@ def unlearn_many(
     params: Any,
     x_train: Any,
     y_train: Any,
-    forget_sets: Sequence[Any] | ForgetRequests,
+    forget_sets: Sequence[Any] | ForgetRequests | None = None,
     x_test: Any = None,
     y_test: Any = None,
     *,
@@ -196,7 +209,8 @@ def unlearn_many(
     optimizer: optax.GradientTransformation | None = None,
     config: Any = None,
     epoch: str = "retain",
-) -> UnlearnOutput:
+    callback: Callable[[EpochInfo], Any] | None = None,
+) -> UnlearnOutput | UnlearnModelOutput:
     """:func:`unlearn` for ``K`` forget requests times ``S`` seeds, in one call.
 
     Each request ``k`` unlearns its forget set from the same trained
@@ -216,9 +230,19 @@ def unlearn_many(
     requests and seeds in one compiled call: ``pool`` a :class:`Pool`,
     ``requests`` ``K`` forget index arrays into ``pool.x`` or a padded
     :class:`Request`, ``config`` the method's config (its default if None);
-    the other keywords do not apply. Each ``[k, s]`` result equals
-    ``method(apply_fn, params, pool, request_k, config=config,
-    key=keys[s])`` on the unpadded request.
+    the other keywords do not apply but ``callback``. Each ``[k, s]``
+    result equals ``method(apply_fn, params, pool, request_k,
+    config=config, key=keys[s])`` on the unpadded request.
+
+    **Modules.** A Flax ``nnx.Module`` may stand in place of ``(apply_fn,
+    params)`` (``unlearn_many(module, x_train, y_train, forget_sets, ...)``,
+    ``unlearn_many(method, module, pool, requests, ...)``): every run trains
+    its ``nnx.Param`` state and carries the rest (BatchNorm statistics,
+    dropout RNG state) through its training forward passes, and the result
+    is an :class:`UnlearnModelOutput` whose module holds every run's state
+    with leading axes ``[K, S]`` (run ``k, s`` is
+    ``nnx.merge(nnx.graphdef(m), jax.tree.map(lambda a: a[k, s],
+    nnx.state(m)))``).
 
     Args:
       apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
@@ -256,9 +280,14 @@ def unlearn_many(
       optimizer: as in :func:`unlearn`.
       config: with a :class:`Method` first, the method's config.
       epoch: as in :func:`unlearn`.
+      callback: optional ``callback(EpochInfo)`` on the host after every
+        epoch of every run (``K * S`` calls an epoch, each with that run's
+        values; ``jax.debug.callback``); with a :class:`Method`, it
+        replaces the config's ``callback``.
 
     Returns:
-      An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``.
+      An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``
+      (an :class:`UnlearnModelOutput` for a module).
       An epoch is ``ceil(n / batch_size)`` steps (the padded retain size);
       steps past a request's retain rows are skipped, so each request's
       result equals :func:`unlearn` on its own split.
@@ -293,7 +322,12 @@ def unlearn_many(
             config=config,
             shard=shard,
             request_batch=request_batch,
+            callback=callback,
         )
+    model, params, rest, data = resolve_model(
+        apply_fn, params, (x_train, y_train, forget_sets, x_test, y_test)
+    )
+    x_train, y_train, forget_sets, x_test, y_test = data
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     cfg = mi_config(
         gamma=gamma,
@@ -310,15 +344,17 @@ def unlearn_many(
         optimizer=optimizer,
         stop_each_step=stop_each_step,
         epoch=epoch,
+        callback=callback,
     )
     pool = pool_from_arrays(
-        apply_fn, params, x_train, y_train, x_test, y_test, holdout
-    )
-    req = _requests(forget_sets, pool, max_forget)
+        pure_apply(model, rest), params, x_train, y_train, x_test, y_test,
+        holdout,
+    )  # fmt: skip
+    req = _requests(forget_sets, pool, max_forget, "forget_sets")
     cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
     return _dispatch(
-        mi_unlearning, apply_fn, params, pool, req, cfg, keys, shard,
-        request_batch,
+        mi_unlearning, model, (params, rest), pool, req, cfg, keys,
+        (shard, request_batch),
     )  # fmt: skip
 
 
@@ -379,13 +415,20 @@ def pool_from_arrays(
     )  # fmt: skip
 
 
-def _requests(forget_sets: Any, pool: Pool, max_forget: Any) -> Request:
+def _requests(
+    forget_sets: Any, pool: Pool, max_forget: Any, name: str
+) -> Request:
     """Padded requests over ``pool.x`` (index arrays or a :class:`Request`)."""
     x = np.asarray(pool.x)
+    if forget_sets is None:
+        raise ValueError(
+            f"{name}: expected K forget index arrays or a padded Request,"
+            " got None"
+        )
     if isinstance(forget_sets, Request):
         req = forget_sets
         _checks.check_shape(
-            "forget_sets.retain_idx", req.retain_idx, (None, x.shape[0])
+            f"{name}.retain_idx", req.retain_idx, (None, x.shape[0])
         )
     else:
         req = pad_forget_sets(
@@ -401,16 +444,17 @@ def _requests(forget_sets: Any, pool: Pool, max_forget: Any) -> Request:
 
 def run_many(
     method: Method,
-    apply_fn: ApplyFn,
+    apply_fn: ApplyFn | Any,
     params: Any,
-    pool: Pool,
-    requests: Sequence[Any] | Request,
+    pool: Pool | None = None,
+    requests: Sequence[Any] | Request | None = None,
     *,
     keys: Any,
     config: Any = None,
     shard: bool = False,
     request_batch: int | None = None,
-) -> UnlearnOutput:
+    callback: Callable[[EpochInfo], Any] | None = None,
+) -> UnlearnOutput | UnlearnModelOutput:
     """``method`` over ``K`` requests times ``S`` seeds in one compiled call.
 
     What :func:`unlearn_many` runs when its first argument is a
@@ -419,7 +463,9 @@ def run_many(
     Args:
       method: a :class:`Method` (e.g. ``mi_unlearning``,
         ``jaxunlearn.baselines.scrub_method``).
-      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``.
+      apply_fn: pure forward pass ``apply_fn(params, x) -> logits [n, c]``,
+        or an ``nnx.Module`` (then the arguments shift: ``params`` is the
+        pool and ``pool`` the requests).
       params: the trained parameters (never modified).
       pool: a :class:`Pool`.
       requests: ``K`` forget index arrays into ``pool.x`` (each request's
@@ -428,33 +474,66 @@ def run_many(
       config: the method's config (``method.default_config`` if None).
       shard: lay the request axis over all devices.
       request_batch: run the requests in groups of this many.
+      callback: optional ``callback(EpochInfo)`` after every epoch of every
+        run; replaces the config's ``callback`` (None keeps it).
 
     Returns:
-      An ``UnlearnOutput`` whose leaves have leading axes ``[K, S]``.
+      An ``UnlearnOutput`` whose leaves have leading axes ``[K, S]`` (an
+      ``UnlearnModelOutput`` for a module, see :func:`unlearn_many`).
 
     Raises:
       ValueError: on bad requests or keys.
-      TypeError: when ``method`` is not a :class:`Method`.
+      TypeError: when ``method`` is not a :class:`Method`, ``pool`` not a
+        :class:`Pool` or ``callback`` not callable.
     """
     if not isinstance(method, Method):
         raise TypeError(
             f"method: expected a jaxunlearn Method, got {type(method).__name__}"
         )
+    model, params, rest, (pool, requests) = resolve_model(
+        apply_fn, params, (pool, requests)
+    )
     if not isinstance(pool, Pool):
         raise TypeError(f"pool: expected a Pool, got {type(pool).__name__}")
     pool = Pool(*(np.asarray(a) for a in pool))
-    req = _requests(requests, pool, None)
+    req = _requests(requests, pool, None, "requests")
     cfg = method.default_config if config is None else config
+    cfg = with_callback(cfg, check_callback(callback))
     cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
     return _dispatch(
-        method, apply_fn, params, pool, req, cfg, keys, shard, request_batch
+        method, model, (params, rest), pool, req, cfg, keys,
+        (shard, request_batch),
+    )  # fmt: skip
+
+
+def with_callback(cfg: Any, callback: Any) -> Any:
+    """``cfg`` with its (or its ``train`` part's) ``callback`` replaced.
+
+    Unchanged when ``callback`` is None.
+    """
+    if callback is None:
+        return cfg
+    if hasattr(cfg, "callback"):
+        return dataclasses.replace(cfg, callback=callback)
+    if hasattr(cfg, "train"):
+        train = with_callback(cfg.train, callback)
+        return dataclasses.replace(cfg, train=train)
+    raise TypeError(
+        "callback: the method's config has no callback field"
+        f" ({type(cfg).__name__})"
     )
 
 
 def _dispatch(
-    method, apply_fn, params, pool, req, cfg, keys, shard, request_batch
-) -> UnlearnOutput:
-    """Runs the vmapped method, sharded over devices with ``shard=True``."""
+    method, model, state, pool, req, cfg, keys, options
+) -> UnlearnOutput | UnlearnModelOutput:
+    """Runs the vmapped method, sharded over devices with ``shard=True``.
+
+    ``state`` is ``(params, rest)`` and ``options`` ``(shard,
+    request_batch)``; the output has ``[K, S]`` axes (a module's state
+    too).
+    """
+    (params, rest), (shard, request_batch) = state, options
     key_data = np.asarray(jax.random.key_data(keys))
     if key_data.ndim != 2:
         raise ValueError(
@@ -463,10 +542,13 @@ def _dispatch(
         )
     if request_batch is not None:
         _checks.check_positive_int("request_batch", request_batch)
-    args = (method, apply_fn, request_batch)
+    args = (method, model, request_batch)
     if not shard:
-        return _many_jit(
-            *args, 1, params, pool, req, cfg, jnp.asarray(key_data)
+        return model_output(
+            model,
+            *_many_jit(
+                *args, 1, params, pool, req, cfg, jnp.asarray(key_data), rest
+            ),
         )
     devices = np.asarray(jax.devices())
     mesh = Mesh(devices, ("requests",))
@@ -479,10 +561,10 @@ def _dispatch(
     by_request = NamedSharding(mesh, PartitionSpec("requests"))
     replicated = NamedSharding(mesh, PartitionSpec())
     req = jax.tree.map(lambda a: _global(a, by_request), req)
-    params, pool, cfg, key_data = jax.tree.map(
-        lambda a: _global(a, replicated), (params, pool, cfg, key_data)
+    params, pool, cfg, key_data, rest = jax.tree.map(
+        lambda a: _global(a, replicated), (params, pool, cfg, key_data, rest)
     )
-    out = _many_jit(*args, devices.size, params, pool, req, cfg, key_data)
+    out = _many_jit(*args, devices.size, params, pool, req, cfg, key_data, rest)
     if k_pad > k:
         out = jax.jit(lambda o: jax.tree.map(lambda a: a[:k], o))(out)
-    return out
+    return model_output(model, *out)
