@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from jaxunlearn.datapoint._membership import MembershipBatch, masked_mean
-from jaxunlearn.datapoint._model import pure_apply
+from jaxunlearn.datapoint._model import is_module, pure_apply, split_module
 
 
 class Pool(NamedTuple):
@@ -127,13 +127,15 @@ def pass_rows(perm: Array, mask: Array, step: Array, size: int) -> tuple:
       size: rows per batch (static).
 
     Returns:
-      ``(rows [size], weights [size])``; rows past the end repeat the last
-      one with weight 0.
+      ``(rows [size], weights [size])``; positions past the real rows
+      repeat the last real row with weight 0, so that a padded pass and an
+      unpadded one feed the same rows (a BatchNorm layer's batch statistics
+      see them).
     """
-    n = perm.shape[0]
+    n_real = jnp.sum(mask > 0, dtype=jnp.int32)
     pos = step * size + jnp.arange(size, dtype=jnp.int32)
-    rows = perm[jnp.minimum(pos, n - 1)]
-    return rows, mask[rows] * (pos < n).astype(mask.dtype)
+    rows = perm[jnp.clip(pos, 0, jnp.maximum(n_real, 1) - 1)]
+    return rows, mask[rows] * (pos < n_real).astype(mask.dtype)
 
 
 def cycled_rows(perm: Array, mask: Array, start: Array, size: int) -> tuple:
@@ -359,7 +361,7 @@ class Method:
         apply_fn: Any,
         params: Any,
         pool: Pool,
-        request: Request,
+        request: Request | None = None,
         *,
         config: Any = None,
         key: Array,
@@ -367,7 +369,9 @@ class Method:
         """Runs the method on one request (no validation: see the wrappers).
 
         Args:
-          apply_fn: pure forward pass ``apply_fn(params, x) -> logits``.
+          apply_fn: pure forward pass ``apply_fn(params, x) -> logits``, or
+            an ``nnx.Module`` (then the arguments shift: ``params`` is the
+            pool and ``pool`` the request).
           params: the trained parameters (never modified).
           pool: a :class:`Pool`.
           request: a :class:`Request`.
@@ -375,7 +379,15 @@ class Method:
           key: a PRNG key.
 
         Returns:
-          The method's ``UnlearnOutput``.
+          The method's ``UnlearnOutput``; for a module an
+          ``UnlearnModelOutput`` holding the new module.
         """
         cfg = self.default_config if config is None else config
-        return self.run(apply_fn, params, pool, request, cfg, key, None)[0]
+        if not is_module(apply_fn):
+            return self.run(apply_fn, params, pool, request, cfg, key, None)[0]
+        # _core builds on this module: imported at call time.
+        from jaxunlearn.datapoint._core import model_output  # noqa: PLC0415
+
+        model, module_params, rest = split_module(apply_fn)
+        out, rest = self.run(model, module_params, params, pool, cfg, key, rest)
+        return model_output(model, out, rest)

@@ -43,7 +43,7 @@ from jaxunlearn.datapoint._train import (
     resolve_model,
     resolve_optimizer,
 )
-from jaxunlearn.datapoint._unlearn import cast_leaves, mi_config
+from jaxunlearn.datapoint._unlearn import cast_leaves, mi_config_of
 
 # K padded requests: a Request whose fields have a leading [K] axis.
 ForgetRequests = Request
@@ -329,23 +329,7 @@ def unlearn_many(
     )
     x_train, y_train, forget_sets, x_test, y_test = data
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
-    cfg = mi_config(
-        gamma=gamma,
-        learning_rate=learning_rate,
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        utility=utility,
-        stop=stop,
-        stop_value=stop_value,
-        auto=auto,
-        gamma_schedule=gamma_schedule,
-        lr_schedule=lr_schedule,
-        optimizer=optimizer,
-        stop_each_step=stop_each_step,
-        epoch=epoch,
-        callback=callback,
-    )
+    cfg = mi_config_of(locals())
     pool = pool_from_arrays(
         pure_apply(model, rest), params, x_train, y_train, x_test, y_test,
         holdout,

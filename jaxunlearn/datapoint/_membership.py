@@ -64,6 +64,22 @@ def _mask(name: str, mask: Any, n: int, dtype: Any) -> Array:
     return mask.astype(dtype)
 
 
+def _logit_pair(names: tuple[str, str], a: Any, b: Any) -> tuple:
+    """``(a, b, dtype)``: two floating ``[n, c]`` logit arrays, same ``c``.
+
+    Raises:
+      TypeError: naming ``names[i]`` on non-floating logits.
+      ValueError: naming ``names[i]`` on a bad rank or shape.
+    """
+    la = _checks.as_array(names[0], a)
+    lb = _checks.as_array(names[1], b)
+    _checks.check_floating(names[0], la)
+    _checks.check_floating(names[1], lb)
+    _checks.check_rank(names[0], la, 2)
+    _checks.check_shape(names[1], lb, (None, la.shape[1]))
+    return la, lb, jnp.result_type(la, lb)
+
+
 def membership_mi(
     logits_retain: Float[ArrayLike, "b c"],
     logits_forget: Float[ArrayLike, "f c"],
@@ -103,13 +119,9 @@ def membership_mi(
       >>> float(membership_mi(lr, lr[:2]))  # same predictions: I = 0
       0.0
     """
-    lr = _checks.as_array("logits_retain", logits_retain)
-    lf = _checks.as_array("logits_forget", logits_forget)
-    _checks.check_floating("logits_retain", lr)
-    _checks.check_floating("logits_forget", lf)
-    _checks.check_rank("logits_retain", lr, 2)
-    _checks.check_shape("logits_forget", lf, (None, lr.shape[1]))
-    dtype = jnp.result_type(lr, lf)
+    lr, lf, dtype = _logit_pair(
+        ("logits_retain", "logits_forget"), logits_retain, logits_forget
+    )
     mr = _mask("retain_mask", retain_mask, lr.shape[0], dtype)
     mf = _mask("forget_mask", forget_mask, lf.shape[0], dtype)
     qr = jax.nn.softmax(lr.astype(dtype), axis=-1)
@@ -175,13 +187,9 @@ def holdout_membership_mi(
       >>> float(holdout_membership_mi(lf, lf))  # same predictions: I = 0
       0.0
     """
-    lf = _checks.as_array("logits_forget", logits_forget)
-    lh = _checks.as_array("logits_holdout", logits_holdout)
-    _checks.check_floating("logits_forget", lf)
-    _checks.check_floating("logits_holdout", lh)
-    _checks.check_rank("logits_forget", lf, 2)
-    _checks.check_shape("logits_holdout", lh, (None, lf.shape[1]))
-    dtype = jnp.result_type(lf, lh)
+    lf, lh, dtype = _logit_pair(
+        ("logits_forget", "logits_holdout"), logits_forget, logits_holdout
+    )
     mf = _mask("forget_mask", forget_mask, lf.shape[0], dtype)
     mh = _mask("holdout_mask", holdout_mask, lh.shape[0], dtype)
     probs = jnp.concatenate(

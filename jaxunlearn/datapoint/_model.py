@@ -126,7 +126,7 @@ class ModuleModel(NamedTuple):
             for name, fill in fills:
                 var = getattr(m, name, None)
                 if isinstance(var, nnx.Variable):
-                    var.value = jnp.full_like(var.value, fill)
+                    var[...] = jnp.full_like(var[...], fill)
         _, params, rest = nnx.split(module, nnx.Param, ...)
         return params, rest
 

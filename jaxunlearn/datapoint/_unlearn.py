@@ -6,6 +6,7 @@ References:
 """
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -135,6 +136,17 @@ def mi_config(
         remat=remat,
         callback=callback,
     )
+
+
+def mi_config_of(args: dict, **overrides: Any) -> UnlearnConfig:
+    """:func:`mi_config` of an entry point's ``locals()``.
+
+    The arguments :func:`mi_config` takes are read from ``args`` by name;
+    ``overrides`` replace or add to them.
+    """
+    names = inspect.signature(mi_config).parameters
+    kw = {k: v for k, v in args.items() if k in names}
+    return mi_config(**{**kw, **overrides})
 
 
 def _split_arrays(split: Any) -> dict:
@@ -412,25 +424,7 @@ def unlearn(
     model, params, rest, (split,) = resolve_model(apply_fn, params, (split,))
     apply_fn = pure_apply(model, rest)
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
-    cfg = mi_config(
-        gamma=gamma,
-        learning_rate=learning_rate,
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        utility=utility,
-        stop=stop,
-        stop_value=stop_value,
-        auto=auto,
-        gamma_schedule=gamma_schedule,
-        lr_schedule=lr_schedule,
-        optimizer=optimizer,
-        stop_each_step=stop_each_step,
-        repair_steps=repair_steps,
-        allow_probe=True,
-        callback=callback,
-        epoch=epoch,
-    )
+    cfg = mi_config_of(locals(), allow_probe=True)
     _checks.check_key("key", key)
     pool, req = pool_from_split(apply_fn, params, split, holdout)
     if cfg.stop is not None and cfg.stop.kind == "probe":
@@ -560,22 +554,16 @@ def make_unlearn_fn(
       >>> jax.grad(final_mi)(1.0).shape
       ()
     """
-    cfg = mi_config(
+    cfg = mi_config_of(
+        locals(),
         gamma=0.0,
         learning_rate=None,
-        epochs=epochs,
-        batch_size=batch_size,
-        forget_batch_size=forget_batch_size,
-        utility=utility,
         stop=None,
         stop_value=0.0,
         auto=None,
-        gamma_schedule=gamma_schedule,
-        lr_schedule=lr_schedule,
         optimizer=(
             _ADAM_DESCENT if check_optimizer(optimizer) is None else optimizer
         ),
-        remat=remat,
     )
     pool, req = pool_from_split(None, None, split, holdout)
 

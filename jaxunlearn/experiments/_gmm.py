@@ -21,18 +21,14 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxunlearn import _checks
-from jaxunlearn.baselines import (
-    finetune,
-    neggrad,
-    neggrad_plus,
-    random_labels,
-    reinitialize,
-    scrub,
-    ssd,
-)
-from jaxunlearn.datapoint import fit_classifier, unlearn
+from jaxunlearn.datapoint import unlearn
 from jaxunlearn.datasets import UnlearningSplit, gmm_toy
-from jaxunlearn.experiments._common import ReproductionResult, summarize
+from jaxunlearn.experiments._common import (
+    ReproductionResult,
+    fit_original_and_retrain,
+    run_baselines,
+    summarize,
+)
 from jaxunlearn.models import MLP, functional
 
 #: The authors' saved outputs: accuracy on X, P(y = 0 | x).
@@ -100,28 +96,6 @@ def gmm_reproduction(
     def one(k: jax.Array) -> dict[str, Any]:
         kd, ki, kr, kt, kt2, ku, kb = jax.random.split(k, 7)
         g = gmm_toy(kd, n, d, means=means)
-        x_all = jnp.concatenate([g.x, g.x_forget])
-        y_all = jnp.concatenate([g.y, g.y_forget])
-        original = fit_classifier(
-            apply_fn,
-            reinitialize(p0, key=ki),
-            x_all,
-            y_all,
-            epochs=epochs,
-            batch_size=n + 1,
-            learning_rate=learning_rate,
-            key=kt,
-        ).params
-        retrained = fit_classifier(
-            apply_fn,
-            reinitialize(p0, key=kr),
-            g.x,
-            g.y,
-            epochs=epochs,
-            batch_size=n,
-            learning_rate=learning_rate,
-            key=kt2,
-        ).params
         split = UnlearningSplit(
             g.x,
             g.y,
@@ -133,6 +107,10 @@ def gmm_reproduction(
             jnp.arange(n, dtype=jnp.int32),
             jnp.array([n], jnp.int32),
         )
+        original, retrained = fit_original_and_retrain(
+            apply_fn, p0, split, (ki, kr, kt, kt2), epochs=(epochs, epochs),
+            batch_sizes=(n + 1, n), learning_rate=learning_rate,
+        )  # fmt: skip
         models = {"original": original, "retrain": retrained}
         curves = {}
         mi = unlearn(
@@ -148,25 +126,12 @@ def gmm_reproduction(
         models["mi_unlearning"] = mi.params
         curves["mi_unlearning"] = mi.history
         if baselines:
-            fns = {
-                "finetune": finetune,
-                "neggrad": neggrad,
-                "neggrad_plus": neggrad_plus,
-                "random_labels": random_labels,
-                "scrub": scrub,
-            }
-            for i, name in enumerate(_BASELINES):
-                out = fns[name](
-                    apply_fn,
-                    original,
-                    split,
-                    epochs=unlearn_epochs,
-                    key=jax.random.fold_in(kb, i),
-                    **common,
-                )
-                models[name] = out.params
-                curves[name] = out.history
-            models["ssd"] = ssd(apply_fn, original, split).params
+            base, base_curves = run_baselines(
+                apply_fn, original, split, _BASELINES, kb,
+                epochs=lambda name: unlearn_epochs, **common,
+            )  # fmt: skip
+            models.update(base)
+            curves.update(base_curves)
 
         def metrics(p):
             acc = jnp.mean(jnp.argmax(apply_fn(p, g.x), -1) == g.y)

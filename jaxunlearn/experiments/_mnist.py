@@ -30,14 +30,8 @@ from flax import nnx
 from jaxunlearn import _checks
 from jaxunlearn.baselines import (
     finetune,
-    neggrad,
-    neggrad_plus,
-    random_labels,
-    reinitialize,
-    scrub,
-    ssd,
 )
-from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
+from jaxunlearn.datapoint import AutoGamma, unlearn
 from jaxunlearn.datasets import (
     UnlearningSplit,
     forget_class_fraction,
@@ -45,7 +39,12 @@ from jaxunlearn.datasets import (
     load_mnist5k,
     train_test_split,
 )
-from jaxunlearn.experiments._common import ReproductionResult, summarize
+from jaxunlearn.experiments._common import (
+    ReproductionResult,
+    fit_original_and_retrain,
+    run_baselines,
+    summarize,
+)
 from jaxunlearn.models import MLP, functional
 
 #: Xu & Strohmer, full MNIST (the authors' saved outputs), accuracies in %:
@@ -188,30 +187,14 @@ def mnist_reproduction(
     def one(k, arrays):
         split = UnlearningSplit(*arrays, 10, None, None)
         ki, kr, kt, kt2, kf, ku, kb = jax.random.split(k, 7)
-        x_all = jnp.concatenate([split.x_retain, split.x_forget])
-        y_all = jnp.concatenate([split.y_retain, split.y_forget])
-        original = fit_classifier(
-            apply_fn,
-            reinitialize(p0, key=ki),
-            x_all,
-            y_all,
-            epochs=original_epochs,
-            batch_size=64,
+        original, retrained = fit_original_and_retrain(
+            apply_fn, p0, split, (ki, kr, kt, kt2),
+            epochs=(original_epochs, retrain_epochs), batch_sizes=(64, 64),
             learning_rate=1e-3,
-            key=kt,
-        ).params
+        )  # fmt: skip
         models = {
             "original": original,
-            "retrain": fit_classifier(
-                apply_fn,
-                reinitialize(p0, key=kr),
-                split.x_retain,
-                split.y_retain,
-                epochs=retrain_epochs,
-                batch_size=64,
-                learning_rate=1e-3,
-                key=kt2,
-            ).params,
+            "retrain": retrained,
             "finetune": finetune(
                 apply_fn,
                 original,
@@ -235,25 +218,13 @@ def mnist_reproduction(
             models[_gamma_name(g)] = out.params
             curves[_gamma_name(g)] = out.history
         if baselines:
-            fns = {
-                "neggrad": neggrad,
-                "neggrad_plus": neggrad_plus,
-                "random_labels": random_labels,
-                "scrub": scrub,
-            }
-            for i, name in enumerate(_BASELINES):
-                ep = 1 if name == "neggrad" else unlearn_epochs
-                out = fns[name](
-                    apply_fn,
-                    original,
-                    split,
-                    epochs=ep,
-                    key=jax.random.fold_in(kb, i),
-                    **common,
-                )
-                models[name] = out.params
-                curves[name] = out.history
-            models["ssd"] = ssd(apply_fn, original, split).params
+            base, base_curves = run_baselines(
+                apply_fn, original, split, _BASELINES, kb,
+                epochs=lambda name: 1 if name == "neggrad" else unlearn_epochs,
+                **common,
+            )  # fmt: skip
+            models.update(base)
+            curves.update(base_curves)
 
         def acc(p, xs, ys):
             hit = jnp.argmax(apply_fn(p, xs), -1) == ys

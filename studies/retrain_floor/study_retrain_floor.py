@@ -25,25 +25,10 @@ from jaxunlearn.baselines import reinitialize
 from jaxunlearn.datapoint import fit_classifier
 from jaxunlearn.datasets import (
     forget_class_fraction,
-    load_fashion_mnist,
-    load_mnist5k,
     train_test_split,
 )
+from jaxunlearn.experiments._mnist import _load
 from jaxunlearn.models import MLP, functional
-
-
-def _load(dataset, size, key):
-    # The rows of experiments.mnist_reproduction: a keyed, stratified subset.
-    data = load_mnist5k() if dataset == "mnist5k" else load_fashion_mnist()
-    x, y = np.asarray(data.images), np.asarray(data.labels)
-    if size is not None and size < x.shape[0]:
-        idx = np.asarray(
-            train_test_split(
-                key, x, y, test_fraction=size / x.shape[0], stratify=True
-            ).test_indices
-        )
-        x, y = x[idx], y[idx]
-    return x, y
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jaxunlearn.datapoint import Request
 from jaxunlearn.models import MLP, functional
 
 
@@ -46,3 +47,14 @@ def tiny_split(key=None, *, n=60, n_forget=6, dtype=jnp.float32):
 
 def tiny_model(d=4, c=3, dtype=jnp.float32):
     return functional(MLP(d, (8,), c, param_dtype=dtype, rngs=nnx.Rngs(0)))
+
+
+def request_of(n, forget):
+    """The :class:`Request` of forget rows ``forget`` among ``n`` rows."""
+    keep = np.setdiff1d(np.arange(n), forget)
+    return Request(
+        jnp.asarray(keep, jnp.int32),
+        jnp.ones(keep.size, jnp.float32),
+        jnp.asarray(forget, jnp.int32),
+        jnp.ones(len(forget), jnp.float32),
+    )

@@ -14,7 +14,6 @@ from jaxunlearn.datapoint import (
     Controller,
     MembershipBatch,
     Pool,
-    Request,
     TrainConfig,
     UnlearnConfig,
     fit_classifier,
@@ -26,7 +25,7 @@ from jaxunlearn.datapoint import (
     unlearning_loss,
     weighted_cross_entropy,
 )
-from tests.datapoint._problems import tiny_model, tiny_split
+from tests.datapoint._problems import request_of, tiny_model, tiny_split
 
 SMALL = TrainConfig(epochs=1, batch_size=16, forget_batch_size=4)
 # SCRUB starts at its teacher, where the gradient of its max step is zero
@@ -65,16 +64,6 @@ def problem():
     return apply_fn, params, pool, forget
 
 
-def _request(n, forget):
-    keep = np.setdiff1d(np.arange(n), forget)
-    return Request(
-        jnp.asarray(keep, jnp.int32),
-        jnp.ones(keep.size, jnp.float32),
-        jnp.asarray(forget, jnp.int32),
-        jnp.ones(len(forget), jnp.float32),
-    )
-
-
 @pytest.mark.parametrize("name", list(METHODS))
 def test_unlearn_many_equals_single_call(problem, name):
     # Padded requests x seeds in one vmapped call equal each request run
@@ -91,7 +80,7 @@ def test_unlearn_many_equals_single_call(problem, name):
         lambda p, r, k: method(apply_fn, p, pool, r, config=cfg, key=k)
     )
     for k, f in ((0, sets[0]), (1, sets[1])):
-        one = single(params, _request(pool.x.shape[0], f), keys[1])
+        one = single(params, request_of(pool.x.shape[0], f), keys[1])
         got = jax.tree.map(lambda a, k=k: a[k, 1], many)
         jax.tree.map(
             lambda a, b: np.testing.assert_allclose(a, b, atol=2e-5),
@@ -149,7 +138,7 @@ def test_method_lowers_its_objective_with_optax(problem, name, opt):
         apply_fn,
         params,
         pool,
-        _request(pool.x.shape[0], forget),
+        request_of(pool.x.shape[0], forget),
         config=cfg,
         key=jax.random.key(0),
     )
@@ -218,7 +207,7 @@ def _hold_calls(apply_fn, params, pool, forget, cfg):
         rows.append(x.shape[0])
         return apply_fn(p, x)
 
-    req = _request(pool.x.shape[0], forget)
+    req = request_of(pool.x.shape[0], forget)
     jax.eval_shape(
         lambda p: mi_unlearning(
             counting, p, pool, req, config=cfg, key=jax.random.key(0)
@@ -261,7 +250,7 @@ def test_epoch_forget_step_budget_and_target_reached(problem):
     from jaxunlearn.datapoint._core import epoch_steps
 
     apply_fn, params, pool, forget = problem
-    req = _request(pool.x.shape[0], forget)
+    req = request_of(pool.x.shape[0], forget)
     base = UnlearnConfig(batch_size=16, forget_batch_size=4)
     assert epoch_steps(base, req) == 4
     assert epoch_steps(replace(base, epoch="forget"), req) == 2

@@ -9,17 +9,21 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from jaxunlearn import baselines
 from jaxunlearn.datapoint import (
     EpochInfo,
     FitModelOutput,
     FitOutput,
+    Pool,
+    TrainConfig,
     UnlearnModelOutput,
     UnlearnOutput,
     fit_classifier,
     unlearn,
+    unlearn_many,
 )
 from jaxunlearn.models import MLP, functional
-from tests.datapoint._problems import tiny_model, tiny_split
+from tests.datapoint._problems import request_of, tiny_model, tiny_split
 
 
 class BNNet(nnx.Module):
@@ -205,3 +209,118 @@ def test_docs_examples_run(capsys):
     out = capsys.readouterr().out
     assert "(2, 3, 2)" in out  # unlearn_many(scrub_method, ...): [K, S, E]
     assert "epoch 3/3" in out
+
+
+def test_baseline_module_trains_updates_statistics_and_calls_back(data):
+    # SCRUB: the student runs in training mode (its BatchNorm statistics
+    # move), the teacher is the frozen start in evaluation mode.
+    split, x, y = data
+    net = BNNet(0.3, rngs=nnx.Rngs(0))
+    mean0 = _stats(net)[0]
+    seen = []
+    out = baselines.scrub(
+        net, split, epochs=6, max_epochs=1, batch_size=16,
+        forget_batch_size=4, learning_rate=1e-2, key=jax.random.key(2),
+        callback=seen.append,
+    )  # fmt: skip
+    assert isinstance(out, UnlearnModelOutput)
+    loss = np.asarray(out.history.task_loss)
+    assert loss[-1] < 0.5 * loss[0]
+    assert not np.allclose(_stats(out.model)[0], mean0)
+    np.testing.assert_array_equal(_stats(net)[0], mean0)  # input untouched
+    assert [i.epoch for i in seen] == list(range(6))
+    np.testing.assert_allclose([i.loss for i in seen], loss, rtol=1e-6)
+    # The accuracies are those of the returned module in evaluation mode.
+    acc = jnp.mean(jnp.argmax(_logits(out.model, split.x_test), -1)
+                   == split.y_test)  # fmt: skip
+    np.testing.assert_allclose(out.history.test_acc[-1], acc, rtol=1e-6)
+
+
+def _logits(model, x):
+    model.eval()
+    return model(x)
+
+
+def test_ssd_module_keeps_statistics_and_reset_norms():
+    split = tiny_split()[0]
+    net = BNNet(rngs=nnx.Rngs(0))
+    net.bn.mean[...] = jnp.full((16,), 0.5)
+    seen = []
+    out = baselines.ssd(net, split, chunk_size=16, callback=seen.append)
+    assert isinstance(out, UnlearnModelOutput) and len(seen) == 1
+    np.testing.assert_array_equal(_stats(out.model)[0], 0.5)
+    # retrain's from-scratch start: normalization layers as flax builds
+    # them, running statistics reset.
+    from jaxunlearn.datapoint._model import split_module
+
+    model, params, rest = split_module(out.model)
+    params = jax.tree.map(lambda a: a + 1.0, params)
+    params, rest = model.reset_norms(params, rest)
+    fresh = nnx.merge(model.graphdef, params, rest)
+    np.testing.assert_array_equal(fresh.bn.scale[...], 1.0)
+    np.testing.assert_array_equal(fresh.bn.bias[...], 0.0)
+    np.testing.assert_array_equal(_stats(fresh)[0], 0.0)
+    np.testing.assert_array_equal(_stats(fresh)[1], 1.0)
+    assert not np.allclose(fresh.l1.kernel[...], out.model.l1.kernel[...])
+    with pytest.raises(TypeError, match="init_params"):
+        baselines.retrain(net, split, init_params={}, key=jax.random.key(0))
+
+
+def test_unlearn_many_module_equals_single_calls_and_calls_back(data):
+    # Every [k, s] run of a BatchNorm module through unlearn_many equals
+    # the method called on that request alone; the callback fires once per
+    # run and epoch.
+    split, x, y = data
+    forget = np.flatnonzero(np.asarray(y) == 0)[:6]
+    pool = Pool(x, y, split.x_test, split.y_test, split.x_test, split.y_test)
+    net = BNNet(rngs=nnx.Rngs(0))
+    cfg = TrainConfig(epochs=2, batch_size=16, forget_batch_size=4)
+    sets, keys = [forget, forget[:3]], jax.random.split(jax.random.key(3), 2)
+    seen = []
+    many = unlearn_many(
+        baselines.finetune_method, net, pool, sets, keys=keys, config=cfg,
+        callback=seen.append,
+    )  # fmt: skip
+    assert isinstance(many, UnlearnModelOutput)
+    assert _stats(many.model)[0].shape == (2, 2, 16)
+    assert len(seen) == 2 * 2 * 2
+    np.testing.assert_allclose(
+        sorted(i.loss for i in seen),
+        np.sort(np.asarray(many.history.task_loss).ravel()),
+        rtol=1e-6,
+    )
+    state = nnx.state(many.model)
+    for k, s in ((0, 1), (1, 0)):
+        one = baselines.finetune_method(
+            net, pool, request_of(x.shape[0], sets[k]), config=cfg, key=keys[s]
+        )
+        assert not np.allclose(_stats(one.model)[0], _stats(net)[0])
+        run = jax.tree.map(lambda a, i=(k, s): a[i], state)
+        got = nnx.merge(nnx.graphdef(many.model), run)
+        np.testing.assert_allclose(
+            _stats(got)[0], _stats(one.model)[0], rtol=1e-5, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            _logits(got, x), _logits(one.model, x), rtol=1e-4, atol=1e-5
+        )
+
+
+def test_unlearn_many_mi_on_a_module(data):
+    split, x, y = data
+    forget = np.flatnonzero(np.asarray(y) == 0)[:6]
+    net = BNNet(rngs=nnx.Rngs(0))
+    seen = []
+    out = unlearn_many(
+        net, x, y, [forget], split.x_test, split.y_test,
+        keys=jax.random.split(jax.random.key(0), 2), gamma=1.0, epochs=2,
+        batch_size=16, forget_batch_size=4, callback=seen.append,
+    )  # fmt: skip
+    assert isinstance(out, UnlearnModelOutput)
+    mean = _stats(out.model)[0]
+    assert mean.shape == (1, 2, 16)
+    assert not np.allclose(mean[0, 0], _stats(net)[0])
+    assert not np.allclose(mean[0, 0], mean[0, 1])  # seeds differ
+    assert len(seen) == 1 * 2 * 2
+    with pytest.raises(ValueError, match="requests"):
+        unlearn_many(baselines.finetune_method, net, Pool(x, y, x, y, x, y),
+                     keys=jax.random.split(jax.random.key(0), 1))  # fmt: skip
