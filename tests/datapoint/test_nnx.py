@@ -297,11 +297,13 @@ def test_unlearn_many_module_equals_single_calls_and_calls_back(data):
         assert not np.allclose(_stats(one.model)[0], _stats(net)[0])
         run = jax.tree.map(lambda a, i=(k, s): a[i], state)
         got = nnx.merge(nnx.graphdef(many.model), run)
+        # As in test_kernel's equality of batched and single runs (Adam
+        # scales the vmapped program's rounding up).
         np.testing.assert_allclose(
-            _stats(got)[0], _stats(one.model)[0], rtol=1e-5, atol=1e-6
+            _stats(got)[0], _stats(one.model)[0], atol=2e-5
         )
         np.testing.assert_allclose(
-            _logits(got, x), _logits(one.model, x), rtol=1e-4, atol=1e-5
+            _logits(got, x), _logits(one.model, x), atol=2e-5
         )
 
 
