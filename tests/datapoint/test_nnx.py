@@ -6,6 +6,7 @@ import re
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 
@@ -274,7 +275,12 @@ def test_unlearn_many_module_equals_single_calls_and_calls_back(data):
     forget = np.flatnonzero(np.asarray(y) == 0)[:6]
     pool = Pool(x, y, split.x_test, split.y_test, split.x_test, split.y_test)
     net = BNNet(rngs=nnx.Rngs(0))
-    cfg = TrainConfig(epochs=2, batch_size=16, forget_batch_size=4)
+    # Plain SGD: Adam scales the rounding of a vmapped program up to
+    # full steps where a gradient is near zero (see test_kernel).
+    cfg = TrainConfig(
+        epochs=2, batch_size=16, forget_batch_size=4,
+        optimizer=optax.sgd(0.1),
+    )  # fmt: skip
     sets, keys = [forget, forget[:3]], jax.random.split(jax.random.key(3), 2)
     seen = []
     many = unlearn_many(
@@ -297,8 +303,7 @@ def test_unlearn_many_module_equals_single_calls_and_calls_back(data):
         assert not np.allclose(_stats(one.model)[0], _stats(net)[0])
         run = jax.tree.map(lambda a, i=(k, s): a[i], state)
         got = nnx.merge(nnx.graphdef(many.model), run)
-        # As in test_kernel's equality of batched and single runs (Adam
-        # scales the vmapped program's rounding up).
+        # As in test_kernel's equality of batched and single runs.
         np.testing.assert_allclose(
             _stats(got)[0], _stats(one.model)[0], atol=2e-5
         )
