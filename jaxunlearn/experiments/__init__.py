@@ -56,14 +56,16 @@ from jaxunlearn.experiments._unified import (
     Objectives,
     coarsened_outcome,
     constant_outcome,
-    discrete_examples,
     discrete_objectives,
     discrete_outcomes,
-    gaussian_example,
     gaussian_outcomes,
     noisy_outcome,
     quantile_barycenter_outcome,
     rearrangement_outcome,
+)
+from jaxunlearn.experiments._unified_examples import (
+    discrete_examples,
+    gaussian_example,
 )
 
 __all__ = [
