@@ -47,6 +47,7 @@ from jaxunlearn.experiments._images import (
     reference_data,
     save_image_grid,
 )
+from jaxunlearn.experiments._image_cnn import train_cnn
 from jaxunlearn.experiments._mnist import mnist_reproduction
 from jaxunlearn.experiments._training import train_epochs
 from jaxunlearn.experiments._unified import (
@@ -56,14 +57,16 @@ from jaxunlearn.experiments._unified import (
     Objectives,
     coarsened_outcome,
     constant_outcome,
-    discrete_examples,
     discrete_objectives,
     discrete_outcomes,
-    gaussian_example,
     gaussian_outcomes,
     noisy_outcome,
     quantile_barycenter_outcome,
     rearrangement_outcome,
+)
+from jaxunlearn.experiments._unified_examples import (
+    discrete_examples,
+    gaussian_example,
 )
 
 __all__ = [
@@ -113,6 +116,7 @@ __all__ = [
     "save_image_grid",
     "split_feature_data",
     "summarize",
+    "train_cnn",
     "train_epochs",
     "training_positions",
     "validate_config",

@@ -71,6 +71,10 @@ def train_cnn(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Trains an :class:`AuditCNN` on ``(x, y)``; returns ``x -> labels``.
 
+    The auditor of the image audits (:func:`mnist_thickness_audit`): two
+    stride-2 convolutions and a linear head, Adam, ``cfg.cnn_epochs``
+    epochs of shuffled batches.
+
     Args:
       key: PRNG key (initialization and batch order).
       x: images ``[n, h, w]``.

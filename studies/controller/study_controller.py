@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxunlearn import _io, datasets
+from jaxunlearn import datasets, load_pytree, save_pytree
 from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
 from jaxunlearn.datapoint import estimate_retrain_forget_acc
 from jaxunlearn.models import MLP, functional
@@ -258,23 +258,19 @@ def setup_seed(seed, x, y, c, args):
     x_train = jnp.concatenate([split.x_retain, split.x_forget])
     y_train = jnp.concatenate([split.y_retain, split.y_forget])
     fit = {"epochs": args.orig_epochs, "batch_size": 64, "learning_rate": 1e-3}
-    leaves0, treedef = jax.tree.flatten(p0)
     path = None
     if args.cache_dir:
         os.makedirs(args.cache_dir, exist_ok=True)
         path = os.path.join(
             args.cache_dir,
-            f"{args.data}_cls{args.cls}_seed{seed}_ep{args.orig_epochs}.npz",
+            f"{args.data}_cls{args.cls}_seed{seed}_ep{args.orig_epochs}"
+            ".pytree.npz",
         )
     if path and os.path.exists(path):
-        arrs, meta = _io.load_arrays(path, kind="study.controller")
-        n = len(leaves0)
-        orig = jax.tree.unflatten(
-            treedef, [jnp.asarray(arrs[f"o{i}"]) for i in range(n)]
+        both, meta = load_pytree(
+            path, {"original": p0, "retrain": p0}, with_meta=True
         )
-        retr = jax.tree.unflatten(
-            treedef, [jnp.asarray(arrs[f"r{i}"]) for i in range(n)]
-        )
+        orig, retr = both["original"], both["retrain"]
         t_retr = meta["t_retr"]
     else:
         orig = fit_classifier(
@@ -288,11 +284,10 @@ def setup_seed(seed, x, y, c, args):
         jax.block_until_ready(retr)
         t_retr = time.perf_counter() - t0
         if path:
-            arrs = {f"o{i}": v for i, v in enumerate(jax.tree.leaves(orig))}
-            arrs |= {f"r{i}": v for i, v in enumerate(jax.tree.leaves(retr))}
-            _io.save_arrays(
-                path, arrs, kind="study.controller", meta={"t_retr": t_retr}
-            )
+            save_pytree(
+                path, {"original": orig, "retrain": retr},
+                meta={"t_retr": t_retr},
+            )  # fmt: skip
     return apply_fn, orig, retr, split, scored, x_hold, y_hold, k_un, t_retr
 
 
