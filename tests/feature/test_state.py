@@ -71,7 +71,8 @@ def test_semidiscrete_state_saves_and_loads_typed(tmp_path):
             feature.transform(back, x, z, t=0.5),
             feature.transform(rep, x, z, t=0.5),
         )
-    plain = feature.fit(x[:, :1], z, method="semidiscrete")
+    plain = feature.fit(x[:, :1], z)  # the default method
+    assert plain.method == "semidiscrete"
     assert plain.stats.enc_mean is None
     assert len(jax.tree.leaves(plain.stats)) == 6
 
