@@ -205,7 +205,7 @@ def cmd_feature(args) -> dict:
     part = feature_part(args, data, settings, ckpt, _output.progress(args))
     if part.result.tables is not None:
         repaired = _output.write_repaired_table(
-            args.out, part.result, data, level
+            args.out, part.result, data, level, args.seed
         )
         intro = (
             f"Every row, repaired at t = {level:g}: repaired.csv (columns"

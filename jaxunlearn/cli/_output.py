@@ -229,8 +229,13 @@ def repaired_table(table, repaired, rows=None, split=None):
     return out
 
 
-def write_repaired_table(out: str, result, data, t: float) -> str:
-    """Writes ``OUT/repaired.csv``: every row of the run, repaired at ``t``.
+def write_repaired_table(
+    out: str, result, data, t: float, seed: int = 0
+) -> str:
+    """Writes ``OUT/repaired.csv``: every row of the table, repaired at ``t``.
+
+    Rows that ``--max-rows`` left out of the run are repaired too (split
+    ``unused``; their draws from ``fold_in(key(seed), 2)``).
 
     Args:
       out: the output folder.
@@ -238,19 +243,40 @@ def write_repaired_table(out: str, result, data, t: float) -> str:
         table (``result.tables`` set).
       data: the loaded ``FeatureData``.
       t: the level, one of ``result.ts``.
+      seed: the run's seed.
 
     Returns:
       The written file's path.
     """
+    import jax  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415
 
-    from jaxunlearn import _io  # noqa: PLC0415
+    from jaxunlearn import _io, feature  # noqa: PLC0415
 
-    train, test = result.tables[list(result.ts).index(t)]
-    repaired = pd.concat([train, test])
+    parts = list(result.tables[list(result.ts).index(t)])
+    rest = np.setdiff1d(
+        np.arange(len(data.table)),
+        np.concatenate([result.split.rows_train, result.split.rows_test]),
+    )
+    if rest.size:
+        names = np.asarray(data.group_names, dtype=object)
+        parts.append(
+            feature.transform(
+                result.repair,
+                data.table.iloc[rest][list(data.codec.columns)],
+                names[data.z[rest]],
+                t=t,
+                key=jax.random.fold_in(jax.random.key(seed), 2),
+            )
+        )
+    repaired = pd.concat(parts)
     split = np.where(
-        np.isin(repaired.index, result.split.rows_train), "train", "test"
+        np.isin(repaired.index, result.split.rows_train),
+        "train",
+        np.where(
+            np.isin(repaired.index, result.split.rows_test), "test", "unused"
+        ),
     )
     order = np.argsort(np.asarray(repaired.index), kind="stable")
     frame = repaired_table(

@@ -74,18 +74,22 @@ def test_repaired_csv_has_every_row_decoded(run):
     assert abs(gap) < 1.0  # about 5 before the repair
 
 
-def test_repaired_t_zero_is_the_input(capsys, run, tmp_path):
+def test_repaired_t_zero_is_the_input_every_row(capsys, run, tmp_path):
     _, path, _ = run
     out = tmp_path / "o"
     code, _, err = _run(
         capsys,
         ["feature", "--data", f"csv:{path}", "--attribute", "sex",
          "--target", "approved", "--method", "quantile", "--t", "0,1",
-         "--repaired-t", "0", "--auditors", "logistic", "--out", str(out),
-         "--quiet"],
+         "--repaired-t", "0", "--max-rows", "80", "--auditors", "logistic",
+         "--out", str(out), "--quiet"],
     )  # fmt: skip
     assert code == 0, err
-    rep = pd.read_csv(out / "repaired.csv").drop(columns=["row", "split"])
+    rep = pd.read_csv(out / "repaired.csv")
+    # The rows --max-rows left out are repaired too, marked unused.
+    assert rep["row"].tolist() == list(range(120))
+    assert (rep["split"] == "unused").sum() == 40
+    rep = rep.drop(columns=["row", "split"])
     table = pd.read_csv(path)
     for col in ("age", "sex", "job", "city", "approved"):
         assert rep[col].tolist() == table[col].tolist(), col
