@@ -273,10 +273,14 @@ def cmd_feature_apply(args) -> dict:
     table = _read_table(args.data[4:], args.attribute, repair.frame.columns)
     _output.check_table_columns(table)
     cols = list(repair.frame.columns)
+    features = table[cols].copy()
+    for col, kind in zip(cols, repair.frame.spec.kinds, strict=True):
+        if kind == "categorical":  # labels as read by the run: text
+            features[col] = features[col].astype(str)
     z = table[args.attribute].astype(str).to_numpy(dtype=object)
     try:
         repaired = feature.transform(
-            repair, table[cols], z, t=t, key=jax.random.key(args.seed)
+            repair, features, z, t=t, key=jax.random.key(args.seed)
         )
     except ValueError as err:  # name the flag of the offending input
         msg = str(err)

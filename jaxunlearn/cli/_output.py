@@ -252,7 +252,7 @@ def write_repaired_table(
     import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415
 
-    from jaxunlearn import _io, feature  # noqa: PLC0415
+    from jaxunlearn import _io, experiments, feature  # noqa: PLC0415
 
     parts = list(result.tables[list(result.ts).index(t)])
     rest = np.setdiff1d(
@@ -264,7 +264,7 @@ def write_repaired_table(
         parts.append(
             feature.transform(
                 result.repair,
-                data.table.iloc[rest][list(data.codec.columns)],
+                experiments.feature_frame(data.codec, data.table, rest),
                 names[data.z[rest]],
                 t=t,
                 key=jax.random.fold_in(jax.random.key(seed), 2),

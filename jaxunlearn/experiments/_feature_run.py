@@ -22,7 +22,7 @@ import numpy as np
 from jaxunlearn import audit, datasets, feature
 from jaxunlearn.experiments._checkpoint import Checkpoint
 from jaxunlearn.experiments._data import FeatureData
-from jaxunlearn.experiments._tables import encode_table
+from jaxunlearn.experiments._tables import encode_table, feature_frame
 
 AUDITORS = ("logistic", "boosting")
 METHODS = {"gaussian": "gaussian", "quantile": "quantile"}
@@ -163,11 +163,13 @@ def _fit_repair(data: FeatureData, split: FeatureSplit, name, options):
             (split.x_test, split.z_test),
         )
     else:
-        cols = list(data.codec.columns)
         names = np.asarray(data.group_names, dtype=object)
-        parts = (
-            (data.table.iloc[split.rows_train][cols], names[split.z_train]),
-            (data.table.iloc[split.rows_test][cols], names[split.z_test]),
+        parts = tuple(
+            (feature_frame(data.codec, data.table, rows), names[z])
+            for rows, z in (
+                (split.rows_train, split.z_train),
+                (split.rows_test, split.z_test),
+            )
         )
     repair = feature.fit(*parts[0], method=name, options=options)
 

@@ -167,3 +167,28 @@ def table_frame(table: Any, attribute: str, target: str) -> Any:
         names = np.asarray(table.target_names, dtype=object)
         data[target] = names[np.asarray(table.y, np.int64)]
     return pd.DataFrame(data)
+
+
+def feature_frame(codec: TableCodec, table: Any, rows: Any = None) -> Any:
+    """The feature columns of (some rows of) a table, as a repair reads them.
+
+    Text columns become ``pandas.Categorical`` with every category of the
+    codec (the whole table's), so a repair fitted on some rows knows the
+    categories that only other rows hold.
+
+    Args:
+      codec: the table's :class:`TableCodec`.
+      table: the DataFrame.
+      rows: positions of the rows to take (``None``: all).
+
+    Returns:
+      A DataFrame of the codec's columns, indexed like ``table``.
+    """
+    import pandas as pd  # noqa: PLC0415 - optional (data extra)
+
+    part = table if rows is None else table.iloc[rows]
+    out = part[list(codec.columns)].copy()
+    for col, cats in zip(codec.columns, codec.categories, strict=True):
+        if cats is not None:
+            out[col] = pd.Categorical(out[col].astype(str), categories=cats)
+    return out

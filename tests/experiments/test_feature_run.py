@@ -74,11 +74,15 @@ def test_tables_are_repaired_on_their_own_columns(tmp_path):
             "y": rng.integers(0, 2, n),
         }
     )
+    table.loc[int(np.flatnonzero(g == 1)[-1]), "colour"] = "green"  # 1 row
     path = tmp_path / "t.csv"
     table.to_csv(path, index=False)
     data = experiments.load_feature_data(f"csv:{path}", "group")
     assert data.codec.columns == ("num", "colour")
-    assert data.columns == ("num", "colour=blue", "colour=red")
+    assert data.columns == ("num", "colour=blue", "colour=green", "colour=red")
+    # A repair fitted on some rows knows the categories of the others.
+    one = _tables.feature_frame(data.codec, data.table, [0])
+    assert list(one["colour"].cat.categories) == ["blue", "green", "red"]
     np.testing.assert_array_equal(
         _tables.encode_table(data.codec, data.table), data.x
     )
@@ -94,5 +98,5 @@ def test_tables_are_repaired_on_their_own_columns(tmp_path):
     np.testing.assert_allclose(res.repaired_train[0], data.x[tr], atol=1e-6)
     full_tr, _ = res.tables[1]
     assert list(full_tr.index) == list(tr)
-    assert set(full_tr["colour"]) <= {"red", "blue"}
+    assert set(full_tr["colour"]) <= {"red", "blue", "green"}
     assert not np.allclose(full_tr["num"], table["num"].iloc[tr])
