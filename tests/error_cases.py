@@ -478,7 +478,7 @@ case(
     "a group with one row (gaussian)",
     ValueError,
     "needs at least 2 rows per group",
-)(lambda p: feature.fit(_X, _Z.at[0].set(7)))
+)(lambda p: feature.fit(_X, _Z.at[0].set(7), method="gaussian"))
 case(
     A, "feature.fit(x, z)", "float codes z", TypeError, "z: expected an integer"
 )(lambda p: feature.fit(_X, _Z.astype(jnp.float32)))
@@ -550,7 +550,7 @@ case(
     "unknown option",
     ValueError,
     "options: unknown option(s) ['bogus'] for method 'gaussian'",
-)(lambda p: feature.fit(_X, _Z, options={"bogus": 1}))
+)(lambda p: feature.fit(_X, _Z, method="gaussian", options={"bogus": 1}))
 case(
     A,
     "feature.transform(repair, x, z)",

@@ -236,7 +236,8 @@ def test_feature_csv_end_to_end(capsys, tmp_path, csv_file):
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html
     header = (out / "repaired.csv").read_text().splitlines()[0]
-    assert header.split(",")[0] == "group"
+    want = ["row", "split", "a", "b", "colour", "group", "y"]
+    assert header.split(",") == want
 
 
 def _datapoint_argv(npz, out, *extra):
@@ -522,6 +523,7 @@ def test_feature_warning_is_a_note_not_a_crash(capsys, tmp_path):
     code, stdout, err = _run(
         capsys,
         ["feature", "--data", f"csv:{path}", "--attribute", "group",
+         "--method", "gaussian",
          "--t", "0,1", "--auditors", "logistic", "--out", str(out),
          "--json", "--quiet"],
     )  # fmt: skip

@@ -47,9 +47,13 @@ def _checkpoint(args, config: dict):
     )
 
 
-def _feature_settings(args) -> dict:
+def _feature_settings(args, data=None) -> dict:
+    method = args.method
+    if method is None:  # the strict audit's best on tables; images keep theirs
+        tabular = data is not None and data.image_shape is None
+        method = "semidiscrete" if tabular else "gaussian"
     return {
-        "method": args.method,
+        "method": method,
         "t": parse_ts(args.t),
         "max_rows": args.max_rows,
         "auditors": names(args.auditors),
@@ -174,17 +178,24 @@ def cmd_feature(args) -> dict:
     """
     from jaxunlearn import experiments, feature, report  # noqa: PLC0415
 
-    settings = _feature_settings(args)
+    if args.action == "apply":
+        return cmd_feature_apply(args)
+    if args.repair is not None:
+        raise UsageError("--repair: only with 'jaxunlearn feature apply'")
     data = experiments.load_feature_data(
         args.data, args.attribute, target=args.target
     )
+    settings = _feature_settings(args, data)
+    level = _output_level(args, settings["t"])
+    if data.table is not None:
+        _output.check_table_columns(data.table)
     ckpt = _checkpoint(
         args,
         {
             "command": "feature",
             "data": args.data,
             "attribute": args.attribute,
-            "method": args.method,
+            "method": settings["method"],
             "t": settings["t"],
             "seed": args.seed,
             "max_rows": args.max_rows,
@@ -192,24 +203,124 @@ def cmd_feature(args) -> dict:
         },
     )
     part = feature_part(args, data, settings, ckpt, _output.progress(args))
-    repaired = _output.write_repaired(
-        args.out,
-        part.result,
-        data,
-        args.attribute,
-        csv=args.data.startswith("csv:"),
-    )
+    if part.result.tables is not None:
+        repaired = _output.write_repaired_table(
+            args.out, part.result, data, level, args.seed
+        )
+        intro = (
+            f"Every row, repaired at t = {level:g}: repaired.csv (columns"
+            " row and split first); fitted repair: repair.npz (jaxunlearn"
+            " feature apply, jaxunlearn.feature.load)."
+        )
+    else:
+        repaired = _output.write_repaired(
+            args.out, part.result, data, args.attribute
+        )
+        intro = (
+            f"Repaired held-out rows: {os.path.basename(repaired)};"
+            " fitted repair: repair.npz (jaxunlearn.feature.load)."
+        )
     feature.save(part.result.repair, os.path.join(args.out, "repair.npz"))
     report.write_report(
         args.out,
         title=f"Feature unlearning: {data.name}, Z = {args.attribute}",
         sections=part.sections,
         metrics=part.metrics,
-        intro=f"Repaired held-out rows: {os.path.basename(repaired)};"
-        " fitted repair: repair.npz (jaxunlearn.feature.load).",
+        intro=intro,
     )
     _output.say(args, report.markdown_table(_output.feature_rows(part.result)))
     return _output.feature_json(part.result, data, args.attribute)
+
+
+def _output_level(args, ts) -> float:
+    """The level of repaired.csv: ``--repaired-t``, else the largest."""
+    if args.repaired_t is None:
+        return max(ts)
+    if args.repaired_t not in ts:
+        raise UsageError(
+            f"--repaired-t: expected one of the levels --t {list(ts)}, got"
+            f" {args.repaired_t}"
+        )
+    return args.repaired_t
+
+
+def cmd_feature_apply(args) -> dict:
+    """``jaxunlearn feature apply``: repair a CSV file with a saved repair.
+
+    Args:
+      args: the parsed command line.
+
+    Returns:
+      The ``--json`` object: rows, level, method, output path.
+    """
+    import jax  # noqa: PLC0415
+
+    from jaxunlearn import _io, feature  # noqa: PLC0415
+
+    if args.repair is None:
+        raise UsageError("--repair: expected the repair.npz to apply")
+    if not args.data.startswith("csv:") or len(args.data) == 4:
+        raise UsageError(f"--data: expected csv:PATH, got {args.data!r}")
+    t = 1.0 if args.repaired_t is None else args.repaired_t
+    if not 0.0 <= t <= 1.0:
+        raise UsageError(f"--repaired-t: expected a level in [0, 1], got {t}")
+    repair = feature.load(args.repair)
+    if repair.frame is None or repair.labels is None:
+        raise ValueError(
+            f"repair: {args.repair!r} was not fitted on a table; apply needs"
+            " the repair.npz of a tabular run (adult, compas, csv:PATH)"
+        )
+    table = _read_table(args.data[4:], args.attribute, repair.frame.columns)
+    _output.check_table_columns(table)
+    cols = list(repair.frame.columns)
+    features = table[cols].copy()
+    for col, kind in zip(cols, repair.frame.spec.kinds, strict=True):
+        if kind == "categorical":  # labels as read by the run: text
+            features[col] = features[col].astype(str)
+    z = table[args.attribute].astype(str).to_numpy(dtype=object)
+    try:
+        repaired = feature.transform(
+            repair, features, z, t=t, key=jax.random.key(args.seed)
+        )
+    except ValueError as err:  # name the flag of the offending input
+        msg = str(err)
+        if msg.startswith("z:"):
+            msg = f"attribute: column {args.attribute!r}:" + msg[2:]
+        elif msg.startswith("x["):  # x['job']: categories ... not seen
+            msg = f"spec: column {msg[2:]}"
+        raise ValueError(msg) from err
+    frame = _output.repaired_table(table, repaired)
+    path = args.out
+    if not path.endswith(".csv"):
+        os.makedirs(path, exist_ok=True)
+        path = os.path.join(path, "repaired.csv")
+    _io.atomic_write_text(path, frame.to_csv(index=False))
+    _output.say(args, f"repaired {len(frame)} rows at t = {t:g}: {path}")
+    return {"rows": len(frame), "t": t, "method": repair.method, "out": path}
+
+
+def _read_table(path: str, attribute: str, columns):
+    import pandas as pd  # noqa: PLC0415
+
+    if not os.path.isfile(path):
+        raise ValueError(f"spec: no such file {path!r}")
+    try:
+        table = pd.read_csv(path)
+    except Exception as err:  # noqa: BLE001 - pandas raises many kinds
+        raise ValueError(
+            f"spec: cannot parse {path!r} as CSV ({type(err).__name__})"
+        ) from err
+    if attribute not in table.columns:
+        raise ValueError(
+            f"attribute: column {attribute!r} is not in {path!r}; columns"
+            f" are {list(table.columns)[:20]}"
+        )
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"spec: {path!r} lacks the repaired columns {missing[:10]}"
+        )
+    return table
 
 
 def cmd_datapoint(args) -> dict:

@@ -148,37 +148,24 @@ def feature_rows(result: dict) -> list[dict]:
     ]
 
 
-def write_repaired(
-    out: str, result: dict, data, attribute: str, *, csv: bool
-) -> str:
-    """Writes the repaired held-out rows at the largest ``t``.
+def write_repaired(out: str, result: dict, data, attribute: str) -> str:
+    """Writes the repaired held-out rows at the largest ``t`` (arrays).
 
     Args:
       out: the output folder.
       result: :func:`jaxunlearn.experiments.run_feature`'s result.
       data: the loaded ``FeatureData``.
-      attribute: the attribute's column name (CSV output).
-      csv: write ``repaired.csv`` (CSV input) instead of ``repaired.npz``.
+      attribute: the attribute's name.
 
     Returns:
-      The written file's path.
+      The written file's path (``repaired.npz``).
     """
     import numpy as np  # noqa: PLC0415
 
     from jaxunlearn import _io  # noqa: PLC0415
 
+    del data, attribute
     split = result.split
-    x_hat = result.repaired_test[-1]
-    if csv:
-        import pandas as pd  # noqa: PLC0415
-
-        frame = pd.DataFrame(x_hat, columns=list(data.columns))
-        frame.insert(0, attribute, np.asarray(data.group_names)[split.z_test])
-        if split.y_test is not None:
-            frame["y"] = split.y_test
-        path = os.path.join(out, "repaired.csv")
-        _io.atomic_write_text(path, frame.to_csv(index=False))
-        return path
     arrays = {
         "t": np.asarray(result.ts),
         "x_test": split.x_test,
@@ -191,6 +178,115 @@ def write_repaired(
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     _io.atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+ROW_COLUMNS = ("row", "split")
+
+
+def check_table_columns(table) -> None:
+    """Rejects an input table with a column named ``row`` or ``split``.
+
+    Args:
+      table: the input DataFrame.
+
+    Raises:
+      ValueError: naming the clashing columns.
+    """
+    taken = [c for c in ROW_COLUMNS if c in table.columns]
+    if taken:
+        raise ValueError(
+            f"spec: the input has columns {taken}, which repaired.csv adds"
+            " (the row's index and its split); rename them"
+        )
+
+
+def repaired_table(table, repaired, rows=None, split=None):
+    """The input table with its feature columns repaired.
+
+    Args:
+      table: the input DataFrame (every column).
+      repaired: the repaired feature columns (a DataFrame indexed by row
+        position in ``table``).
+      rows: the rows to keep (``None``: every row of ``repaired``, in the
+        order of ``table``).
+      split: per kept row, ``"train"`` / ``"test"``, or ``None``.
+
+    Returns:
+      The DataFrame: ``row`` (the row's index in the input), ``split``
+      (when given), then the input's columns, features repaired, the other
+      columns as read.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    rows = np.sort(np.asarray(repaired.index)) if rows is None else rows
+    out = table.iloc[rows].copy()
+    for col in repaired.columns:  # each with its dtype (integers stay)
+        out[col] = repaired.loc[rows, col].to_numpy()
+    if split is not None:
+        out.insert(0, "split", split)
+    out.insert(0, "row", np.asarray(rows, np.int64))
+    return out
+
+
+def write_repaired_table(
+    out: str, result, data, t: float, seed: int = 0
+) -> str:
+    """Writes ``OUT/repaired.csv``: every row of the table, repaired at ``t``.
+
+    Rows that ``--max-rows`` left out of the run are repaired too (split
+    ``unused``; their draws from ``fold_in(key(seed), 2)``).
+
+    Args:
+      out: the output folder.
+      result: :func:`jaxunlearn.experiments.run_feature`'s result on a
+        table (``result.tables`` set).
+      data: the loaded ``FeatureData``.
+      t: the level, one of ``result.ts``.
+      seed: the run's seed.
+
+    Returns:
+      The written file's path.
+    """
+    import jax  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+
+    from jaxunlearn import _io, experiments, feature  # noqa: PLC0415
+
+    parts = list(result.tables[list(result.ts).index(t)])
+    rest = np.setdiff1d(
+        np.arange(len(data.table)),
+        np.concatenate([result.split.rows_train, result.split.rows_test]),
+    )
+    if rest.size:
+        names = np.asarray(data.group_names, dtype=object)
+        parts.append(
+            feature.transform(
+                result.repair,
+                experiments.feature_frame(data.codec, data.table, rest),
+                names[data.z[rest]],
+                t=t,
+                key=jax.random.fold_in(jax.random.key(seed), 2),
+            )
+        )
+    repaired = pd.concat(parts)
+    split = np.where(
+        np.isin(repaired.index, result.split.rows_train),
+        "train",
+        np.where(
+            np.isin(repaired.index, result.split.rows_test), "test", "unused"
+        ),
+    )
+    order = np.argsort(np.asarray(repaired.index), kind="stable")
+    frame = repaired_table(
+        data.table,
+        repaired,
+        np.asarray(repaired.index)[order],
+        split[order],
+    )
+    path = os.path.join(out, "repaired.csv")
+    _io.atomic_write_text(path, frame.to_csv(index=False))
     return path
 
 

@@ -143,10 +143,11 @@ def _feature_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--method",
         metavar="NAME",
-        default="gaussian",
+        default=None,
         help="gaussian | quantile | empirical (alias coupling) | semidiscrete"
         " (fixed barycenter atoms: passes the strict audit on new rows, at a"
-        " cost in accuracy) | neural",
+        " cost in accuracy) | neural (default: semidiscrete on tables,"
+        " gaussian on images)",
     )
     g.add_argument(
         "--neural-iterations",
@@ -211,6 +212,13 @@ def _add_feature(sub) -> None:
         " the features, applies it at every repair level t and audits how"
         " much of Z is left.",
     )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=("apply",),
+        help="'apply': repair the rows of --data csv:PATH with a saved"
+        " --repair and write them to --out (a .csv file or a folder)",
+    )
     g = p.add_argument_group("data")
     g.add_argument(
         "--data",
@@ -218,6 +226,20 @@ def _add_feature(sub) -> None:
         required=True,
         help="adult | compas | digits | mnist5k | fashion-mnist[:DIR] |"
         " csv:PATH | npz:PATH",
+    )
+    g.add_argument(
+        "--repair",
+        metavar="PATH",
+        default=None,
+        help="feature apply: the repair.npz of an earlier tabular run",
+    )
+    g.add_argument(
+        "--repaired-t",
+        metavar="T",
+        type=float,
+        default=None,
+        help="repair level of the written rows (repaired.csv): one of --t;"
+        " default the largest of --t (1 by default); 1 under 'apply'",
     )
     g.add_argument(
         "--attribute",

@@ -30,6 +30,7 @@ _FLAGS = {
     "baseline_epochs": "--baseline-epochs",
     "batch_size": "--batch-size",
     "neural_iterations": "--neural-iterations",
+    "repair": "--repair",
 }
 
 

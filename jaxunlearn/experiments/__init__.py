@@ -49,6 +49,11 @@ from jaxunlearn.experiments._images import (
 )
 from jaxunlearn.experiments._image_cnn import train_cnn
 from jaxunlearn.experiments._mnist import mnist_reproduction
+from jaxunlearn.experiments._tables import (
+    TableCodec,
+    encode_table,
+    feature_frame,
+)
 from jaxunlearn.experiments._training import train_epochs
 from jaxunlearn.experiments._unified import (
     DiscreteOutcome,
@@ -87,6 +92,7 @@ __all__ = [
     "ImageCandidate",
     "Objectives",
     "ReproductionResult",
+    "TableCodec",
     "audit_model",
     "audit_table",
     "coarsened_outcome",
@@ -94,6 +100,8 @@ __all__ = [
     "discrete_examples",
     "discrete_objectives",
     "discrete_outcomes",
+    "encode_table",
+    "feature_frame",
     "format_table",
     "gaussian_example",
     "gaussian_outcomes",

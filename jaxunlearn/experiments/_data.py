@@ -17,12 +17,21 @@ File conventions (documented in ``docs/cli.md``):
 """
 
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
 from jaxunlearn import datasets
+from jaxunlearn.experiments._tables import (
+    TableCodec,
+    design_names,
+    fit_codec,
+    table_frame,
+)
+
+# The target column of the bundled tables, as it is named in the sources.
+_TARGETS = {"adult": "income", "compas": "two_year_recid"}
 
 IMAGE_SETS = {"digits": "digits", "mnist5k": "mnist5k"}
 FASHION = ("fashion-mnist", "fashion_mnist")
@@ -76,6 +85,11 @@ class FeatureData(NamedTuple):
       group_names: the name of each attribute code.
       image_shape: ``(h, w)`` for images, else ``None``.
       name: the data set's name.
+      table: for tables (``adult``, ``compas``, ``csv:PATH``), every
+        column of the input as read (a pandas DataFrame, one row per row
+        of ``x``); else ``None``.
+      codec: for tables, the :class:`TableCodec` that makes ``x`` of the
+        table's feature columns; else ``None``.
     """
 
     x: np.ndarray
@@ -85,6 +99,8 @@ class FeatureData(NamedTuple):
     group_names: tuple[str, ...]
     image_shape: tuple[int, int] | None
     name: str
+    table: Any = None
+    codec: TableCodec | None = None
 
 
 def _split_spec(spec: str) -> tuple[str, str | None]:
@@ -231,21 +247,28 @@ def _from_table(table: datasets.TabularData, attribute: str) -> FeatureData:
             f" expected one of {sorted(table.sensitive)}"
         )
     att = table.sensitive[attribute]
-    drop = tuple(c for c in (attribute,) if c in table.columns)
-    design = datasets.tabular_design(table, drop=drop, standardize=True)
+    target = _TARGETS.get(table.name, "target")
+    frame = table_frame(table, attribute, target)
+    features = tuple(c for c in table.columns if c != attribute)
+    # The design of tabular_design(..., standardize=True), from the frame.
+    codec, x = fit_codec(
+        frame, features, categories=table.categories, standardize=True
+    )
     y = (
         np.asarray(table.y, np.int32)
         if table.target_names and np.asarray(table.y).dtype.kind in "iu"
         else None
     )
     return FeatureData(
-        np.asarray(design.x, np.float32),
+        x,
         np.asarray(att.codes, np.int32),
         y,
-        tuple(design.columns),
+        design_names(codec),
         tuple(att.names),
         None,
         table.name,
+        frame,
+        codec,
     )
 
 
@@ -296,28 +319,20 @@ def _read_csv(path: str, attribute: str, target: str | None) -> FeatureData:
             )
         _, y = np.unique(col.astype(str), return_inverse=True)
         y = y.astype(np.int32)
-    feats = frame.drop(columns=[c for c in (attribute, target) if c])
-    blocks, names = [], []
-    for c in feats.columns:
-        col = feats[c]
-        if col.dtype.kind in "iuf":
-            blocks.append(col.to_numpy(np.float64)[:, None])
-            names.append(str(c))
-        else:
-            cats, codes = np.unique(col.astype(str), return_inverse=True)
-            blocks.append(np.eye(cats.size)[codes])
-            names.extend(f"{c}={v}" for v in cats)
-    x = np.concatenate(blocks, axis=1)
+    features = tuple(c for c in frame.columns if c not in (attribute, target))
+    codec, x = fit_codec(frame, features)
     if not np.all(np.isfinite(x)):
         raise ValueError(f"spec: {path!r} has non-finite feature values")
     return FeatureData(
-        x.astype(np.float32),
+        x,
         z.astype(np.int32),
         y,
-        tuple(names),
+        design_names(codec),
         tuple(str(v) for v in z_names),
         None,
         os.path.basename(path),
+        frame,
+        codec,
     )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from jaxunlearn import audit, datasets, feature
 from jaxunlearn.experiments._checkpoint import Checkpoint
 from jaxunlearn.experiments._data import FeatureData
+from jaxunlearn.experiments._tables import encode_table, feature_frame
 
 AUDITORS = ("logistic", "boosting")
 METHODS = {"gaussian": "gaussian", "quantile": "quantile"}
@@ -51,6 +52,8 @@ class FeatureSplit(NamedTuple):
       x_test: ``[m, d]`` held-out rows.
       z_test: ``[m]`` their attribute codes.
       y_test: ``[m]`` their targets, or ``None``.
+      rows_train: ``[n]`` each training row's index in the data.
+      rows_test: ``[m]`` each held-out row's index in the data.
     """
 
     x_train: np.ndarray
@@ -59,6 +62,8 @@ class FeatureSplit(NamedTuple):
     x_test: np.ndarray
     z_test: np.ndarray
     y_test: np.ndarray | None
+    rows_train: np.ndarray | None = None
+    rows_test: np.ndarray | None = None
 
 
 class FeatureResult(NamedTuple):
@@ -73,6 +78,10 @@ class FeatureResult(NamedTuple):
       split: the :class:`FeatureSplit`.
       repaired_train: ``[len(ts), n, d]`` repaired training rows.
       repaired_test: ``[len(ts), m, d]`` repaired held-out rows.
+      tables: for tabular data, per level the repaired feature columns
+        of the training and of the held-out rows as DataFrames (input
+        values: categories as labels, integers as integers; indexed by
+        the row's index in the data); else ``None``.
     """
 
     method: str
@@ -82,6 +91,7 @@ class FeatureResult(NamedTuple):
     split: FeatureSplit
     repaired_train: np.ndarray
     repaired_test: np.ndarray
+    tables: list | None = None
 
 
 def split_feature_data(
@@ -135,7 +145,41 @@ def split_feature_data(
         x_test=data.x[te],
         z_test=data.z[te],
         y_test=None if data.y is None else data.y[te],
+        rows_train=tr,
+        rows_test=te,
     )
+
+
+def _fit_repair(data: FeatureData, split: FeatureSplit, name, options):
+    """The fitted repair and ``apply(part, t, key) -> (design, table)``.
+
+    Tabular data is repaired on its raw feature columns (a DataFrame, so
+    categories come back as labels) and the audit reads the design of the
+    repaired table; other data is repaired on ``x`` (``table`` is None).
+    """
+    if data.table is None or data.codec is None:
+        parts = (
+            (split.x_train, split.z_train),
+            (split.x_test, split.z_test),
+        )
+    else:
+        names = np.asarray(data.group_names, dtype=object)
+        parts = tuple(
+            (feature_frame(data.codec, data.table, rows), names[z])
+            for rows, z in (
+                (split.rows_train, split.z_train),
+                (split.rows_test, split.z_test),
+            )
+        )
+    repair = feature.fit(*parts[0], method=name, options=options)
+
+    def apply(part: int, t: float, key):
+        out = feature.transform(repair, *parts[part], t=t, key=key)
+        if data.codec is None or data.table is None:
+            return np.asarray(out), None
+        return encode_table(data.codec, out), out
+
+    return repair, apply
 
 
 def _audit(tr, te, split, x_tr, auditors, seed) -> dict[str, float]:
@@ -243,24 +287,15 @@ def run_feature(
             options["prior_components"] = min(32, x_tr.shape[1])
             options["learning_rate_t"] = 1e-4
             options["learning_rate_f"] = 1e-4
-    repair = feature.fit(x_tr, split.z_train, method=name, options=options)
+    repair, apply = _fit_repair(data, split, name, options)
     key = jax.random.key(seed)
     bar = progress(total=len(ts), desc="repair + audit") if progress else None
-    path, rep_tr, rep_te = [], [], []
+    path, rep_tr, rep_te, tables = [], [], [], []
     for i, t in enumerate(ts):
         kt = jax.random.fold_in(key, i)
-        tr = np.asarray(
-            feature.transform(repair, x_tr, split.z_train, t=t, key=kt)
-        )
-        te = np.asarray(
-            feature.transform(
-                repair,
-                split.x_test,
-                split.z_test,
-                t=t,
-                key=jax.random.fold_in(kt, 1),
-            )
-        )
+        tr, table_tr = apply(0, t, kt)
+        te, table_te = apply(1, t, jax.random.fold_in(kt, 1))
+        tables.append((table_tr, table_te))
         rep_tr.append(tr)
         rep_te.append(te)
         unit = f"t={t!r}"
@@ -284,4 +319,5 @@ def run_feature(
         split=split,
         repaired_train=np.stack(rep_tr),
         repaired_test=np.stack(rep_te),
+        tables=None if data.table is None else tables,
     )

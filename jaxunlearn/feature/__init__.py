@@ -34,6 +34,7 @@ from jaxunlearn.feature._repair import (
     save,
     transform,
 )
+from jaxunlearn.feature._semidiscrete_method import SemidiscreteState
 from jaxunlearn.feature._semidiscrete_stream import (
     fit_semidiscrete,
     transform_semidiscrete,
@@ -67,6 +68,7 @@ __all__ = [
     "NeuralState",
     "QuantileState",
     "RepairMethod",
+    "SemidiscreteState",
     "available_methods",
     "fit",
     "fit_coupling",

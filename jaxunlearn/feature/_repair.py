@@ -211,7 +211,7 @@ def fit(
     x: Float[ArrayLike, "n d"] | Any,
     z: Int[ArrayLike, " n"] | Any,
     *,
-    method: str = "gaussian",
+    method: str = "semidiscrete",
     weights: ArrayLike | Mapping[int, float] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> FittedRepair:
@@ -233,9 +233,12 @@ def fit(
       z: group values ``[n]``: integer codes (e.g. ``[3, 7, 7, 10]``) or
         any sortable hashable values (e.g. ``"Female"`` / ``"Male"``, a
         pandas Series); the distinct values become the groups.
-      method: a registered method: ``"gaussian"`` (affine, first two
-        moments; needs 2 rows per group) or ``"quantile"`` (exact per-column
-        quantile barycenter; 1 row per group); see :func:`available_methods`.
+      method: a registered method: ``"semidiscrete"`` (the default for
+        tables: Laguerre cells onto fixed barycenter atoms, the best under
+        the strict audit on rows the fit never saw, docs/feature.md; 2 rows
+        per group), ``"gaussian"`` (affine, first two moments; 2 rows per
+        group), ``"quantile"`` (exact per-column quantile barycenter; 1 row
+        per group), ...; see :func:`available_methods`.
       weights: barycentric weights, ``[k]`` in the order of the sorted
         distinct values of ``z`` or a mapping ``value -> weight``;
         renormalized.
@@ -267,7 +270,7 @@ def fit(
       >>> import jax.numpy as jnp
       >>> from jaxunlearn import feature
       >>> x = jnp.array([[0.0], [2.0], [10.0], [14.0]])
-      >>> rep = feature.fit(x, jnp.array([0, 0, 1, 1]))
+      >>> rep = feature.fit(x, jnp.array([0, 0, 1, 1]), method="gaussian")
       >>> feature.transform(rep, x, jnp.array([0, 0, 1, 1])).ravel().tolist()
       [5.0, 8.0, 5.0, 8.0]
     """

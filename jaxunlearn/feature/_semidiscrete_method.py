@@ -18,15 +18,46 @@ Every row's draws come from ``fold_in(key, row)`` with ``row`` the row's
 position, so a chunked or sharded transform draws what one call draws.
 """
 
+from jaxtyping import Array
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn import transport
 from jaxunlearn.feature import _columns, _repair
+from jaxunlearn.feature._state import repair_state
 
 _MIN_ROWS_PER_ATOM = 20
 _MAX_ATOMS = 256
+
+
+@repair_state
+class SemidiscreteState:
+    """Fitted statistics of the ``"semidiscrete"`` method.
+
+    Attributes:
+      mean: centre of each encoded column ``[e]``.
+      std: scale of each encoded column ``[e]`` (rows are standardized
+        as ``(encoded - mean) / std`` before the cells are read).
+      atoms: the barycenter's atoms, standardized ``[m, e]``.
+      atom_weights: their masses ``[m]`` (sum 1).
+      potentials: one dual vector per group ``[k, m]`` (the Laguerre
+        cells of group z: ``argmin_j |s - atoms[j]|^2 / 2 - g_z[j]``).
+      epsilon: the entropic blur of the sampled cells ``[]``.
+      enc_mean: with column kinds, the centres of the columns before the
+        one-hot encoding ``[p]``; else ``None``.
+      enc_scale: with column kinds, their scales ``[p]``; else ``None``.
+    """
+
+    mean: Array
+    std: Array
+    atoms: Array
+    atom_weights: Array
+    potentials: Array
+    epsilon: Array
+    enc_mean: Array | None = None
+    enc_scale: Array | None = None
 
 
 def default_num_atoms(counts) -> int:
@@ -178,7 +209,7 @@ def _fit(
         batch_size=batch_size,
         refine_steps=refine_steps,
     )
-    return {"mean": mean, "std": std, **stats, **extra}
+    return SemidiscreteState(mean=mean, std=std, **stats, **extra)
 
 
 def repair_rows(stats, spec, x, index, rows, key, t, sample: bool):
@@ -257,7 +288,11 @@ def _register():
     _repair.register_method(
         "semidiscrete",
         _repair.RepairMethod(
-            fit=_fit, transform=_transform, inverse=None, min_group_size=2
+            fit=_fit,
+            transform=_transform,
+            inverse=None,
+            min_group_size=2,
+            state=SemidiscreteState,
         ),
     )
 

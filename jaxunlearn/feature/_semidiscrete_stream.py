@@ -23,6 +23,7 @@ not depend on the chunking or the sharding, and equals
 :func:`jaxunlearn.feature.transform` on the same rows.
 """
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -272,16 +273,19 @@ def fit_semidiscrete(
         seed,
     )
     if int(stream_steps) > 0 and np.any(counts > int(max_fit_rows)):
-        stats["potentials"] = _stream_potentials(
-            source,
-            codes,
-            counts,
-            spec,
+        stats = dataclasses.replace(
             stats,
-            p,
-            dtype,
-            int(stream_steps),
-            chunk_rows,
+            potentials=_stream_potentials(
+                source,
+                codes,
+                counts,
+                spec,
+                stats,
+                p,
+                dtype,
+                int(stream_steps),
+                chunk_rows,
+            ),
         )
     options = {
         "num_atoms": num_atoms,
@@ -351,7 +355,7 @@ def _fit_reservoir(
         batch_size=512,
         refine_steps=refine_steps,
     )
-    return {"mean": mean_e, "std": std_e, **stats, **extra}
+    return _sd.SemidiscreteState(mean=mean_e, std=std_e, **stats, **extra)
 
 
 @functools.partial(jax.jit, static_argnames="spec")
@@ -422,7 +426,7 @@ def _stream_potentials(
     for _ in range(steps):
         k, m = g.shape
         mass, second = np.zeros((k, m)), np.zeros((k, m, m))
-        st = {**stats, "potentials": jnp.asarray(g, dtype)}
+        st = dataclasses.replace(stats, potentials=jnp.asarray(g, dtype))
         for i, chunk in enumerate(source()):
             x, zc = _check_chunk("data", i, chunk, p, dtype)
             gidx = np.searchsorted(codes, zc).astype(np.int32)

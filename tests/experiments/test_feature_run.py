@@ -52,3 +52,51 @@ def test_semidiscrete_run_passes_the_strict_audit_on_compas():
     assert {"auc_boosting", "insample_auc_boosting"} <= set(last)
     assert first["auc_logistic"] > 0.6
     assert last["auc_logistic"] < 0.56 and last["auc_boosting"] < 0.56
+
+
+def test_tables_are_repaired_on_their_own_columns(tmp_path):
+    # A CSV's run fits the repair on the table (a DataFrame: categories come
+    # back as labels) and audits the one-hot design of the repaired table;
+    # t = 0 gives the input's design back.
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+
+    from jaxunlearn.experiments import _tables  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    n = 80
+    g = rng.integers(0, 2, n)
+    table = pd.DataFrame(
+        {
+            "num": rng.normal(size=n) + g,
+            "colour": np.where(rng.random(n) < 0.3 + 0.4 * g, "red", "blue"),
+            "group": np.array(["a", "b"])[g],
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    table.loc[int(np.flatnonzero(g == 1)[-1]), "colour"] = "green"  # 1 row
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    data = experiments.load_feature_data(f"csv:{path}", "group")
+    assert data.codec.columns == ("num", "colour")
+    assert data.columns == ("num", "colour=blue", "colour=green", "colour=red")
+    # A repair fitted on some rows knows the categories of the others.
+    one = _tables.feature_frame(data.codec, data.table, [0])
+    assert list(one["colour"].cat.categories) == ["blue", "green", "red"]
+    np.testing.assert_array_equal(
+        _tables.encode_table(data.codec, data.table), data.x
+    )
+    res = experiments.run_feature(
+        data, method="quantile", ts=(0.0, 1.0), auditors=("logistic",)
+    )
+    tr, te = res.split.rows_train, res.split.rows_test
+    assert sorted([*tr, *te]) == list(range(n))
+    assert res.repair.frame.columns == ("num", "colour")
+    assert res.repair.labels == ("a", "b")
+    same_tr, same_te = res.tables[0]
+    assert same_te["colour"].tolist() == table["colour"].iloc[te].tolist()
+    np.testing.assert_allclose(res.repaired_train[0], data.x[tr], atol=1e-6)
+    full_tr, _ = res.tables[1]
+    assert list(full_tr.index) == list(tr)
+    assert set(full_tr["colour"]) <= {"red", "blue", "green"}
+    assert not np.allclose(full_tr["num"], table["num"].iloc[tr])

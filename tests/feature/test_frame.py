@@ -27,8 +27,8 @@ def test_string_groups_equal_integer_codes():
     x = np.random.RandomState(0).randn(40, 2).astype(np.float32)
     names = np.where(np.arange(40) % 2 == 0, "Female", "Male")
     codes = (names == "Male").astype(np.int32)
-    by_name = feature.fit(x, names)
-    by_code = feature.fit(x, codes)
+    by_name = feature.fit(x, names, method="gaussian")
+    by_code = feature.fit(x, codes, method="gaussian")
     assert by_name.labels == ("Female", "Male")
     np.testing.assert_array_equal(
         feature.transform(by_name, x, list(names)),
@@ -38,7 +38,9 @@ def test_string_groups_equal_integer_codes():
         feature.transform(by_name, x[:2], ["Female", "Other"])
     with pytest.raises(TypeError, match="z: expected group values of one"):
         feature.fit(x, np.array(["a", 1] * 20, dtype=object))
-    w = feature.fit(x, names, weights={"Female": 3.0, "Male": 1.0})
+    w = feature.fit(
+        x, names, method="gaussian", weights={"Female": 3.0, "Male": 1.0}
+    )
     np.testing.assert_allclose(w.weights, [0.75, 0.25])
 
 
@@ -67,7 +69,7 @@ def test_dataframe_in_dataframe_out_with_categories_decoded(tmp_path):
 
 def test_dataframe_errors():
     df, sex = _frame()
-    rep = feature.fit(df, sex)
+    rep = feature.fit(df, sex, method="gaussian")
     with pytest.raises(ValueError, match="x: expected the columns"):
         feature.transform(rep, df[["income", "age", "colour"]], sex)
     with pytest.raises(ValueError, match=r"x\['colour'\]: categories \['green"):
@@ -76,6 +78,8 @@ def test_dataframe_errors():
         feature.transform(rep, df.to_numpy(), sex)
     with pytest.raises(ValueError, match="z: values"):
         feature.transform(rep, df, np.where(sex == "F", "F", "X"))
-    numeric = feature.fit(df[["income"]].to_numpy(np.float32), sex)
+    numeric = feature.fit(
+        df[["income"]].to_numpy(np.float32), sex, method="gaussian"
+    )
     with pytest.raises(TypeError, match="x: this repair was fitted on an arr"):
         feature.transform(numeric, df[["colour"]], sex)

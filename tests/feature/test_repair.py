@@ -30,7 +30,7 @@ def _moments(y, z, code):
 
 def test_gaussian_repair_equalizes_moments_and_matches_barycenter(x64):
     x, z = _data("float64")
-    rep = feature.fit(x, z)
+    rep = feature.fit(x, z, method="gaussian")
     np.testing.assert_array_equal(rep.codes, [-2, 5, 11])
     np.testing.assert_allclose(rep.weights, np.array([60, 40, 30]) / 130)
     y = feature.transform(rep, x, z)
@@ -51,9 +51,13 @@ def test_gaussian_repair_equalizes_moments_and_matches_barycenter(x64):
 
 def test_weights_override_and_mapping():
     x, z = _data()
-    rep = feature.fit(x, z, weights={5: 1.0, -2: 1.0, 11: 2.0})
+    rep = feature.fit(
+        x, z, method="gaussian", weights={5: 1.0, -2: 1.0, 11: 2.0}
+    )
     np.testing.assert_allclose(rep.weights, [0.25, 0.25, 0.5])
-    rep2 = feature.fit(x, z, weights=np.array([0.25, 0.25, 0.5], np.float32))
+    rep2 = feature.fit(
+        x, z, method="gaussian", weights=np.array([0.25, 0.25, 0.5], np.float32)
+    )
     np.testing.assert_allclose(
         rep2.stats.bary_cov, rep.stats.bary_cov, rtol=1e-6
     )
@@ -114,7 +118,7 @@ def test_dtype_jit_unseen_rows_and_partial(method, dtype, jit):
 
 def test_vmap_over_t_gives_pareto_path_and_matches_loop():
     x, z = _data()
-    rep = feature.fit(x, z)
+    rep = feature.fit(x, z, method="gaussian")
     ts = jnp.linspace(0.0, 1.0, 4)
     path = jax.vmap(lambda t: feature.transform(rep, x, z, t=t))(ts)
     for i, t in enumerate(ts):
@@ -131,7 +135,7 @@ def test_vmap_over_t_gives_pareto_path_and_matches_loop():
 
 def test_vmap_over_rows_matches_batch():
     x, z = _data()
-    rep = feature.fit(x, z)
+    rep = feature.fit(x, z, method="gaussian")
     rows = jax.vmap(
         lambda xi, zi: feature.transform(rep, xi[None], zi[None])[0]
     )(jnp.asarray(x), jnp.asarray(z))
@@ -142,7 +146,7 @@ def test_vmap_over_rows_matches_batch():
 
 def test_no_recompilation():
     x, z = _data()
-    rep = feature.fit(x, z)
+    rep = feature.fit(x, z, method="gaussian")
 
     @jax.jit
     @chex.assert_max_traces(n=1)
@@ -209,14 +213,14 @@ def test_singular_covariance_works_and_is_flagged():
     x = np.concatenate(
         [x, np.zeros((len(x), 1), np.float32)], axis=1
     )  # constant column
-    rep = feature.fit(x, z)
+    rep = feature.fit(x, z, method="gaussian")
     assert bool(rep.stats.near_singular)
     assert np.all(np.isfinite(feature.transform(rep, x, z)))
 
 
 def test_bad_inputs():
     x, z = _data()
-    rep = feature.fit(x, z)
+    rep = feature.fit(x, z, method="gaussian")
     with pytest.raises(ValueError, match="method"):
         feature.fit(x, z, method="nope")
     with pytest.raises(ValueError, match="z"):
@@ -233,13 +237,18 @@ def test_bad_inputs():
             z,
         )
     with pytest.raises(ValueError, match="weights"):
-        feature.fit(x, z, weights=np.ones(2, np.float32))
+        feature.fit(x, z, method="gaussian", weights=np.ones(2, np.float32))
     with pytest.raises(ValueError, match="weights"):
-        feature.fit(x, z, weights=np.array([1.0, -1.0, 1.0], np.float32))
+        feature.fit(
+            x,
+            z,
+            method="gaussian",
+            weights=np.array([1.0, -1.0, 1.0], np.float32),
+        )
     with pytest.raises(ValueError, match="weights"):
-        feature.fit(x, z, weights=np.zeros(3, np.float32))
+        feature.fit(x, z, method="gaussian", weights=np.zeros(3, np.float32))
     with pytest.raises(ValueError, match="weights"):
-        feature.fit(x, z, weights={5: 1.0})
+        feature.fit(x, z, method="gaussian", weights={5: 1.0})
     with pytest.raises(ValueError, match="at least 2 rows"):
         feature.fit(x[:41], np.r_[np.zeros(40, int), [1]])
     with pytest.raises(ValueError, match="x"):
@@ -265,9 +274,9 @@ def test_near_singular_gaussian_warns_and_names_ridge():
     cat = np.r_[np.zeros(n), (rs.rand(n) < 0.5).astype(float)]
     x = np.c_[rs.randn(2 * n), cat, 1.0 - cat].astype(np.float32)
     with pytest.warns(RuntimeWarning, match=r"options=\{'ridge'"):
-        rep = feature.fit(x, z)
+        rep = feature.fit(x, z, method="gaussian")
     assert float(rep.stats.max_stretch) > 100
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ridged = feature.fit(x, z, options={"ridge": 1e-2})
+        ridged = feature.fit(x, z, method="gaussian", options={"ridge": 1e-2})
     assert float(ridged.stats.max_stretch) < 100

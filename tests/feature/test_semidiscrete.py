@@ -182,6 +182,10 @@ def test_bad_inputs(fitted):
         feature.fit(bad, z[:3], method="semidiscrete")
     with pytest.raises(ValueError, match="x"):
         feature.transform(rep, x[:3, :1], z[:3])
+    inf = x[:3].copy()
+    inf[1, 1] = np.inf
+    with pytest.raises(ValueError, match="x: expected finite"):
+        feature.transform(rep, inf, z[:3])
 
 
 SHARDED = textwrap.dedent(

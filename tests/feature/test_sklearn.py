@@ -60,7 +60,7 @@ def test_legacy_second_argument_matches_functional_api():
     x, z = _data()
     est = BarycenterRepair(method="gaussian", t=0.5)
     out = est.fit_transform(x, z)
-    want = feature.transform(feature.fit(x, z), x, z, t=0.5)
+    want = feature.transform(feature.fit(x, z, method="gaussian"), x, z, t=0.5)
     np.testing.assert_allclose(out, want, rtol=1e-6)
     assert isinstance(out, np.ndarray) and out.dtype == np.float32
     back = BarycenterRepair().fit(x, z)
@@ -118,9 +118,9 @@ def test_pipeline_clone_grid_search_cross_val_score():
     # Two folds of 40 rows everywhere: one compiled shape for every fit.
     scores = cross_val_score(pipe, df, y, cv=2)
     assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
-    grid = GridSearchCV(
-        pipe, {"barycenterrepair__t": [0.0, 1.0]}, cv=2
-    ).fit(df, y)
+    grid = GridSearchCV(pipe, {"barycenterrepair__t": [0.0, 1.0]}, cv=2).fit(
+        df, y
+    )
     assert grid.best_params_["barycenterrepair__t"] in (0.0, 1.0)
     cloned = clone(BarycenterRepair(sensitive_feature_ids=[0], t=0.3))
     assert cloned.get_params()["t"] == 0.3

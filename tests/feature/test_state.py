@@ -46,9 +46,35 @@ def test_builtin_methods_fit_typed_states():
         ("gaussian", feature.GaussianState),
         ("quantile", feature.QuantileState),
         ("coupling", feature.CouplingStats),
+        ("semidiscrete", feature.SemidiscreteState),
     ]:
         rep = feature.fit(x, z, method=method)
         assert isinstance(rep.stats, cls), method
+
+
+def test_semidiscrete_state_saves_and_loads_typed(tmp_path):
+    rs = np.random.RandomState(1)
+    x = np.c_[rs.randn(60), rs.randint(0, 3, 60)].astype(np.float32)
+    z = np.arange(60) % 2
+    opts = {"kinds": ["continuous", "categorical"], "num_categories": [0, 3]}
+    in_memory = feature.fit(x, z, method="semidiscrete", options=opts)
+    streamed = feature.fit_semidiscrete(x, z, num_atoms=3, **opts)
+    for rep in (in_memory, streamed):
+        assert isinstance(rep.stats, feature.SemidiscreteState)
+        assert rep.stats.enc_mean is not None
+        assert len(jax.tree.leaves(rep.stats)) == 8
+        feature.save(rep, tmp_path / "r.npz")
+        back = feature.load(tmp_path / "r.npz")
+        assert isinstance(back.stats, feature.SemidiscreteState)
+        jax.tree.map(np.testing.assert_array_equal, back.stats, rep.stats)
+        np.testing.assert_array_equal(
+            feature.transform(back, x, z, t=0.5),
+            feature.transform(rep, x, z, t=0.5),
+        )
+    plain = feature.fit(x[:, :1], z)  # the default method
+    assert plain.method == "semidiscrete"
+    assert plain.stats.enc_mean is None
+    assert len(jax.tree.leaves(plain.stats)) == 6
 
 
 def test_feature_imports_no_private_module_of_another_subpackage():
