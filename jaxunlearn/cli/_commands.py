@@ -178,13 +178,14 @@ def cmd_feature(args) -> dict:
     data = experiments.load_feature_data(
         args.data, args.attribute, target=args.target
     )
+    settings["method"] = settings["method"] or experiments.default_method(data)
     ckpt = _checkpoint(
         args,
         {
             "command": "feature",
             "data": args.data,
             "attribute": args.attribute,
-            "method": args.method,
+            "method": settings["method"],
             "t": settings["t"],
             "seed": args.seed,
             "max_rows": args.max_rows,
@@ -205,7 +206,7 @@ def cmd_feature(args) -> dict:
         title=f"Feature unlearning: {data.name}, Z = {args.attribute}",
         sections=part.sections,
         metrics=part.metrics,
-        intro=f"Repaired held-out rows: {os.path.basename(repaired)};"
+        intro=f"Repaired rows of both splits: {os.path.basename(repaired)};"
         " fitted repair: repair.npz (jaxunlearn.feature.load).",
     )
     _output.say(args, report.markdown_table(_output.feature_rows(part.result)))
@@ -277,6 +278,7 @@ def cmd_demo(args) -> dict:
     from jaxunlearn import experiments, report  # noqa: PLC0415
 
     settings = _feature_settings(args)
+    settings["method"] = settings["method"] or "gaussian"
     config = _datapoint_config(args, ("class", 3, 0.75), (args.seed,))
     ckpt = _checkpoint(
         args, {"command": "demo", **settings, **config._asdict()}

@@ -143,10 +143,12 @@ def _feature_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--method",
         metavar="NAME",
-        default="gaussian",
+        default=None,
         help="gaussian | quantile | empirical (alias coupling) | semidiscrete"
         " (fixed barycenter atoms: passes the strict audit on new rows, at a"
-        " cost in accuracy) | neural",
+        " cost in accuracy) | latent_semidiscrete (the same in a PCA code"
+        " space, each atom an image) | neural; default latent_semidiscrete"
+        " for images (feature), gaussian otherwise and in the demo",
     )
     g.add_argument(
         "--neural-iterations",
