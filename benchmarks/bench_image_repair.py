@@ -75,7 +75,11 @@ def main():
     args = p.parse_args()
     cfg = ImageAuditConfig()
     num_images = args.num_images
+    # A run over other methods or another atom grid is recorded as a
+    # variant, so that the default tables keep their own runs.
     variant = "default"
+    if args.methods != ["latent_semidiscrete", "pca_gaussian"]:
+        variant = "methods-" + "-".join(args.methods)
     if args.num_atoms:
         cfg = cfg._replace(num_atoms=tuple(args.num_atoms))
         variant = "atoms-" + "-".join(map(str, args.num_atoms))
