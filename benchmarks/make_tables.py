@@ -614,6 +614,7 @@ def image_repair_mnist(_: None) -> str:
 IMAGE_RUNS = {
     "mnist5k": ("mnist5k", None, "default"),
     "mnist5k-atoms": ("mnist5k", None, "atoms-256-512-1024"),
+    "mnist5k-ae": ("mnist5k", None, "methods-ae_semidiscrete"),
     "fashion-3k": ("fashion_mnist", 3000, "default"),
     "fashion-12k": ("fashion_mnist", 12000, "default"),
 }
@@ -622,10 +623,11 @@ IMAGE_LABEL = {
     "pca_gaussian": "PCA-Gaussian",
     "pca_gaussian_decoded": "PCA-Gaussian, decoded code",
     "latent_semidiscrete": "**latent_semidiscrete**",
+    "ae_semidiscrete": "ae_semidiscrete (autoencoder codes)",
     "neural": "neural OT",
 }
 IMAGE_ORDER = ["none", "pca_gaussian", "pca_gaussian_decoded", "neural",
-               "latent_semidiscrete"]  # fmt: skip
+               "latent_semidiscrete", "ae_semidiscrete"]  # fmt: skip
 
 
 def _image_seeds(which: str) -> dict:
