@@ -13,7 +13,7 @@ repair.
 
   PYTHONPATH=. python benchmarks/bench_image_repair.py --data mnist5k \\
       --seeds 0 1 2 [--methods latent_semidiscrete pca_gaussian neural] \\
-      [--num-images N] [--out DIR] [--quick]
+      [--num-images N] [--num-atoms 256 512 1024] [--out DIR] [--quick]
 """
 
 import argparse
@@ -68,11 +68,21 @@ def main():
     p.add_argument("--methods", nargs="+",
                    default=["latent_semidiscrete", "pca_gaussian"])  # fmt: skip
     p.add_argument("--num-images", type=int, default=None)
+    p.add_argument("--num-atoms", type=int, nargs="+", default=None,
+                   help="latent_semidiscrete candidates (default 64 128 256)")
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
     cfg = ImageAuditConfig()
     num_images = args.num_images
+    # A run over other methods or another atom grid is recorded as a
+    # variant, so that the default tables keep their own runs.
+    variant = "default"
+    if args.methods != ["latent_semidiscrete", "pca_gaussian"]:
+        variant = "methods-" + "-".join(args.methods)
+    if args.num_atoms:
+        cfg = cfg._replace(num_atoms=tuple(args.num_atoms))
+        variant = "atoms-" + "-".join(map(str, args.num_atoms))
     if quick_run():
         cfg = cfg._replace(cnn_epochs=1, num_atoms=(8,), pca_components=(8,))
         num_images = 300
@@ -95,6 +105,7 @@ def main():
             data=args.data,
             seed=seed,
             num_images=num_images,
+            variant=variant,
             n_test=int(res.splits["test"].size),
             rows=rows,
             candidates=[c._asdict() for c in res.candidates],

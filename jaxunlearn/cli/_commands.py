@@ -50,8 +50,11 @@ def _checkpoint(args, config: dict):
 def _feature_settings(args, data=None) -> dict:
     method = args.method
     if method is None:  # the strict audit's best on tables; images keep theirs
-        tabular = data is not None and data.image_shape is None
-        method = "semidiscrete" if tabular else "gaussian"
+        from jaxunlearn import experiments  # noqa: PLC0415
+
+        method = (
+            "gaussian" if data is None else experiments.default_method(data)
+        )
     return {
         "method": method,
         "t": parse_ts(args.t),
@@ -217,7 +220,7 @@ def cmd_feature(args) -> dict:
             args.out, part.result, data, args.attribute
         )
         intro = (
-            f"Repaired held-out rows: {os.path.basename(repaired)};"
+            f"Repaired rows of both splits: {os.path.basename(repaired)};"
             " fitted repair: repair.npz (jaxunlearn.feature.load)."
         )
     feature.save(part.result.repair, os.path.join(args.out, "repair.npz"))
@@ -388,6 +391,7 @@ def cmd_demo(args) -> dict:
     from jaxunlearn import experiments, report  # noqa: PLC0415
 
     settings = _feature_settings(args)
+    settings["method"] = settings["method"] or "gaussian"
     config = _datapoint_config(args, ("class", 3, 0.75), (args.seed,))
     ckpt = _checkpoint(
         args, {"command": "demo", **settings, **config._asdict()}

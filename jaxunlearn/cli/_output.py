@@ -149,7 +149,12 @@ def feature_rows(result: dict) -> list[dict]:
 
 
 def write_repaired(out: str, result: dict, data, attribute: str) -> str:
-    """Writes the repaired held-out rows at the largest ``t`` (arrays).
+    """Writes the rows of both splits, original and repaired at every ``t``.
+
+    ``repaired.npz`` holds ``t`` and, for ``s`` in ``train`` / ``test``,
+    ``x_s`` (images keep their shape), ``x_s_repaired`` ``[len(t), n, ...]``,
+    ``z_s`` and ``y_s`` (with a target). Tables go through
+    :func:`write_repaired_table` instead.
 
     Args:
       out: the output folder.
@@ -164,16 +169,23 @@ def write_repaired(out: str, result: dict, data, attribute: str) -> str:
 
     from jaxunlearn import _io  # noqa: PLC0415
 
-    del data, attribute
+    del attribute
     split = result.split
-    arrays = {
-        "t": np.asarray(result.ts),
-        "x_test": split.x_test,
-        "x_test_repaired": result.repaired_test,
-        "z_test": split.z_test,
-    }
-    if split.y_test is not None:
-        arrays["y_test"] = split.y_test
+    # Both splits, images in their shape: x_s [n, ...], x_s_repaired
+    # [len(t), n, ...] (a user can train on the repaired training rows).
+    shape = tuple(data.image_shape or split.x_test.shape[1:])
+    arrays = {"t": np.asarray(result.ts)}
+    for s, x, x_hat, z, y in (
+        ("train", split.x_train, result.repaired_train, split.z_train,
+         split.y_train),
+        ("test", split.x_test, result.repaired_test, split.z_test,
+         split.y_test),
+    ):  # fmt: skip
+        arrays[f"x_{s}"] = x.reshape(x.shape[0], *shape)
+        arrays[f"x_{s}_repaired"] = x_hat.reshape(*x_hat.shape[:2], *shape)
+        arrays[f"z_{s}"] = z
+        if y is not None:
+            arrays[f"y_{s}"] = y
     path = os.path.join(out, "repaired.npz")
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)

@@ -146,8 +146,9 @@ def _feature_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="gaussian | quantile | empirical (alias coupling) | semidiscrete"
         " (fixed barycenter atoms: passes the strict audit on new rows, at a"
-        " cost in accuracy) | neural (default: semidiscrete on tables,"
-        " gaussian on images)",
+        " cost in accuracy) | latent_semidiscrete (the same in a PCA code"
+        " space, each atom an image) | neural; default semidiscrete on"
+        " tables, latent_semidiscrete on images (gaussian in the demo)",
     )
     g.add_argument(
         "--neural-iterations",

@@ -32,6 +32,7 @@ from jaxunlearn.experiments._datapoint_setup import (
 from jaxunlearn.experiments._feature_run import (
     FeatureResult,
     FeatureSplit,
+    default_method,
     run_feature,
     split_feature_data,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "audit_table",
     "coarsened_outcome",
     "constant_outcome",
+    "default_method",
     "discrete_examples",
     "discrete_objectives",
     "discrete_outcomes",

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from jaxunlearn import feature
+from jaxunlearn.experiments import _image_ae
 from jaxunlearn.feature import _image_methods
 from jaxunlearn.transport import (
     fit_neural_barycenter,
@@ -25,6 +26,7 @@ from jaxunlearn.transport import (
 
 METHODS = (
     "latent_semidiscrete",
+    "ae_semidiscrete",
     "pca_gaussian",
     "pca_gaussian_decoded",
     "neural",
@@ -83,6 +85,38 @@ def _latent(x, z, num_atoms, cfg, seed):
     return repair
 
 
+def _ae(x, z, key, cfg) -> Iterator[tuple[dict, Repair]]:
+    # Fixed atoms in the code space of an autoencoder fitted on the pooled
+    # training images; an image becomes its atom's decoded code, so the
+    # output is again a function of the atom alone.
+    k_ae, k_fit = jax.random.split(key)
+    encode, decode = _image_ae.train_autoencoder(
+        k_ae, x, code_dim=cfg.latent_components, epochs=cfg.ae_epochs
+    )
+    codes = encode(x)
+    seed = int(jax.random.randint(k_fit, (), 0, 2**31 - 1))
+    smallest = int(min(np.sum(z == 0), np.sum(z == 1)))
+    for m in cfg.num_atoms:
+        if m > smallest:
+            continue
+        options = {
+            "seed": seed,
+            "num_components": codes.shape[1],
+            "num_atoms": int(m),
+            "relative_epsilon": cfg.relative_epsilon,
+            "fixed_point_steps": 3,
+            "refine_steps": 30,
+        }
+        rep = feature.fit(codes, z, method=_image_methods.METHOD,
+                          options=options)  # fmt: skip
+
+        def repair(xs, zs, t, key, rep=rep):
+            atom = feature.transform(rep, encode(xs), zs, key=key)
+            return (1.0 - t) * xs + t * decode(np.asarray(atom))
+
+        yield {"num_atoms": int(m)}, repair
+
+
 def _neural(x, z, key, cfg, checkpoint_dir) -> Iterator[tuple[dict, Repair]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = tmp if checkpoint_dir is None else os.fspath(checkpoint_dir)
@@ -122,6 +156,8 @@ def candidates(
     """
     if method == "neural":
         yield from _neural(x, z, key, cfg, checkpoint_dir)
+    elif method == "ae_semidiscrete":
+        yield from _ae(x, z, key, cfg)
     elif method == "latent_semidiscrete":
         seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
         smallest = int(min(np.sum(z == 0), np.sum(z == 1)))

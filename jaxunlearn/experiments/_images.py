@@ -75,6 +75,8 @@ class ImageAuditConfig(NamedTuple):
       cnn_epochs: training epochs of each audit CNN (fixed, not tuned).
       cnn_batch_size: batch size of the audit CNNs.
       cnn_learning_rate: Adam learning rate of the audit CNNs.
+      ae_epochs: training epochs of the ``"ae_semidiscrete"`` autoencoder
+        (code size ``latent_components``).
     """
 
     validation_fraction: float = 0.2
@@ -97,6 +99,7 @@ class ImageAuditConfig(NamedTuple):
     cnn_epochs: int = 8
     cnn_batch_size: int = 64
     cnn_learning_rate: float = 2e-3
+    ae_epochs: int = 20
 
 
 DEFAULT_AUDIT_CONFIG = ImageAuditConfig()
@@ -385,7 +388,9 @@ def image_feature_audit(
       methods: any of :data:`METHODS`: ``"latent_semidiscrete"`` (fixed
         atoms in a PCA code space, :mod:`jaxunlearn.feature`),
         ``"pca_gaussian"`` (Gaussian barycenter maps of the top PCA codes,
-        keeping the rest of the image), ``"pca_gaussian_decoded"`` (the
+        keeping the rest of the image), ``"ae_semidiscrete"`` (the same
+        atoms in the code space of an autoencoder fitted on the pooled
+        training images, decoded), ``"pca_gaussian_decoded"`` (the
         decoded repaired code alone) and ``"neural"`` (neural OT maps).
       config: candidates, split sizes and CNN settings.
       checkpoint_dir: folder for the neural maps' checkpoints (resumable).

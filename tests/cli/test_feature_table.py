@@ -189,9 +189,9 @@ def test_apply_needs_a_table_repair(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("image_shape", "method"), [(None, "semidiscrete"), ((8, 8), "gaussian")]
+    ("image_shape", "method"), [(None, "semidiscrete"), ((8, 8), "latent_semidiscrete")]
 )
-def test_default_method_semidiscrete_on_tables(image_shape, method):
+def test_default_method_per_data_kind(image_shape, method):
     args = argparse.Namespace(
         method=None, t="0,1", max_rows=None, auditors="logistic"
     )

@@ -118,3 +118,23 @@ def test_bad_input(rng):
         image_feature_audit(images, labels, z, key=rng, methods=("gan",))
     with pytest.raises(ValueError, match="labels"):
         image_feature_audit(images, labels[:5], z, key=rng)
+
+
+@pytest.mark.slow
+def test_ae_semidiscrete_outputs_decoded_atoms(rng):
+    from jaxunlearn.experiments import _image_repairs
+
+    images, _, z = _data(rng, n=96)
+    x, zc = np.asarray(images), np.asarray(z)
+    cfg = TINY._replace(num_atoms=(4,), ae_epochs=2)
+    (params, repair), = _image_repairs.candidates(
+        "ae_semidiscrete", x, zc, key=rng, cfg=cfg
+    )
+    assert params == {"num_atoms": 4}
+    full = repair(x[:40], zc[:40], 1.0, rng)
+    assert full.shape == (40, 8, 8) and np.all(np.isfinite(full))
+    # Each repaired image is one of the 4 decoded atom codes.
+    assert np.unique(full.reshape(40, -1).round(5), axis=0).shape[0] <= 4
+    np.testing.assert_allclose(repair(x[:40], zc[:40], 0.0, rng), x[:40])
+    half = repair(x[:40], zc[:40], 0.5, rng)
+    np.testing.assert_allclose(half, 0.5 * x[:40] + 0.5 * full, atol=1e-5)
