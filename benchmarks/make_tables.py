@@ -772,8 +772,9 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "unlearning-land": (
         "bench_unlearning", "unlearning_time_to_land", unlearning_land,
     ),
-    # "unlearning-many": ("bench_unlearning", "unlearning_many_requests",
-    # unlearning_many), placed once a full record holds (2).
+    "unlearning-many": (
+        "bench_unlearning", "unlearning_many_requests", unlearning_many,
+    ),
     "unlearning-loop": (
         "bench_unlearning", "unlearning_loop_steps", unlearning_loop,
     ),

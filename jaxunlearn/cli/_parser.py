@@ -1,6 +1,7 @@
 """The argument parser of the ``jaxunlearn`` command (flags and help)."""
 
 import argparse
+import textwrap
 
 _EPILOG = (
     "Run 'jaxunlearn COMMAND --help' for a command's flags; docs/cli.md"
@@ -28,6 +29,11 @@ class _Formatter(argparse.HelpFormatter):
         ):
             text += " (default: %(default)s)"
         return text
+
+    # Wraps at spaces only: "fashion-mnist[:DIR]" stays on one line.
+    def _split_lines(self, text, width):
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False)
 
 
 def _wide(prog):
