@@ -283,7 +283,8 @@ def unlearn_many(
       callback: optional ``callback(EpochInfo)`` on the host after every
         epoch of every run (``K * S`` calls an epoch, each with that run's
         values; ``jax.debug.callback``); with a :class:`Method`, it
-        replaces the config's ``callback``.
+        replaces the config's ``callback``. Not with ``shard=True`` over
+        several devices (a ValueError).
 
     Returns:
       An :class:`UnlearnOutput` whose leaves have leading axes ``[K, S]``
@@ -535,6 +536,13 @@ def _dispatch(
             ),
         )
     devices = np.asarray(jax.devices())
+    train = getattr(cfg, "train", cfg)
+    if devices.size > 1 and getattr(train, "callback", None) is not None:
+        raise ValueError(
+            "callback: expected None with shard=True over"
+            f" {devices.size} devices (JAX orders host callbacks on one"
+            " device only), got a callback"
+        )
     mesh = Mesh(devices, ("requests",))
     k = req.retain_idx.shape[0]
     k_pad = -(-k // devices.size) * devices.size
