@@ -67,9 +67,11 @@ def test_tune_picks_the_validation_argmin(problem):
     vpool = Pool(pool.x, pool.y, val[0], val[1], val[0], val[1])
     k = jax.random.split(key, 1)[0]
     run = jax.jit(
-        lambda cfg: finetune_method(
-            _apply, params, vpool, request, config=cfg, key=k
-        ).history
+        lambda cfg: (
+            finetune_method(
+                _apply, params, vpool, request, config=cfg, key=k
+            ).history
+        )
     )
     direct = np.zeros((2, 2))
     for i, lr in enumerate(lrs):
@@ -93,10 +95,10 @@ def test_tune_never_reads_the_test_rows(problem):
         x_test=jnp.full_like(pool.x_test, jnp.nan),
         y_test=jnp.zeros_like(pool.y_test),
     )
-    kw = dict(
-        validation=val, key=jax.random.key(1), learning_rates=(3e-3, 1e-1),
-        epochs=(2, 3),
-    )  # fmt: skip
+    kw = {
+        "validation": val, "key": jax.random.key(1),
+        "learning_rates": (3e-3, 1e-1), "epochs": (2, 3),
+    }  # fmt: skip
     a = tune(finetune_method, _apply, params, pool, request, **kw)
     b = tune(finetune_method, _apply, params, poisoned, request, **kw)
     assert np.all(np.isfinite(a.scores))
@@ -114,7 +116,7 @@ def test_gradient_steps_per_method(problem):
 
 
 @pytest.mark.parametrize(
-    "kw, match",
+    ("kw", "match"),
     [
         ({"learning_rates": ()}, "learning_rates"),
         ({"learning_rates": (1e-3, -1.0)}, "learning_rates"),
@@ -130,10 +132,10 @@ def test_gradient_steps_per_method(problem):
 )
 def test_tune_bad_input(problem, kw, match):
     params, pool, request, val = problem
-    args = dict(
-        validation=val, key=jax.random.key(0), learning_rates=(1e-3,),
-        epochs=(1, 2),
-    )  # fmt: skip
+    args = {
+        "validation": val, "key": jax.random.key(0),
+        "learning_rates": (1e-3,), "epochs": (1, 2),
+    }  # fmt: skip
     with pytest.raises(ValueError, match=match):
         tune(finetune_method, _apply, params, pool, request, **{**args, **kw})
 
