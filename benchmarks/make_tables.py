@@ -699,6 +699,101 @@ def baselines_grid(run: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+REPRO = ROOT / "studies" / "reproduce_datapoint" / "results"
+# table -> (results file, metrics, paper columns, hits column)
+REPRO_TABLES = {
+    "repro-gmm": ("reproduce_gmm", ("accuracy", "p_forget"), True, False),
+    "repro-mnist": (
+        "reproduce_mnist", ("retain", "forget", "test"), True, False,
+    ),
+    "repro-fashion": (
+        "reproduce_fashion", ("retain", "forget", "test"), False, False,
+    ),
+    "repro-mnist-100ep": (
+        "reproduce_mnist_100ep", ("retain", "forget", "test"), False, True,
+    ),
+    "repro-fashion-full-100ep": (
+        "reproduce_fashion_full_100ep", ("retain", "forget", "test"), False,
+        True,
+    ),
+}  # fmt: skip
+REPRO_LABELS = {
+    "gmm": {
+        "original": "original (trained with x)",
+        "retrain": "retrain from scratch (without x)",
+        "mi_unlearning": "MI unlearning, gamma {gamma}, {unlearn_epochs}"
+        " epochs",
+        "finetune": "fine-tune on X, {unlearn_epochs} epochs",
+        "neggrad": "NegGrad, {unlearn_epochs} steps",
+        "neggrad_plus": "NegGrad+ (w = 0.95), {unlearn_epochs} epochs",
+        "random_labels": "random labels, {unlearn_epochs} epochs",
+        "scrub": "SCRUB, {unlearn_epochs} epochs",
+        "ssd": "SSD",
+    },
+    "100ep": {
+        "mi_auto": '**MI, `gamma="auto"`**',
+        "neggrad": "NegGrad",
+        "neggrad_plus": "NegGrad+",
+        "random_labels": "random labels",
+        "scrub": "SCRUB",
+        "ssd": "SSD",
+    },
+}
+
+
+def _repro_label(name: str, kind: str, config: dict, first_gamma: bool):
+    label = REPRO_LABELS.get(kind, {}).get(name)
+    if label is not None:
+        return label.format(**config)
+    if name.startswith("mi_gamma_"):
+        g = name.removeprefix("mi_gamma_").replace("_", ".")
+        tail = f", {config['unlearn_epochs']} epochs" if first_gamma else ""
+        return f"MI, gamma {g}{tail if kind == '100ep' else ''}"
+    return name
+
+
+def reproduction(name: str) -> str:
+    """A reproduction table from its saved result (written by
+    ``studies/reproduce_datapoint/reproduce_datapoint.py``)."""
+    stem, metrics, paper, hits = REPRO_TABLES[name]
+    path = REPRO / f"{stem}.json"
+    saved = json.loads(path.read_text())
+    cfg = saved["config"]
+    kind = "gmm" if stem.endswith("gmm") else (
+        "100ep" if stem.endswith("100ep") else ""
+    )  # fmt: skip
+    digits = 3 if kind == "gmm" else 1
+    head = ["protocol"]
+    shown = {"accuracy": "accuracy on X", "p_forget": "P(y = 0 given x)"}
+    for m in metrics:
+        m = shown.get(m, m)
+        head += [f"{m} (ours)", "(paper)"] if paper else [m]
+    head += ["hits"] if hits else []
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    first = True
+    for key, row in saved["rows"].items():
+        label = _repro_label(key, kind, cfg, first)
+        first = first and not key.startswith("mi_gamma_")
+        cells = [label]
+        for m in metrics:
+            mean, std = row[f"{m}_mean"], row[f"{m}_std"]
+            cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+            if paper:
+                p = row.get(f"{m}_paper")
+                cells.append("—" if p is None else f"{p}")
+        if hits:
+            h = row.get("hits")
+            cells.append(
+                "" if h is None else f"{round(h * cfg['seeds'])}/{cfg['seeds']}"
+            )
+        out.append("| " + " | ".join(cells) + " |")
+    out.append(
+        f"\nGenerated from `{path.relative_to(ROOT)}` ({cfg['seeds']} seeds,"
+        f" {saved.get('wall_s', float('nan')):.0f} s wall)."
+    )
+    return "\n".join(out) + "\n"
+
+
 # table name -> (script, the row it needs, renderer)
 TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "info-prediction-mi": (
@@ -758,11 +853,14 @@ def merged_by_case(script: str, benchmark: str) -> list[dict]:
 
 
 def render(name: str) -> str:
-    if name not in TABLES:
-        raise SystemExit(f"unknown table {name!r}; known: {sorted(TABLES)}")
+    if name not in TABLES and name not in REPRO_TABLES:
+        known = sorted([*TABLES, *REPRO_TABLES])
+        raise SystemExit(f"unknown table {name!r}; known: {known}")
     if name == "feature-strict":
         parts = merged_by_case("bench_feature_strict", "bench_feature_strict")
         return "".join(feature_strict(run) + provenance(run) for run in parts)
+    if name in REPRO_TABLES:
+        return reproduction(name)
     if name in ("baselines-tuned", "baselines-grid"):
         fn = TABLES[name][2]
         return "\n".join(fn(run) + provenance(run) for run in baseline_runs())
