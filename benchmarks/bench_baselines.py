@@ -18,9 +18,11 @@ never used for a choice.
 * Each gradient baseline (fine-tune, NegGrad, NegGrad+, random labels,
   SCRUB): ``jaxunlearn.baselines.tune`` picks the learning rate and epochs
   from a small grid on the validation rows, at a gradient-step budget equal
-  to the default MI call's cap (its epochs x retain steps per epoch); the
-  chosen setting then runs once and is scored on test. Beside it, the
-  baseline at its library defaults (untuned).
+  to the default MI call's cap (its epochs x retain steps per epoch), aiming
+  at the target MI's default stop rule aims at (the probe estimate of
+  retraining's forget accuracy, ``estimate_retrain_forget_acc``, the
+  validation rows held out); the chosen setting then runs once and is
+  scored on test. Beside it, the baseline at its library defaults.
 * SSD (no learning rate) at its defaults.
 
 "hits": forget accuracy within 5 points and test accuracy at most 1 point
@@ -43,7 +45,13 @@ from flax import nnx
 
 from jaxunlearn import baselines
 from jaxunlearn.audit import split_accuracy
-from jaxunlearn.datapoint import fit_classifier, pool_from_split, unlearn
+from jaxunlearn.datapoint import (
+    AutoGamma,
+    estimate_retrain_forget_acc,
+    fit_classifier,
+    pool_from_split,
+    unlearn,
+)
 from jaxunlearn.datasets import (
     forget_class_fraction,
     load_digits,
@@ -132,6 +140,15 @@ def _seed(args, name, data, apply_fn, p0, seed):
     acc["mi"] = _accs(apply_fn, ours.params, split)
     pool, request = pool_from_split(apply_fn, original, split, holdout=val)
     budget = args.cap * math.ceil(split.x_retain.shape[0] / 64)
+    # The target MI unlearning's default stop rule aims at: the probe
+    # estimate of retraining's forget accuracy, validation rows held out.
+    target = float(
+        estimate_retrain_forget_acc(
+            apply_fn, original, split.x_retain, split.y_retain,
+            split.x_forget, split.y_forget, x_val, y_val, num_classes=10,
+            key=k_t, repeats=AutoGamma().probe_repeats,
+        )
+    )  # fmt: skip
     chosen = {}
     for m, (method, lrs, eps) in args.tuned.items():
         cfg = method.default_config
@@ -141,6 +158,7 @@ def _seed(args, name, data, apply_fn, p0, seed):
         res = baselines.tune(
             method, apply_fn, original, pool, request, validation=val,
             key=k_t, learning_rates=lrs, epochs=eps, budget=budget,
+            target_forget_acc=target,
         )  # fmt: skip
         # The choice is the validation argmin, inside the budget.
         i, j = np.unravel_index(np.argmin(res.scores), res.scores.shape)
@@ -162,7 +180,7 @@ def _seed(args, name, data, apply_fn, p0, seed):
         )
     p = baselines.ssd(apply_fn, original, split).params
     acc["ssd"] = _accs(apply_fn, p, split)
-    return acc, chosen, wall, budget, int(ours.epochs_run)
+    return acc, chosen, wall, budget, int(ours.epochs_run), target
 
 
 def _hits(acc: dict) -> dict[str, bool]:
@@ -184,7 +202,7 @@ def bench(args, name: str) -> None:
     per_seed = []
     t0 = time.perf_counter()
     for s in seeds:
-        acc, chosen, wall, budget, mi_epochs = _seed(
+        acc, chosen, wall, budget, mi_epochs, target = _seed(
             args, name, data, apply_fn, p0, s
         )
         per_seed.append(
@@ -196,6 +214,7 @@ def bench(args, name: str) -> None:
                 "wall_s": wall,
                 "budget_steps": budget,
                 "mi_epochs_run": mi_epochs,
+                "target_forget_acc": target,
             }
         )
     record(

@@ -11,13 +11,15 @@ pool's test rows are never read.
 
 The validation loss of a run is
 
-    |forget accuracy - validation accuracy on the forget set's classes|
-    + (1 - validation accuracy),
+    |forget accuracy - target| + (1 - validation accuracy),
 
-small when the forget rows look like unseen rows of their classes (what
-retraining from scratch gives) at a high accuracy on unseen rows; a model
-that collapses scores near 1 and one that forgets nothing keeps its
-memorization gap.
+small when the forget accuracy sits at the target (an estimate of
+retraining's forget accuracy, e.g. the probe estimate
+``datapoint.estimate_retrain_forget_acc`` that MI unlearning's default stop
+rule aims at) at a high accuracy on unseen rows; a model that collapses
+scores near 1. Without a target, the run's own accuracy on the validation
+rows of the forget set's classes stands in (the forget rows should look
+like unseen rows of their classes).
 """
 
 import dataclasses
@@ -122,20 +124,18 @@ def gradient_steps(method: Method, request: Request, config: Any) -> int:
     return steps
 
 
-def validation_loss(forget_acc, val_forget_classes_acc, val_acc):
+def validation_loss(forget_acc, target, val_acc):
     """The tuning objective of :func:`tune` (lower is better).
 
     Args:
       forget_acc: accuracy on the forget set.
-      val_forget_classes_acc: accuracy on the validation rows of the forget
-        set's classes.
+      target: the forget accuracy aimed at (an estimate of retraining's).
       val_acc: accuracy on all validation rows.
 
     Returns:
-      ``|forget_acc - val_forget_classes_acc| + (1 - val_acc)`` (arrays
-      broadcast).
+      ``|forget_acc - target| + (1 - val_acc)`` (arrays broadcast).
     """
-    return jnp.abs(forget_acc - val_forget_classes_acc) + (1.0 - val_acc)
+    return jnp.abs(forget_acc - target) + (1.0 - val_acc)
 
 
 def _check_grid(learning_rates: Any, epochs: Any) -> tuple[tuple, tuple]:
@@ -210,6 +210,7 @@ def tune(
     config: Any = None,
     budget: int | None = None,
     num_seeds: int = 1,
+    target_forget_acc: float | None = None,
 ) -> TuneResult:
     """Chooses a gradient baseline's learning rate and epochs on validation.
 
@@ -239,6 +240,10 @@ def tune(
       budget: the most gradient steps the whole tuning may take (all rates,
         seeds and epochs; :func:`gradient_steps`); None: no limit.
       num_seeds: seeds per grid point.
+      target_forget_acc: the forget accuracy aimed at, in ``[0, 1]`` (e.g.
+        ``datapoint.estimate_retrain_forget_acc`` with the validation rows
+        as held-out rows); None: each run's accuracy on the validation rows
+        of the forget set's classes.
 
     Returns:
       A :class:`TuneResult`.
@@ -261,6 +266,8 @@ def tune(
     _checks.check_key("key", key)
     _checks.check_positive_int("num_seeds", num_seeds)
     lrs, eps = _check_grid(learning_rates, epochs)
+    if target_forget_acc is not None:
+        _checks.check_unit_interval("target_forget_acc", target_forget_acc)
     cfg = method.default_config if config is None else config
     cfg = with_train(cfg, epochs=max(eps))
     steps = len(lrs) * num_seeds * gradient_steps(method, request, cfg)
@@ -282,9 +289,14 @@ def tune(
     at = np.asarray(eps) - 1  # history rows [lr, seed, epoch]
     forget = np.asarray(hist.forget_acc)[:, :, at].mean(1)
     val = np.asarray(hist.test_acc)[:, :, at].mean(1)
+    target = (
+        np.asarray(hist.holdout_acc)[:, :, at]
+        if target_forget_acc is None
+        else float(target_forget_acc)
+    )
     loss = validation_loss(
         np.asarray(hist.forget_acc)[:, :, at],
-        np.asarray(hist.holdout_acc)[:, :, at],
+        target,
         np.asarray(hist.test_acc)[:, :, at],
     )
     scores = np.asarray(loss).mean(1)

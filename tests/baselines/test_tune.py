@@ -103,6 +103,12 @@ def test_tune_never_reads_the_test_rows(problem):
     b = tune(finetune_method, _apply, params, poisoned, request, **kw)
     assert np.all(np.isfinite(a.scores))
     np.testing.assert_array_equal(a.scores, b.scores)
+    # With a target forget accuracy, the loss is measured against it.
+    t = tune(finetune_method, _apply, params, pool, request, **kw,
+             target_forget_acc=0.5)  # fmt: skip
+    np.testing.assert_allclose(
+        t.scores, np.abs(t.forget_acc - 0.5) + 1 - t.val_acc, atol=1e-6
+    )
 
 
 def test_gradient_steps_per_method(problem):
@@ -123,6 +129,7 @@ def test_gradient_steps_per_method(problem):
         ({"epochs": ()}, "epochs"),
         ({"epochs": (0, 2)}, "epochs"),
         ({"budget": 3}, "budget"),
+        ({"target_forget_acc": 1.5}, "target_forget_acc"),
         (
             {"validation": (np.zeros((0, 4), np.float32), np.zeros(0, int))},
             "validation",
