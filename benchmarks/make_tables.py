@@ -681,8 +681,8 @@ def baselines_grid(run: dict) -> str:
         f"**{c['data']}** (budget per seed:"
         f" {', '.join(sorted({str(s['budget_steps']) for s in seeds}))}"
         " gradient steps)\n",
-        "| baseline | learning rates | epochs | chosen per seed"
-        " (learning rate, epochs; steps) |",
+        "| baseline | learning rates | epochs | chosen per seed: learning"
+        " rate, epochs (gradient steps the tuning took) |",
         "|---|---|---|---|",
     ]
     for m, g in c["grids"].items():
