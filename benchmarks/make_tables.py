@@ -702,7 +702,6 @@ def baselines_grid(run: dict) -> str:
 REPRO = ROOT / "studies" / "reproduce_datapoint" / "results"
 # table -> (results file, metrics, paper columns, hits column)
 REPRO_TABLES = {
-    "repro-gmm": ("reproduce_gmm", ("accuracy", "p_forget"), True, False),
     "repro-mnist": (
         "reproduce_mnist", ("retain", "forget", "test"), True, False,
     ),
@@ -718,18 +717,6 @@ REPRO_TABLES = {
     ),
 }  # fmt: skip
 REPRO_LABELS = {
-    "gmm": {
-        "original": "original (trained with x)",
-        "retrain": "retrain from scratch (without x)",
-        "mi_unlearning": "MI unlearning, gamma {gamma}, {unlearn_epochs}"
-        " epochs",
-        "finetune": "fine-tune on X, {unlearn_epochs} epochs",
-        "neggrad": "NegGrad, {unlearn_epochs} steps",
-        "neggrad_plus": "NegGrad+ (w = 0.95), {unlearn_epochs} epochs",
-        "random_labels": "random labels, {unlearn_epochs} epochs",
-        "scrub": "SCRUB, {unlearn_epochs} epochs",
-        "ssd": "SSD",
-    },
     "100ep": {
         "mi_auto": '**MI, `gamma="auto"`**',
         "neggrad": "NegGrad",
@@ -759,14 +746,9 @@ def reproduction(name: str) -> str:
     path = REPRO / f"{stem}.json"
     saved = json.loads(path.read_text())
     cfg = saved["config"]
-    kind = "gmm" if stem.endswith("gmm") else (
-        "100ep" if stem.endswith("100ep") else ""
-    )  # fmt: skip
-    digits = 3 if kind == "gmm" else 1
+    kind = "100ep" if stem.endswith("100ep") else ""
     head = ["protocol"]
-    shown = {"accuracy": "accuracy on X", "p_forget": "P(y = 0 given x)"}
     for m in metrics:
-        m = shown.get(m, m)
         head += [f"{m} (ours)", "(paper)"] if paper else [m]
     head += ["hits"] if hits else []
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -777,7 +759,7 @@ def reproduction(name: str) -> str:
         cells = [label]
         for m in metrics:
             mean, std = row[f"{m}_mean"], row[f"{m}_std"]
-            cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+            cells.append(f"{mean:.1f} ± {std:.1f}")
             if paper:
                 p = row.get(f"{m}_paper")
                 cells.append("—" if p is None else f"{p}")
