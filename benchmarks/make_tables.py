@@ -750,6 +750,185 @@ def image_frontier(which: str) -> str:
     return "\n".join(out) + "\n" + _image_sources(seeds)
 
 
+BASELINE_LABELS = {
+    "finetune": "fine-tune",
+    "neggrad": "NegGrad",
+    "neggrad_plus": "NegGrad+",
+    "random_labels": "random labels",
+    "scrub": "SCRUB",
+}
+
+
+def baseline_runs() -> list[dict]:
+    """The latest full ``bench_baselines`` run of every data set, as one
+    run per data set in the order the data sets were first recorded."""
+    path = RESULTS / "bench_baselines.jsonl"
+    if not path.exists():
+        raise SystemExit(f"no records for bench_baselines: {path} is missing")
+    by_data: dict = {}
+    for line in path.read_text().splitlines():
+        run = json.loads(line) if line else {}
+        if not line or run.get("quick"):
+            continue
+        for r in rows(run, "baselines_tuned"):
+            by_data[r["case"]["data"]] = {**run, "rows": [r]}
+    if not by_data:
+        raise SystemExit(f"no full record of baselines_tuned in {path}")
+    return list(by_data.values())
+
+
+def _acc_cell(seeds: list, method: str, metric: str) -> str:
+    v = [100 * s["accuracy"][method][metric] for s in seeds]
+    return f"{sum(v) / len(v):.1f} ± {_std(v):.1f}"
+
+
+def baselines_tuned(run: dict) -> str:
+    r = rows(run, "baselines_tuned")[0]
+    c, seeds = r["case"], r["seeds"]
+    methods = [
+        ("original", "original"),
+        ("retrain", "retrain from scratch (the reference)"),
+        ("mi", f"MI unlearning, `gamma={json.dumps(c['mi']['gamma'])}`"),
+    ]
+    for m in c["grids"]:
+        name = BASELINE_LABELS.get(m, m)
+        methods += [
+            (f"{m}_default", f"{name}, library defaults"),
+            (f"{m}_tuned", f"**{name}, tuned on validation**"),
+        ]
+    methods.append(("ssd", "SSD, defaults (no learning rate)"))
+    budgets = sorted({s["budget_steps"] for s in seeds})
+    out = [
+        f"**{c['data']}**: train {c['n_train']:,} / validation"
+        f" {c['n_val']:,} / test {c['n_test']:,} rows; seeds"
+        f" {', '.join(str(s) for s in c['seeds'])}; original model and"
+        f" retraining {c['original_epochs']} epochs; MI capped at"
+        f" {c['mi']['epochs']} epochs; tuning budget"
+        f" {', '.join(map(str, budgets))} gradient steps per baseline and"
+        " seed.\n",
+        "| method | retain | forget | test | hits |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in methods:
+        hits = (
+            ""
+            if key in ("original", "retrain")
+            else (f"{sum(s['hits'][key] for s in seeds)}/{len(seeds)}")
+        )
+        out.append(
+            f"| {label} | {_acc_cell(seeds, key, 'retain')} |"
+            f" {_acc_cell(seeds, key, 'forget')} |"
+            f" {_acc_cell(seeds, key, 'test')} | {hits} |"
+        )
+    out.append(
+        "\nAccuracies in % on the test rows (retain and forget: the"
+        " training rows), mean ± std over the seeds."
+    )
+    return "\n".join(out) + "\n"
+
+
+def baselines_grid(run: dict) -> str:
+    r = rows(run, "baselines_tuned")[0]
+    c, seeds = r["case"], r["seeds"]
+    out = [
+        f"**{c['data']}** (budget per seed:"
+        f" {', '.join(sorted({str(s['budget_steps']) for s in seeds}))}"
+        " gradient steps)\n",
+        "| baseline | learning rates | epochs | chosen per seed: learning"
+        " rate, epochs (gradient steps the tuning took) |",
+        "|---|---|---|---|",
+    ]
+    for m, g in c["grids"].items():
+        chosen = "; ".join(
+            f"seed {s['seed']}: {s['chosen'][m]['learning_rate']:g},"
+            f" {s['chosen'][m]['epochs']} ({s['chosen'][m]['steps']})"
+            for s in seeds
+        )
+        out.append(
+            f"| {BASELINE_LABELS.get(m, m)} |"
+            f" {', '.join(f'{v:g}' for v in g['learning_rate'])} |"
+            f" {', '.join(map(str, g['epochs']))} | {chosen} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+REPRO = ROOT / "studies" / "reproduce_datapoint" / "results"
+# table -> (results file, metrics, paper columns, hits column)
+REPRO_TABLES = {
+    "repro-mnist": (
+        "reproduce_mnist", ("retain", "forget", "test"), True, False,
+    ),
+    "repro-fashion": (
+        "reproduce_fashion", ("retain", "forget", "test"), False, False,
+    ),
+    "repro-mnist-100ep": (
+        "reproduce_mnist_100ep", ("retain", "forget", "test"), False, True,
+    ),
+    "repro-fashion-full-100ep": (
+        "reproduce_fashion_full_100ep", ("retain", "forget", "test"), False,
+        True,
+    ),
+}  # fmt: skip
+REPRO_LABELS = {
+    "100ep": {
+        "mi_auto": '**MI, `gamma="auto"`**',
+        "neggrad": "NegGrad",
+        "neggrad_plus": "NegGrad+",
+        "random_labels": "random labels",
+        "scrub": "SCRUB",
+        "ssd": "SSD",
+    },
+}
+
+
+def _repro_label(name: str, kind: str, config: dict, first_gamma: bool):
+    label = REPRO_LABELS.get(kind, {}).get(name)
+    if label is not None:
+        return label.format(**config)
+    if name.startswith("mi_gamma_"):
+        g = name.removeprefix("mi_gamma_").replace("_", ".")
+        tail = f", {config['unlearn_epochs']} epochs" if first_gamma else ""
+        return f"MI, gamma {g}{tail if kind == '100ep' else ''}"
+    return name
+
+
+def reproduction(name: str) -> str:
+    """A reproduction table from its saved result (written by
+    ``studies/reproduce_datapoint/reproduce_datapoint.py``)."""
+    stem, metrics, paper, hits = REPRO_TABLES[name]
+    path = REPRO / f"{stem}.json"
+    saved = json.loads(path.read_text())
+    cfg = saved["config"]
+    kind = "100ep" if stem.endswith("100ep") else ""
+    head = ["protocol"]
+    for m in metrics:
+        head += [f"{m} (ours)", "(paper)"] if paper else [m]
+    head += ["hits"] if hits else []
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    first = True
+    for key, row in saved["rows"].items():
+        label = _repro_label(key, kind, cfg, first)
+        first = first and not key.startswith("mi_gamma_")
+        cells = [label]
+        for m in metrics:
+            mean, std = row[f"{m}_mean"], row[f"{m}_std"]
+            cells.append(f"{mean:.1f} ± {std:.1f}")
+            if paper:
+                p = row.get(f"{m}_paper")
+                cells.append("—" if p is None else f"{p}")
+        if hits:
+            h = row.get("hits")
+            cells.append(
+                "" if h is None else f"{round(h * cfg['seeds'])}/{cfg['seeds']}"
+            )
+        out.append("| " + " | ".join(cells) + " |")
+    out.append(
+        f"\nGenerated from `{path.relative_to(ROOT)}` ({cfg['seeds']} seeds,"
+        f" {saved.get('wall_s', float('nan')):.0f} s wall)."
+    )
+    return "\n".join(out) + "\n"
+
+
 # table name -> (script, the row it needs, renderer)
 TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "info-prediction-mi": (
@@ -794,6 +973,8 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     # "feature-cputime": ("bench_feature_strict", "bench_feature_cputime",
     # feature_cputime), placed once a full record holds the 45k CPU times.
     "feature-scale": ("bench_scale", "bench_scale", feature_scale),
+    "baselines-tuned": ("bench_baselines", "baselines_tuned", baselines_tuned),
+    "baselines-grid": ("bench_baselines", "baselines_tuned", baselines_grid),
 }  # fmt: skip
 
 
@@ -817,11 +998,17 @@ def merged_by_case(script: str, benchmark: str) -> list[dict]:
 
 
 def render(name: str) -> str:
-    if name not in TABLES:
-        raise SystemExit(f"unknown table {name!r}; known: {sorted(TABLES)}")
+    if name not in TABLES and name not in REPRO_TABLES:
+        known = sorted([*TABLES, *REPRO_TABLES])
+        raise SystemExit(f"unknown table {name!r}; known: {known}")
     if name == "feature-strict":
         parts = merged_by_case("bench_feature_strict", "bench_feature_strict")
         return "".join(feature_strict(run) + provenance(run) for run in parts)
+    if name in REPRO_TABLES:
+        return reproduction(name)
+    if name in ("baselines-tuned", "baselines-grid"):
+        fn = TABLES[name][2]
+        return "\n".join(fn(run) + provenance(run) for run in baseline_runs())
     script, needed, fn = TABLES[name]
     if script is None:  # draws on several records, gives its own sources
         return fn(None)

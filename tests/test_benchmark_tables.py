@@ -65,10 +65,15 @@ def test_every_table_is_placed_and_rendered_from_a_record():
     placed = set()
     for path in mt.DOCS:
         placed |= {m.group("name") for m in mt.MARK.finditer(path.read_text())}
-    assert placed == set(mt.TABLES), set(mt.TABLES) ^ placed
+    known = set(mt.TABLES) | set(mt.REPRO_TABLES)
+    assert placed == known, known ^ placed
     for name in sorted(mt.TABLES):
         text = mt.render(name)
         assert "| " in text and "Record" in text and ".jsonl`" in text, name
+    # The reproduction tables name the saved result they come from.
+    for name in sorted(mt.REPRO_TABLES):
+        text = mt.render(name)
+        assert "| " in text and "Generated from `studies/" in text, name
 
 
 def test_a_failed_run_writes_no_record(tmp_path):

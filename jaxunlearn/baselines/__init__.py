@@ -6,7 +6,9 @@ random relabelling, SCRUB, SSD, and certified Newton removal for L2
 logistic regression. Each iterative baseline is also a
 ``jaxunlearn.datapoint.Method`` on the kernel's signature
 (``retrain_method``, ..., ``ssd_method``), which
-``jaxunlearn.datapoint.unlearn_many`` vmaps over requests and seeds.
+``jaxunlearn.datapoint.unlearn_many`` vmaps over requests and seeds;
+``tune`` chooses a gradient baseline's learning rate and epochs on
+validation rows.
 """
 
 from jaxunlearn.baselines._certified import (
@@ -32,16 +34,24 @@ from jaxunlearn.baselines._methods import (
     scrub_method,
 )
 from jaxunlearn.baselines._ssd import SSDConfig, ssd, ssd_method
+from jaxunlearn.baselines._tune import (
+    TuneResult,
+    gradient_steps,
+    tune,
+    validation_loss,
+)
 
 __all__ = [
     "CertifiedRemovalOutput",
     "NegGradPlusConfig",
     "SSDConfig",
     "ScrubConfig",
+    "TuneResult",
     "certified_removal",
     "finetune",
     "finetune_method",
     "fit_l2_regularized",
+    "gradient_steps",
     "neggrad",
     "neggrad_method",
     "neggrad_plus",
@@ -55,4 +65,6 @@ __all__ = [
     "scrub_method",
     "ssd",
     "ssd_method",
+    "tune",
+    "validation_loss",
 ]

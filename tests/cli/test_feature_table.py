@@ -189,7 +189,8 @@ def test_apply_needs_a_table_repair(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("image_shape", "method"), [(None, "semidiscrete"), ((8, 8), "latent_semidiscrete")]
+    ("image_shape", "method"),
+    [(None, "semidiscrete"), ((8, 8), "latent_semidiscrete")],
 )
 def test_default_method_per_data_kind(image_shape, method):
     args = argparse.Namespace(
