@@ -73,7 +73,7 @@ class Controller:
 
     dual_lr: Any = None
     slack: Any = 0.0
-    lr_scale: Any = 1.0
+    lr_scale: Any = 0.5
 
 
 @jax.tree_util.register_dataclass
@@ -233,7 +233,7 @@ class AutoGamma(NamedTuple):
     lr_decay: float = 0.0
     stop_margin: float = 0.0
     repair_lr: float = 1e-4
-    lr_scale: float = 1.0
+    lr_scale: float = 0.5
     holdout_gamma: float = 0.0
     class_weight: float = 1.0
     anchor: float = 0.0
