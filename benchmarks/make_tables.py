@@ -929,6 +929,35 @@ def reproduction(name: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _default_table(run: dict, benchmark: str) -> str:
+    out = [
+        "| data | seeds | default lands | retrain vs retrain (floor) |"
+        " retrain / default (median) | epochs run (mean) |"
+        " ended at cap short of target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows(run, benchmark):
+        c, per = r["case"], r["per_seed"]
+        first, stop = c["seeds"]
+        ep = sum(p["epochs_run"] for p in per) / len(per)
+        out.append(
+            f"| {c['data']} | {first}-{stop - 1} |"
+            f" **{r['hits']}/{r['n_seeds']}** |"
+            f" {r['floor_hits']}/{r['n_seeds']} |"
+            f" {r['median_retrain_over_default']:.1f}x | {ep:.1f} |"
+            f" {r['ended_at_cap']} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def unlearning_default(run: dict) -> str:
+    return _default_table(run, "unlearning_default_seeds")
+
+
+def unlearning_default_general(run: dict) -> str:
+    return _default_table(run, "unlearning_default_generalization")
+
+
 # table name -> (script, the row it needs, renderer)
 TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "info-prediction-mi": (
@@ -956,6 +985,13 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     ),
     "unlearning-loop": (
         "bench_unlearning", "unlearning_loop_steps", unlearning_loop,
+    ),
+    "unlearning-default": (
+        "bench_default", "unlearning_default_seeds", unlearning_default,
+    ),
+    "unlearning-default-general": (
+        "bench_default", "unlearning_default_generalization",
+        unlearning_default_general,
     ),
     "readme-speed": (None, None, readme_speed),
     "image-repair-mnist": (None, None, image_repair_mnist),

@@ -167,7 +167,31 @@ def datapoint_part(args, data, config, ckpt, progress, *, figures) -> Part:
     sections, metrics = report.datapoint_sections(
         result, args.out, figures=figures
     )
+    note = _cap_note(result, config)
+    if note:  # one line on screen and in the report
+        print(f"note: {note}", file=sys.stderr)
+        sections[0] = sections[0]._replace(
+            text=sections[0].text + f"\n\n**Note:** {note}"
+        )
     return Part(result, data, sections, metrics)
+
+
+def _cap_note(result, config) -> str:
+    """The line for runs that ended at their epoch cap short of the target."""
+    missed = [
+        u.seed
+        for u in result.units
+        if u.models["unlearned"].get("target_reached", 1.0) < 0.5
+    ]
+    if not missed:
+        return ""
+    return (
+        f"MI unlearning ended at its cap of {config.unlearn_epochs} epochs"
+        f" without reaching its target on {len(missed)} of"
+        f" {len(result.units)} seed(s) ({', '.join(map(str, missed))}):"
+        " compare its forget accuracy with the retrained model's, or raise"
+        " --epochs"
+    )
 
 
 def cmd_feature(args) -> dict:

@@ -73,7 +73,7 @@ class Controller:
 
     dual_lr: Any = None
     slack: Any = 0.0
-    lr_scale: Any = 0.3
+    lr_scale: Any = 0.5
 
 
 @jax.tree_util.register_dataclass
@@ -227,18 +227,18 @@ class AutoGamma(NamedTuple):
     ``gamma`` too. docs/datapoint.md reports what each one measured.
     """
 
-    gamma_init: float = 0.5
+    gamma_init: float = 1.0
     dual_lr: float = 0.0
     slack: float = 0.0
     lr_decay: float = 0.0
     stop_margin: float = 0.0
     repair_lr: float = 1e-4
-    lr_scale: float = 0.3
+    lr_scale: float = 0.5
     holdout_gamma: float = 0.0
     class_weight: float = 1.0
     anchor: float = 0.0
     anchor_shift: float | None = None
-    probe_repeats: int = 8
+    probe_repeats: int = 1
     anchor_lr: float = 0.0
 
 

@@ -72,11 +72,6 @@ def _probe_fits(
     )(masks, keys)
 
 
-_probe_fits_jit = jax.jit(
-    _probe_fits, static_argnames=("num_classes", "epochs", "batch_size")
-)
-
-
 def _probit(acc: Array, n: int) -> Array:
     eps = 0.5 / max(n, 1)
     return ndtri(jnp.clip(acc, eps, 1 - eps))
@@ -169,62 +164,85 @@ def estimate_retrain_forget_acc(
         ("x_forget", x_forget),
         ("x_hold", x_hold),
     ):
-        a = np.asarray(_checks.as_array(name, a))
+        a = _checks.as_array(name, a)
         _checks.check_nonempty(name, a)
-        arrays[name] = a.reshape(a.shape[0], -1)
+        arrays[name] = a
     labels = {}
     for name, a, xn in (
         ("y_retain", y_retain, "x_retain"),
         ("y_forget", y_forget, "x_forget"),
         ("y_hold", y_hold, "x_hold"),
     ):
-        a = np.asarray(_checks.as_array(name, a))
+        a = _checks.as_array(name, a)
         _checks.check_shape(name, a, (arrays[xn].shape[0],))
-        labels[name] = a.astype(np.int32)
-    xr, xf, xh = arrays["x_retain"], arrays["x_forget"], arrays["x_hold"]
-    dtype = xr.dtype
-    x = np.concatenate([xr, xf.astype(dtype)])
-    y = np.concatenate([labels["y_retain"], labels["y_forget"]])
-    n_r = xr.shape[0]
+        labels[name] = a
     _checks.check_positive_int("repeats", repeats)
-    masks = np.tile(
-        np.stack([np.arange(x.shape[0]) < n_r, np.ones(x.shape[0], bool)]),
-        (repeats, 1),
-    ).astype(dtype)
-    keys = [key] + [jax.random.fold_in(key, i) for i in range(1, repeats)]
-    probes = _probe_fits_jit(
-        jnp.asarray(x),
-        jnp.asarray(y),
-        jnp.asarray(masks),
-        num_classes,
+    xh = arrays["x_hold"]
+    dtype = jnp.result_type(arrays["x_retain"])
+    pred = jnp.argmax(apply_fn(params, xh.astype(dtype)), -1)
+    return _estimate_jit(
+        arrays["x_retain"],
+        labels["y_retain"],
+        arrays["x_forget"],
+        labels["y_forget"],
+        xh,
+        labels["y_hold"],
+        pred,
+        key,
         jnp.asarray(learning_rate, dtype),
-        jnp.stack([k for k in keys for _ in range(2)]),
+        num_classes=num_classes,
+        repeats=repeats,
         epochs=epochs,
         batch_size=batch_size,
     )
 
-    def acc(f, p, xx, yy):
-        pred = jnp.argmax(f(p, jnp.asarray(xx)), -1)
-        return jnp.mean((pred == jnp.asarray(yy)).astype(dtype))
 
-    xh_model = np.asarray(x_hold).astype(dtype)
-    yh = labels["y_hold"]
+def _estimate(
+    xr, yr, xf, yf, xh, yh, pred, key, lr, *,
+    num_classes, repeats, epochs, batch_size,
+):  # fmt: skip
+    """The probe fits, their accuracies and the transfer: one program."""
+    dtype = xr.dtype
+    xr, xf, xh = (a.reshape(a.shape[0], -1).astype(dtype) for a in (xr, xf, xh))
+    yr, yf, yh = (a.astype(jnp.int32) for a in (yr, yf, yh))
+    x = jnp.concatenate([xr, xf])
+    y = jnp.concatenate([yr, yf])
+    n_r = xr.shape[0]
+    rows = jnp.arange(x.shape[0])
+    masks = jnp.tile(
+        jnp.stack([rows < n_r, jnp.ones_like(rows, bool)]), (repeats, 1)
+    ).astype(dtype)
+    keys = [key] + [jax.random.fold_in(key, i) for i in range(1, repeats)]
+    probes = _probe_fits(
+        x,
+        y,
+        masks,
+        num_classes,
+        lr,
+        jnp.stack([k for k in keys for _ in range(2)]),
+        epochs,
+        batch_size,
+    )
+
+    def acc(p, xx, yy):
+        return jnp.mean((jnp.argmax(_linear(p, xx), -1) == yy).astype(dtype))
+
+    acc_model = jnp.mean((pred == yh).astype(dtype))
     n_f, n_h = xf.shape[0], xh.shape[0]
-    acc_model = acc(apply_fn, params, xh_model, yh)
     ests = []
     for i in range(repeats):
         p_r = jax.tree.map(lambda a, i=i: a[2 * i], probes)
         p_a = jax.tree.map(lambda a, i=i: a[2 * i + 1], probes)
         ests.append(
-            _transfer(
-                acc(_linear, p_r, xf.astype(dtype), labels["y_forget"]),
-                acc_model,
-                acc(_linear, p_a, xh, yh),
-                n_f,
-                n_h,
-            )
+            _transfer(acc(p_r, xf, yf), acc_model, acc(p_a, xh, yh), n_f, n_h)
         )
     return ests[0] if repeats == 1 else jnp.mean(jnp.stack(ests))
+
+
+_estimate_jit = jax.jit(
+    _estimate,
+    static_argnames=("num_classes", "repeats", "epochs", "batch_size"),
+)
 
 
 def _class_shift(

@@ -179,10 +179,33 @@ def _split_arrays(split: Any) -> dict:
     return out
 
 
+# The logits count of (apply_fn, parameter and row shapes): repeated calls
+# with the same model and shapes skip the abstract evaluation.
+_NUM_OUTPUTS: dict = {}
+_NUM_OUTPUTS_MAX = 64
+
+
+def num_outputs_cached(apply_fn: ApplyFn, params: Any, x: Any) -> int:
+    """:func:`_num_outputs` on ``split.x_retain``, cached on the shapes."""
+    leaves, tree = jax.tree.flatten(params)
+    spec = tuple((np.shape(v), jnp.result_type(v)) for v in leaves)
+    try:
+        k = (apply_fn, tree, spec, tuple(x.shape[1:]), x.dtype)
+        hit = _NUM_OUTPUTS.get(k)
+    except TypeError:  # an unhashable apply_fn: not cached
+        return _num_outputs(apply_fn, params, x, "split.x_retain")
+    if hit is None:
+        hit = _num_outputs(apply_fn, params, x, "split.x_retain")
+        if len(_NUM_OUTPUTS) >= _NUM_OUTPUTS_MAX:
+            _NUM_OUTPUTS.clear()
+        _NUM_OUTPUTS[k] = hit
+    return hit
+
+
 def _validate_model(
     apply_fn: ApplyFn, params: Any, arrays: dict, num_classes: int | None
 ) -> int:
-    c = _num_outputs(apply_fn, params, arrays["x_retain"], "split.x_retain")
+    c = num_outputs_cached(apply_fn, params, arrays["x_retain"])
     if num_classes is not None and num_classes != c:
         raise ValueError(
             f"split.num_classes: the model has {c} logits but the split says"
@@ -238,17 +261,25 @@ def pool_from_split(
             "holdout[0]", x_hold, (None, *a["x_retain"].shape[1:])
         )
         _checks.check_shape("holdout[1]", y_hold, (x_hold.shape[0],))
-    dtype = a["x_retain"].dtype
-    x_pool = jnp.concatenate([a["x_retain"], a["x_forget"].astype(dtype)])
-    y_pool = jnp.concatenate([a["y_retain"], a["y_forget"]]).astype(jnp.int32)
-    n_r, n_f = a["x_retain"].shape[0], a["x_forget"].shape[0]
+    data, req = _pool_request(
+        a["x_retain"], a["y_retain"], a["x_forget"], a["y_forget"],
+        a["x_test"], a["y_test"], x_hold, y_hold,
+    )  # fmt: skip
+    return data, req
+
+
+@jax.jit
+def _pool_request(x_r, y_r, x_f, y_f, x_t, y_t, x_h, y_h):
+    """The pool (retain rows, then forget rows) and its request: one call."""
+    dtype = x_r.dtype
+    n_r, n_f = x_r.shape[0], x_f.shape[0]
     data = Pool(
-        x_pool,
-        y_pool,
-        a["x_test"].astype(dtype),
-        a["y_test"].astype(jnp.int32),
-        x_hold.astype(dtype),
-        y_hold.astype(jnp.int32),
+        jnp.concatenate([x_r, x_f.astype(dtype)]),
+        jnp.concatenate([y_r, y_f]).astype(jnp.int32),
+        x_t.astype(dtype),
+        y_t.astype(jnp.int32),
+        x_h.astype(dtype),
+        y_h.astype(jnp.int32),
     )
     req = Request(
         jnp.arange(n_r, dtype=jnp.int32),
@@ -260,6 +291,7 @@ def pool_from_split(
 
 
 def _run_core(model, params, pool, request, cfg, key, rest):
+    cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
     return mi_unlearning_run(model, params, pool, request, cfg, key, rest)
 
 
@@ -429,7 +461,6 @@ def unlearn(
     pool, req = pool_from_split(apply_fn, params, split, holdout)
     if cfg.stop is not None and cfg.stop.kind == "probe":
         cfg = _probe_stop(apply_fn, params, pool, req, cfg, auto, key)
-    cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
     return _run(model, params, pool, req, cfg, key, rest)
 
 
@@ -454,7 +485,7 @@ def _probe_stop(
     """
     auto = AutoGamma() if auto is None else auto
     n_r = req.retain_idx.shape[0]
-    num_classes = _num_outputs(apply_fn, params, pool.x[:1], "split.x_retain")
+    num_classes = num_outputs_cached(apply_fn, params, pool.x)
     est = estimate_retrain_forget_acc(
         apply_fn,
         params,

@@ -345,6 +345,8 @@ def run_datapoint_seed(
     out, seconds = _timed(lambda: unlearn(original))
     audited("unlearned", out.params, seconds)
     models_out["unlearned"]["epochs_run"] = int(out.epochs_run)
+    if out.target_reached is not None:  # gamma="auto": 1.0 / 0.0 per seed
+        models_out["unlearned"]["target_reached"] = float(out.target_reached)
     bar.update()
     bar.close()
     for b, name in enumerate(config.baselines):

@@ -184,7 +184,7 @@ def test_probe_stop_does_not_retrace(rng):
     kw = {**KW, "gamma": "auto", "stop": "probe", "key": rng}
     unlearn(apply_fn, params, split, **kw)
     size = unlearn_mod._core_jit._cache_size()
-    probes = ref_mod._probe_fits_jit._cache_size()
+    probes = ref_mod._estimate_jit._cache_size()
     for m in (0.1, -0.1):
         unlearn(
             apply_fn,
@@ -194,7 +194,7 @@ def test_probe_stop_does_not_retrace(rng):
             **kw,
         )
     assert unlearn_mod._core_jit._cache_size() == size
-    assert ref_mod._probe_fits_jit._cache_size() == probes
+    assert ref_mod._estimate_jit._cache_size() == probes
 
 
 def test_unlearn_many_rejects_probe_stop():
