@@ -1,6 +1,7 @@
 """The default ``gamma="auto"``: it stops before its cap on digits, says
 when it did not, and the per-call caches do not change results."""
 
+import json
 from types import SimpleNamespace
 
 import jax
@@ -8,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxunlearn import cli
 from jaxunlearn.cli._commands import _cap_note
 from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
 from jaxunlearn.datapoint import _unlearn as unlearn_mod
@@ -40,12 +42,25 @@ def digits_case():
     return split, params
 
 
-def test_default_stops_before_its_cap_on_digits(digits_case):
+def test_default_stops_before_its_cap_on_digits(capsys, tmp_path):
+    # The command line's digits MLP (128-64, 30 epochs), seed 0: the default
+    # gamma="auto" reaches its target before the 20-epoch cap.
+    argv = ["datapoint", "--data", "digits", "--forget", "class:3:0.75",
+            "--seed", "0", "--seeds", "1", "--baselines", "retrain",
+            "--json", "--quiet", "--out", str(tmp_path)]  # fmt: skip
+    assert cli.main(argv) == 0
+    got = json.loads(capsys.readouterr().out)["unlearned"]
+    assert got["target_reached"] == 1.0
+    assert 1 <= got["epochs_run"] < 20
+
+
+def test_fast_preset_stops_before_its_cap_on_digits(digits_case):
     split, params = digits_case
     cap = 20
     out = unlearn(
-        _linear, params, split, gamma="auto", epochs=cap, key=jax.random.key(1)
-    )
+        _linear, params, split, gamma="auto", epochs=cap,
+        auto=AutoGamma.fast(), key=jax.random.key(1),
+    )  # fmt: skip
     assert bool(out.target_reached)
     assert 1 <= int(out.epochs_run) < cap
     # It unlearned: the forget accuracy fell from the original model's.
