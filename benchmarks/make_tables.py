@@ -931,7 +931,8 @@ def reproduction(name: str) -> str:
 
 def _default_table(run: dict, benchmark: str) -> str:
     out = [
-        "| data | seeds | `AutoGamma.fast()` lands | retrain vs retrain (floor) |"
+        "| data | seeds | `AutoGamma.fast()` lands |"
+        " retrain vs retrain (floor) |"
         " retrain / preset (median) | epochs run (mean) |"
         " ended at cap short of target |",
         "|---|---|---|---|---|---|---|",

@@ -29,7 +29,9 @@ from jaxunlearn import experiments, report
 SMALL = os.environ.get("JAXUNLEARN_NOTEBOOK_SMALL") == "1"
 MAX_ROWS = 800 if SMALL else 20000
 TS = (0.0, 1.0) if SMALL else (0.0, 0.25, 0.5, 0.75, 1.0)
-METHODS = ("semidiscrete",) if SMALL else ("gaussian", "quantile", "semidiscrete")
+METHODS = (
+    ("semidiscrete",) if SMALL else ("gaussian", "quantile", "semidiscrete")
+)
 
 try:
     data = experiments.load_feature_data("adult", "sex")
