@@ -12,8 +12,9 @@ Per seed: the original model (Adam 1e-3, batch 64, 30 epochs, the
 set with the same optimizer for the same epochs (timed), a second
 retraining from another initialization (the retrain-against-retrain floor)
 and ``unlearn(..., gamma="auto", auto=AutoGamma.fast(), epochs=20)``
-(timed, its probe fits included; every timing is one warm call, compilation apart). "Lands"
-(a hit) = forget accuracy within 5 points of that seed's retrained model
+(timed, its probe fits included; every timing is one warm call,
+compilation apart). "Lands" (a hit) = forget accuracy within 5 points of
+that seed's retrained model
 and test accuracy at most 1 point below it; the floor counts the same for
 the second retraining against the first.
 
