@@ -184,7 +184,7 @@ def unlearn_many(
     apply_fn: ApplyFn | Method,
     params: Any,
     x_train: Any,
-    y_train: Any,
+    y_train: Any = None,
     forget_sets: Sequence[Any] | ForgetRequests | None = None,
     x_test: Any = None,
     y_test: Any = None,
@@ -329,6 +329,9 @@ def unlearn_many(
         apply_fn, params, (x_train, y_train, forget_sets, x_test, y_test)
     )
     x_train, y_train, forget_sets, x_test, y_test = data
+    for name, value in (("y_train", y_train), ("forget_sets", forget_sets)):
+        if value is None:
+            raise ValueError(f"{name}: expected an array, got None")
     optimizer, learning_rate = resolve_optimizer(optimizer, learning_rate, 1e-3)
     cfg = mi_config_of(locals())
     pool = pool_from_arrays(

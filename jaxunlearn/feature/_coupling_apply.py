@@ -267,6 +267,7 @@ def transform_coupling(
 
     Examples:
       >>> import jax.numpy as jnp
+      >>> from jaxunlearn.feature import fit_coupling, transform_coupling
       >>> x = jnp.array([[0.0], [1.0], [2.0], [3.0]])
       >>> z = jnp.array([0, 0, 1, 1])
       >>> repair = fit_coupling(x, z, standardize=False)
