@@ -623,8 +623,9 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "feature-strict": (
         "bench_feature_strict", "bench_feature_strict", feature_strict,
     ),
-    # "feature-cputime": ("bench_feature_strict", "bench_feature_cputime",
-    # feature_cputime), placed once a full record holds the 45k CPU times.
+    "feature-cputime": (
+        "bench_feature_strict", "bench_feature_cputime", feature_cputime,
+    ),
     "feature-scale": ("bench_scale", "bench_scale", feature_scale),
 }  # fmt: skip
 
