@@ -113,7 +113,7 @@ VARIANTS = (
 )
 
 
-def validation_grid(case, rows, seed):
+def validation_grid(case, rows, seed, variants=VARIANTS):
     """Validation-only scores of :data:`VARIANTS` (the held-out rows of the
     strict tables are not loaded into the choice): the fit on 3/4 of the
     training rows, the strict audit and accuracy on the other 1/4."""
@@ -134,7 +134,7 @@ def validation_grid(case, rows, seed):
         auc_boosting=None,
         accuracy=base,
     )
-    for v in VARIANTS:
+    for v in variants:
         v = dict(v)
         t = v.pop("t", 1.0)
         tr, va = semidiscrete(
@@ -278,12 +278,14 @@ def record_case(case, rows, out, chosen):
         )
 
 
-def frontier(case, rows, ts, seed=0):
-    """Distortion and strict leakage along t (one seed)."""
+def frontier(case, rows, ts, seed=0, atoms=None):
+    """Distortion and strict leakage along t (one seed; ``atoms`` None:
+    chosen on validation rows as in the tables)."""
     xtr, ztr, ytr, xte, zte, yte, spec = load_case(case, rows, seed)
     dtr, stats = design(xtr, spec)
     dte, _ = design(xte, spec, stats)
-    atoms = choose_atoms(xtr, ztr, ytr, spec, seed)
+    if atoms is None:
+        atoms = choose_atoms(xtr, ztr, ytr, spec, seed)
     rep_c = feature.fit_coupling(np.float32(xtr), ztr, spec=spec)
     rep_q = feature.fit(np.float32(dtr), ztr, method="quantile")
     opts = {
@@ -464,6 +466,25 @@ def main() -> int:
         action="store_true",
         help="validation-only scores of semidiscrete settings (per seed)",
     )
+    parser.add_argument(
+        "--variants",
+        type=int,
+        nargs="*",
+        help="indices into VARIANTS for --validation-grid (default all)",
+    )
+    parser.add_argument(
+        "--ts",
+        type=float,
+        nargs="*",
+        default=[0.0, 0.25, 0.5, 0.75, 0.9, 1.0],
+        help="repair amounts of --frontier",
+    )
+    parser.add_argument(
+        "--atoms",
+        type=int,
+        help="semidiscrete atoms of --frontier (default: chosen on"
+        " validation rows)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--from-logs",
@@ -490,15 +511,21 @@ def main() -> int:
     if args.validation_grid:
         for case in args.cases:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                validation_grid(case, args.rows, seed)
+                validation_grid(
+                    case,
+                    args.rows,
+                    seed,
+                    [VARIANTS[i] for i in args.variants]
+                    if args.variants
+                    else VARIANTS,
+                )
         return 0
     if args.cpu_time:
         cpu_time(peers, args.repeats)
         return 0
     if args.frontier:
-        ts = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
         for case in args.cases:
-            frontier(case, args.rows, ts)
+            frontier(case, args.rows, args.ts, atoms=args.atoms)
         return 0
     strict_tables(args.cases, args.rows, args.seeds, peers, args.first_seed)
     return 0
