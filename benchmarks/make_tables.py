@@ -437,6 +437,32 @@ def feature_cputime(run: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def feature_validation(run: dict) -> str:
+    out = [
+        "| data:Z | seed | semidiscrete setting | validation AUC(Z) logistic"
+        " / boosting | validation accuracy (drop) |",
+        "|---|---|---|---|---|",
+    ]
+    base = {}
+    for r in rows(run, "bench_feature_validation"):
+        key = (r["case"], r["seed"])
+        if r["setting"] == "no repair":
+            base[key] = r["accuracy"]
+            out.append(
+                f"| {r['case']} | {r['seed']} | no repair | - |"
+                f" {r['accuracy']:.3f} |"
+            )
+            continue
+        setting = ", ".join(f"{k}={v}" for k, v in r["setting"].items())
+        drop = 100 * (base[key] - r["accuracy"])
+        out.append(
+            f"| {r['case']} | {r['seed']} | {setting} |"
+            f" {r['auc_logistic']:.3f} / {r['auc_boosting']:.3f} |"
+            f" {r['accuracy']:.3f} ({drop:+.1f} pt) |"
+        )
+    return "\n".join(out) + "\n"
+
+
 def unlearning_loop(run: dict) -> str:
     out = [
         "| data | steps | `lax.scan` loop steps/s | Python loop of the"
@@ -1007,8 +1033,12 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "feature-strict": (
         "bench_feature_strict", "bench_feature_strict", feature_strict,
     ),
-    # "feature-cputime": ("bench_feature_strict", "bench_feature_cputime",
-    # feature_cputime), placed once a full record holds the 45k CPU times.
+    "feature-cputime": (
+        "bench_feature_strict", "bench_feature_cputime", feature_cputime,
+    ),
+    "feature-validation": (
+        "bench_feature_strict", "bench_feature_validation", feature_validation,
+    ),
     "feature-scale": ("bench_scale", "bench_scale", feature_scale),
     "baselines-tuned": ("bench_baselines", "baselines_tuned", baselines_tuned),
     "baselines-grid": ("bench_baselines", "baselines_tuned", baselines_grid),

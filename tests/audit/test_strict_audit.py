@@ -17,15 +17,33 @@ def data(shift, n=600, seed=0):
     return x, z
 
 
-def test_matches_sklearn_cross_val_predict():
+def test_is_the_mean_of_the_folds_aucs():
     x, z = data(0.5)
     got = audit.strict_leakage_auc(x, z, model="logistic", folds=4, seed=3)
     cv = StratifiedKFold(4, shuffle=True, random_state=3)
     p = cross_val_predict(
         LogisticRegression(max_iter=2000), x, z, cv=cv, method="predict_proba"
     )[:, 1]
-    assert got == pytest.approx(roc_auc_score(z, p))
+    per_fold = [roc_auc_score(z[te], p[te]) for _, te in cv.split(x, z)]
+    assert got == pytest.approx(np.mean(per_fold))
     assert got > 0.6
+
+
+def test_a_repair_onto_one_point_reads_exactly_chance():
+    # Every row repaired to the same point: nothing can be read. Pooling
+    # the folds' out-of-fold scores reads below chance (each fold's auditor
+    # learnt the complement of its held-out group mix); the strict AUC,
+    # one AUC per fold then averaged, is exactly 0.5.
+    z = np.array([0] * 47 + [1] * 53)
+    x = np.ones((100, 2))
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    p = cross_val_predict(
+        LogisticRegression(), x, z, cv=cv, method="predict_proba"
+    )[:, 1]
+    assert roc_auc_score(z, p) < 0.49
+    assert audit.strict_leakage_auc(x, z, model="logistic") == 0.5
+    got = audit.feature_audit(x, z, x, z)
+    assert (got.auc_logistic, got.auc_boosting) == (0.5, 0.5)
 
 
 def test_chance_without_signal_and_any_classifier_object():
