@@ -163,9 +163,9 @@ def _default_record(benchmark, name, model, rows_, args, extra=None):
         load_average=os.getloadavg()[0],
     )
     print(
-        f"({4 if 'seeds' in benchmark else 5}) {name}: default lands on"
-        f" {hits}/{len(rows_)} seeds (retrain vs retrain: {floor});"
-        f" retrain / default median {ratio:.1f}x; ended at cap without"
+        f"({4 if 'seeds' in benchmark else 5}) {name}: AutoGamma.fast()"
+        f" lands on {hits}/{len(rows_)} seeds (retrain vs retrain: {floor});"
+        f" retrain / preset median {ratio:.1f}x; ended at cap without"
         f" reaching its target: {missed}"
     )
 
