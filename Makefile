@@ -40,7 +40,7 @@ test-fast: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist worksteal -m "not slow"
 
 bench-quick: setup
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) benchmarks/run_all.py --quick --jobs 2
 
 # The API reference (mkdocs-material + mkdocstrings) into site/.
 docs: setup
@@ -50,7 +50,7 @@ test: setup lint docs
 	@# One OpenMP thread per xdist worker: scikit-learn's boosting auditors
 	@# spin-wait when two workers each start a thread per core.
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist worksteal -p no:cacheprovider --durations=25 --reruns 1 --only-rerun crashed --doctest-modules tests jaxunlearn
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) benchmarks/run_all.py --quick --jobs 2
 
 clean:
 	rm -rf $(VENV) reports site .pytest_cache .ruff_cache
