@@ -51,6 +51,19 @@ class FreeSupportBarycenter(NamedTuple):
     errors: Float[Array, " n_iters"]
 
 
+def _couple(xs, masses, atoms, beta, dtype) -> list[SparseCoupling]:
+    """Each group's exact coupling to the atoms (masses ``beta``)."""
+    return [
+        exact_coupling(
+            x,
+            jnp.asarray(atoms, dtype),
+            jnp.asarray(a, dtype),
+            jnp.asarray(beta, dtype),
+        )
+        for x, a in zip(xs, masses, strict=True)
+    ]
+
+
 def free_support_barycenter(
     xs: Sequence[Float[ArrayLike, "n_z d"]],
     a_s: Sequence[Float[ArrayLike, " n_z"] | None] | None = None,
@@ -151,15 +164,7 @@ def free_support_barycenter(
     couplings: list[SparseCoupling] = []
     converged = False
     for _ in range(max_iter):
-        couplings = [
-            exact_coupling(
-                x,
-                jnp.asarray(atoms, dtype),
-                jnp.asarray(a, dtype),
-                jnp.asarray(beta, dtype),
-            )
-            for x, a in zip(xs, masses, strict=True)
-        ]
+        couplings = _couple(xs, masses, atoms, beta, dtype)
         new = np.zeros_like(atoms)
         for z, (x, pi) in enumerate(zip(xs, couplings, strict=True)):
             proj = np.zeros_like(atoms)
@@ -178,15 +183,7 @@ def free_support_barycenter(
             break
     # Couplings to the final atoms (the last update moved them).
     if not converged:
-        couplings = [
-            exact_coupling(
-                x,
-                jnp.asarray(atoms, dtype),
-                jnp.asarray(a, dtype),
-                jnp.asarray(beta, dtype),
-            )
-            for x, a in zip(xs, masses, strict=True)
-        ]
+        couplings = _couple(xs, masses, atoms, beta, dtype)
     return FreeSupportBarycenter(
         atoms=jnp.asarray(atoms, dtype),
         atom_weights=jnp.asarray(beta, dtype),
