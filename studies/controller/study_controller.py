@@ -63,7 +63,7 @@ def candidates(quick):
             "stop": "holdout_initial",
             "auto": OLD_AUTO,
         },
-        # The gamma="auto" default of sessions 2-3 (probe_repeats=1), kept
+        # The earlier gamma="auto" default (probe_repeats=1), kept
         # under this name so the documented tables rerun; the library's
         # default is now probe_repeats=8, the candidate "auto, probe x8".
         "auto (default)": {
@@ -136,7 +136,7 @@ def candidates(quick):
             "learning_rate": 3e-4,
             "auto": OLD_AUTO._replace(dual_lr=1.0),
         },
-        # Session 3: the held-out-referenced membership term and
+        # The third round: the held-out-referenced membership term and
         # class-aware utility (AutoGamma.holdout_gamma / class_weight).
         "auto, hold 1": {**auto0, "auto": AutoGamma(holdout_gamma=1.0)},
         "auto, hold 4": {**auto0, "auto": AutoGamma(holdout_gamma=4.0)},
