@@ -122,7 +122,9 @@ def mnist_reproduction(
       ``curves`` also has ``<metric>_std``.
 
     Raises:
-      ValueError: on an unknown data set or non-positive sizes.
+      ValueError: on an unknown data set, non-positive sizes, a
+        ``forget_class`` outside ``[0, 10)`` or a ``forget_fraction``
+        outside ``(0, 1]``.
       jaxunlearn.datasets.MissingDataError: when the data are not installed.
 
     References:
@@ -138,6 +140,15 @@ def mnist_reproduction(
         ("controller_epochs", controller_epochs),
     ):
         _checks.check_positive_int(name, v)
+    if isinstance(forget_class, bool) or forget_class not in range(10):
+        raise ValueError(
+            f"forget_class: expected a class in [0, 10), got {forget_class!r}"
+        )
+    if not 0.0 < float(forget_fraction) <= 1.0:
+        raise ValueError(
+            "forget_fraction: expected a value in (0, 1], got"
+            f" {forget_fraction!r}"
+        )
     k_data, k_split, k_seeds = jax.random.split(key, 3)
     # The shared pipeline: held-out rows, then a forget draw per seed.
     x, y = image_subset(dataset, size=size, key=k_data)
