@@ -28,15 +28,17 @@ from jaxunlearn.audit._divergence import (
     prediction_kl,
 )
 from jaxunlearn.audit._feature import (
-    FeatureAudit,
     downstream_accuracy,
-    feature_audit,
-    feature_audit_path,
     leakage_auc,
     leakage_mi,
     repair_distortion,
     strict_leakage_auc,
     strict_leakage_mi,
+)
+from jaxunlearn.audit._feature_audit import (
+    FeatureAudit,
+    feature_audit,
+    feature_audit_path,
 )
 from jaxunlearn.audit._mi_audit import (
     MIAuditOutput,

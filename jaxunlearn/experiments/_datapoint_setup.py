@@ -1,9 +1,10 @@
-"""The models and forget requests of the data-point runs.
+"""The forget requests and models of the data-point runs.
 
-The MLP of a run (one forward pass per architecture, so compilations are
-shared across seeds), its parameters saved pickle-free with their
-architecture, and the retain / forget / test split of a forget request
-whose row indices refer to the user's own rows.
+The retain / forget / test split of a forget request, whose row indices
+refer to the user's own rows (``make_split``), the held-out rows a
+calibrated method may read (``split_holdout``), and the MLP of a run (one
+forward pass per architecture, so compilations are shared across seeds)
+with its parameters saved pickle-free beside their architecture.
 """
 
 import functools
@@ -66,6 +67,54 @@ def make_split(
         )
     except (ValueError, TypeError) as err:
         raise ValueError(f"forget: {err}") from None
+
+
+def split_holdout(
+    split: datasets.UnlearningSplit, *, key: jax.Array | None = None
+) -> tuple[datasets.UnlearningSplit, tuple[jax.Array, jax.Array]]:
+    """Sets half of the held-out rows aside for a method that reads them.
+
+    A calibrated method (``datapoint.unlearn(gamma="auto", holdout=...)``)
+    looks at held-out rows; scoring it on the same rows would flatter it.
+    The held-out rows are cut in two: ``m // 2`` rows for the method, the
+    other rows stay in the split as its test rows, the only rows it is
+    scored on.
+
+    Args:
+      split: an ``UnlearningSplit`` with ``m >= 2`` test rows.
+      key: ``None`` sets the first ``m // 2`` test rows aside; a PRNG key
+        sets a random half aside (a random permutation's first half).
+
+    Returns:
+      ``(scored, (x_holdout, y_holdout))``: the split with the other half
+      as its test rows, and the rows set aside.
+
+    Raises:
+      ValueError: when the split has fewer than two test rows.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxunlearn import datasets
+      >>> s = datasets.forget_indices(jnp.zeros((4, 2)), jnp.arange(4) % 2,
+      ...     jnp.ones((5, 2)), jnp.arange(5) % 2, [0])
+      >>> scored, (x_hold, y_hold) = split_holdout(s)
+      >>> scored.x_test.shape, x_hold.shape
+      ((3, 2), (2, 2))
+    """
+    m = 0 if split.x_test is None else int(split.x_test.shape[0])
+    if m < 2:
+        raise ValueError(
+            f"split: expected at least 2 test rows to cut in two, got {m}"
+        )
+    if key is None:
+        hold, score = slice(0, m // 2), slice(m // 2, m)
+    else:
+        perm = np.asarray(jax.random.permutation(key, m))
+        hold, score = perm[: m // 2], perm[m // 2 :]
+    scored = split._replace(
+        x_test=split.x_test[score], y_test=split.y_test[score]
+    )
+    return scored, (split.x_test[hold], split.y_test[hold])
 
 
 def training_positions(data: ClassificationData, rows: Any) -> np.ndarray:

@@ -15,8 +15,10 @@ from jaxunlearn.feature._columns import (
     infer_column_spec,
 )
 from jaxunlearn.feature._coupling import (
+    CouplingMarginals,
     CouplingRepair,
     CouplingStats,
+    coupling_marginals,
     fit_coupling,
     transform_coupling,
 )
@@ -60,6 +62,7 @@ def __getattr__(name: str):
 __all__ = [
     "BarycenterRepair",
     "ColumnSpec",
+    "CouplingMarginals",
     "CouplingRepair",
     "CouplingStats",
     "FittedRepair",
@@ -70,6 +73,7 @@ __all__ = [
     "RepairMethod",
     "SemidiscreteState",
     "available_methods",
+    "coupling_marginals",
     "fit",
     "fit_coupling",
     "fit_semidiscrete",

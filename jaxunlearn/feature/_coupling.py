@@ -36,6 +36,8 @@ References:
   transport theory", ICML 2019. https://arxiv.org/abs/1806.03195
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
@@ -53,6 +55,7 @@ from jaxunlearn.feature._coupling_apply import (  # noqa: F401 - re-exported
 )
 from jaxunlearn.feature._coupling_build import (  # noqa: F401 - re-exported
     _build,
+    _group_laws,
     _unique_rows,
 )
 from jaxunlearn.feature._coupling_state import (  # noqa: F401 - re-exported
@@ -128,24 +131,11 @@ def fit_coupling(
       >>> transform_coupling(repair, x, z)[:, 0].tolist()
       [1.0, 2.0, 1.0, 2.0]
     """
-    x = _checks.as_array("x", x)
-    _checks.check_rank("x", x, 2)
-    _checks.check_nonempty("x", x)
-    _checks.check_floating("x", x)
-    _checks.check_finite("x", x)
-    z = _checks.as_array("z", z)
-    _checks.check_integer("z", z)
-    _checks.check_shape("z", z, (x.shape[0],))
     _checks.check_choice("decode", decode, ("sample", "mode"))
-    dtype = x.dtype
-    spec = _columns._normalize_spec(spec, x.shape[1])
-    spec, mean, scale = _columns.fit_encoder(
-        np.asarray(x, np.float64), spec, standardize=standardize
+    spec, mean, scale, enc, codes, index, counts = _encode_groups(
+        x, z, spec, standardize
     )
-    codes, index, counts = np.unique(
-        np.asarray(z), return_inverse=True, return_counts=True
-    )
-    _check_groups(codes, counts)
+    dtype = enc.dtype
     if weights is None:
         lam = counts / counts.sum()
     else:
@@ -154,11 +144,10 @@ def fit_coupling(
         lam = np.asarray(weights, np.float64)
         lam = lam / lam.sum()
     mean_j, scale_j = jnp.asarray(mean, dtype), jnp.asarray(scale, dtype)
-    enc = _columns.encode_host(np.asarray(x), spec, mean, scale, dtype)
     enc = enc.astype(np.float64)
     stats = _build(
         enc,
-        index.reshape(-1),
+        index,
         lam,
         dtype,
         coupling=coupling,
@@ -179,6 +168,87 @@ def fit_coupling(
         decode=decode,
         batch_size=batch_size,
     )
+
+
+def _encode_groups(x, z, spec, standardize):
+    # Checked rows encoded (in x's dtype) and grouped by their label.
+    x = _checks.as_array("x", x)
+    _checks.check_rank("x", x, 2)
+    _checks.check_nonempty("x", x)
+    _checks.check_floating("x", x)
+    _checks.check_finite("x", x)
+    z = _checks.as_array("z", z)
+    _checks.check_integer("z", z)
+    _checks.check_shape("z", z, (x.shape[0],))
+    spec = _columns._normalize_spec(spec, x.shape[1])
+    spec, mean, scale = _columns.fit_encoder(
+        np.asarray(x, np.float64), spec, standardize=standardize
+    )
+    codes, index, counts = np.unique(
+        np.asarray(z), return_inverse=True, return_counts=True
+    )
+    _check_groups(codes, counts)
+    enc = _columns.encode_host(np.asarray(x), spec, mean, scale, x.dtype)
+    return spec, mean, scale, enc, codes, index.reshape(-1), counts
+
+
+class CouplingMarginals(NamedTuple):
+    """The groups' empirical laws that the coupling repair transports.
+
+    Attributes:
+      codes: the group labels ``[k]`` (sorted).
+      support: per group, its distinct encoded rows ``[u_z, D]`` (float64,
+        in the order of ``codes``).
+      mass: per group, the share of the group's rows at each distinct row
+        ``[u_z]`` (sums to 1).
+    """
+
+    codes: np.ndarray
+    support: tuple[np.ndarray, ...]
+    mass: tuple[np.ndarray, ...]
+
+
+def coupling_marginals(
+    x: Float[ArrayLike, "n p"],
+    z: ArrayLike,
+    *,
+    spec: _columns.ColumnSpec | None = None,
+    standardize: bool = True,
+) -> CouplingMarginals:
+    """The transport problem of :func:`fit_coupling`, without solving it.
+
+    Rows are encoded and deduplicated per group exactly as
+    :func:`fit_coupling` does, so the laws returned are the marginals of
+    the couplings it solves (for two groups, the exact coupling between
+    ``support[0]`` and ``support[1]`` with masses ``mass``). Use it to
+    time or compare OT solvers on the repair's own problem.
+
+    Args:
+      x: features ``[n, p]`` (float; categorical columns as codes).
+      z: group label per row ``[n]`` (integer codes, any values).
+      spec: a :class:`ColumnSpec` (or a sequence of kinds); None means all
+        continuous.
+      standardize: divide continuous and integer columns by their std.
+
+    Returns:
+      A :class:`CouplingMarginals`.
+
+    Raises:
+      ValueError: bad shapes, a spec that does not match ``x``, fewer than
+        two groups or a group with fewer than two rows.
+      TypeError: non-floating ``x`` or non-integer ``z``.
+
+    Examples:
+      >>> import numpy as np
+      >>> x = np.array([[0.0], [0.0], [1.0], [2.0], [2.0], [2.0]])
+      >>> m = coupling_marginals(x, np.array([0, 0, 0, 1, 1, 1]),
+      ...                        standardize=False)
+      >>> m.support[0][:, 0].tolist(), m.mass[0].tolist()
+      ([0.0, 1.0], [0.6666666666666666, 0.3333333333333333])
+    """
+    _, _, _, enc, codes, index, _ = _encode_groups(x, z, spec, standardize)
+    support, mass = _group_laws(enc.astype(np.float64), index, codes.size)
+    return CouplingMarginals(codes, tuple(support), tuple(mass))
 
 
 def _check_groups(codes: np.ndarray, counts: np.ndarray) -> None:

@@ -20,6 +20,18 @@ def _unique_rows(e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, counts.astype(np.float64)
 
 
+def _group_laws(
+    enc: np.ndarray, index: np.ndarray, k: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each group's empirical law: its distinct rows and their masses."""
+    supports, masses = [], []
+    for zi in range(k):
+        u, m = _unique_rows(enc[index == zi])
+        supports.append(u)
+        masses.append(m / m.sum())
+    return supports, masses
+
+
 def _segments(rows, partner, mass, u):
     """Entries sorted by row: counts, cumulative masses, partners."""
     order = np.lexsort((partner, rows))
@@ -62,11 +74,7 @@ def _build(
     _checks.check_choice("extension", extension, ("nearest", "entropic"))
     _checks.check_positive_int("batch_size", batch_size)
     k = lam.shape[0]
-    supports, masses = [], []
-    for zi in range(k):
-        u, m = _unique_rows(enc[index == zi])
-        supports.append(u)
-        masses.append(m / m.sum())
+    supports, masses = _group_laws(enc, index, k)
     bary = None
     if k == 2:
         partners = [supports[1], supports[0]]

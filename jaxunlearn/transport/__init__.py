@@ -13,16 +13,18 @@ its input once and then traces: each docstring states its preconditions.
 
 from jaxunlearn.transport._empirical import (
     EntropicCoupling,
-    FreeSupportBarycenter,
     SparseCoupling,
     barycentric_projection,
     entropic_coupling,
     entropic_logits,
     entropic_map,
     exact_coupling,
-    free_support_barycenter,
     mccann_points,
     sparse_to_dense,
+)
+from jaxunlearn.transport._free_support import (
+    FreeSupportBarycenter,
+    free_support_barycenter,
 )
 from jaxunlearn.transport._gaussian import (
     GaussianBarycenterOutput,

@@ -24,12 +24,8 @@ from flax import nnx
 from jaxunlearn.audit import split_accuracy
 from jaxunlearn.baselines import reinitialize
 from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
-from jaxunlearn.datasets import (
-    forget_class_fraction,
-    load_digits,
-    load_mnist5k,
-    train_test_split,
-)
+from jaxunlearn.datasets import load_digits, load_mnist5k
+from jaxunlearn.experiments import classification_data, make_split
 from jaxunlearn.models import MLP, functional
 
 CANDIDATES = {
@@ -51,11 +47,9 @@ def setup(name, seed, epochs=30):
     data = load_digits() if name == "digits" else load_mnist5k()
     x, y = np.asarray(data.images), np.asarray(data.labels)
     k1, k2, k3 = jax.random.split(jax.random.key(seed), 3)
-    tt = train_test_split(k1, x, y, test_fraction=0.2, stratify=True)
-    split = forget_class_fraction(
-        k2, tt.x_train, tt.y_train, tt.x_test, tt.y_test, 3, 0.75,
-        num_classes=10,
-    )  # fmt: skip
+    # The library's "forget a fraction of a class" pipeline.
+    rows = classification_data(x, y, key=k1, num_classes=10)
+    split = make_split(rows, ("class", 3, 0.75), k2)
     d = int(np.prod(x.shape[1:]))
     apply_fn, p0 = functional(MLP(d, (128, 64), 10, rngs=nnx.Rngs(0)))
     k_o, k_r, k_u = jax.random.split(k3, 3)

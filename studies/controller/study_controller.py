@@ -30,6 +30,11 @@ from flax import nnx
 from jaxunlearn import datasets, load_pytree, save_pytree
 from jaxunlearn.datapoint import AutoGamma, fit_classifier, unlearn
 from jaxunlearn.datapoint import estimate_retrain_forget_acc
+from jaxunlearn.experiments import (
+    classification_data,
+    make_split,
+    split_holdout,
+)
 from jaxunlearn.models import MLP, functional
 
 
@@ -58,7 +63,7 @@ def candidates(quick):
             "stop": "holdout_initial",
             "auto": OLD_AUTO,
         },
-        # The gamma="auto" default of sessions 2-3 (probe_repeats=1), kept
+        # The earlier gamma="auto" default (probe_repeats=1), kept
         # under this name so the documented tables rerun; the library's
         # default is now probe_repeats=8, the candidate "auto, probe x8".
         "auto (default)": {
@@ -131,7 +136,7 @@ def candidates(quick):
             "learning_rate": 3e-4,
             "auto": OLD_AUTO._replace(dual_lr=1.0),
         },
-        # Session 3: the held-out-referenced membership term and
+        # The third round: the held-out-referenced membership term and
         # class-aware utility (AutoGamma.holdout_gamma / class_weight).
         "auto, hold 1": {**auto0, "auto": AutoGamma(holdout_gamma=1.0)},
         "auto, hold 4": {**auto0, "auto": AutoGamma(holdout_gamma=4.0)},
@@ -230,26 +235,10 @@ def setup_seed(seed, x, y, c, args):
     """The split, the original and the retrained model of one seed."""
     key = jax.random.key(seed)
     k_split, k_forget, k_init, k_fit, k_half, k_un = jax.random.split(key, 6)
-    tt = datasets.train_test_split(
-        k_split, x, y, test_fraction=0.2, stratify=True
-    )
-    split = datasets.forget_class_fraction(
-        k_forget,
-        tt.x_train,
-        tt.y_train,
-        tt.x_test,
-        tt.y_test,
-        cls=args.cls,
-        fraction=0.75,
-        num_classes=c,
-    )
-    n_test = split.x_test.shape[0]
-    perm = np.asarray(jax.random.permutation(k_half, n_test))
-    hold, score = perm[: n_test // 2], perm[n_test // 2 :]
-    x_hold, y_hold = split.x_test[hold], split.y_test[hold]
-    scored = split._replace(
-        x_test=split.x_test[score], y_test=split.y_test[score]
-    )
+    # The library's "forget a fraction of a class" pipeline.
+    data = classification_data(x, y, key=k_split, num_classes=c)
+    split = make_split(data, ("class", args.cls, 0.75), k_forget)
+    scored, (x_hold, y_hold) = split_holdout(split, key=k_half)
     hidden = (128, 64)
     model = MLP(x.shape[1], hidden, c, rngs=nnx.Rngs(int(seed)))
     apply_fn_seed, p0 = functional(model)

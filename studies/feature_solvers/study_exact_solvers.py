@@ -15,31 +15,21 @@ import sys
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-# load_case: the benchmark's own data split (benchmarks/bench_feature_repair).
-sys.path.insert(
-    0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
-)
+# load_case: the benchmark's data split (run with benchmarks/ on
+# PYTHONPATH, see the README).
 
 import numpy as np  # noqa: E402
 import ot  # noqa: E402
 from bench_feature_repair import load_case  # noqa: E402
 from ot.lp.emd_wrap import emd_c, emd_c_sparse  # noqa: E402
 
-from jaxunlearn.feature import _columns, _coupling  # noqa: E402
+from jaxunlearn.feature import coupling_marginals  # noqa: E402
 
 
 def atoms(case, rows):
     xtr, ztr, *_, spec = load_case(case, rows, 0)
-    x = np.float32(xtr)
-    spec = _columns._normalize_spec(spec, x.shape[1])
-    spec, mean, scale = _columns.fit_encoder(
-        np.float64(x), spec, standardize=True
-    )
-    enc = _columns.encode_host(x, spec, mean, scale, np.float32)
-    out = []
-    for g in (0, 1):
-        u, c = _coupling._unique_rows(enc[ztr == g].astype(np.float64))
-        out += [u, c / c.sum()]
+    m = coupling_marginals(np.float32(xtr), ztr, spec=spec)
+    out = [arr for g in (0, 1) for arr in (m.support[g], m.mass[g])]
     print(
         f"# {case}, {rows} rows: {ztr.size} training rows, distinct"
         f" {out[0].shape[0]} x {out[2].shape[0]}, width {out[0].shape[1]}"

@@ -14,29 +14,24 @@ import sys
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-# load_case: the benchmark's own data split (benchmarks/bench_feature_repair).
-sys.path.insert(
-    0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
-)
+# load_case: the benchmark's data split (run with benchmarks/ on
+# PYTHONPATH, see the README).
 
 import numpy as np  # noqa: E402
 from bench_feature_repair import load_case  # noqa: E402
 
-from jaxunlearn.feature import _columns, _coupling  # noqa: E402
+from jaxunlearn.feature import coupling_marginals  # noqa: E402
 from jaxunlearn.transport import entropic_coupling  # noqa: E402
 
 
 def atoms(rows):
     xtr, ztr, *_, spec = load_case("adult:sex", rows, 0)
-    x = np.float32(xtr)
-    sp = _columns._normalize_spec(spec, x.shape[1])
-    sp, mean, scale = _columns.fit_encoder(np.float64(x), sp, standardize=True)
-    enc = _columns.encode_host(x, sp, mean, scale, np.float32)
-    out = []
-    for g in (0, 1):
-        u, c = _coupling._unique_rows(enc[ztr == g].astype(np.float64))
-        out += [u.astype(np.float32), (c / c.sum()).astype(np.float32)]
-    return out
+    m = coupling_marginals(np.float32(xtr), ztr, spec=spec)
+    return [
+        arr.astype(np.float32)
+        for g in (0, 1)
+        for arr in (m.support[g], m.mass[g])
+    ]
 
 
 def main() -> int:

@@ -26,13 +26,14 @@ rows are half of the test split and every row is scored on the other half.
 
 import argparse
 import json
+import os
 import pathlib
+import tempfile
 import time
 
 import jax
 import numpy as np
 
-from jaxunlearn import _io
 from jaxunlearn.datapoint import AutoGamma
 from jaxunlearn.experiments import (
     ReproductionResult,
@@ -43,6 +44,18 @@ from jaxunlearn.experiments import (
 
 HERE = pathlib.Path(__file__).parent
 FIGURES = HERE.parent.parent / "docs" / "figures"
+
+
+def write_atomic(path: pathlib.Path, data: bytes) -> None:
+    """Writes ``data`` to a temporary file beside ``path``, then renames it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def plot_curves(res, path: pathlib.Path, title: str) -> None:
@@ -125,7 +138,7 @@ def plot_curves(res, path: pathlib.Path, title: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
-    _io.atomic_write_bytes(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     print(f"wrote {path}")
 
 
@@ -213,7 +226,7 @@ def main() -> None:
     wall = time.perf_counter() - t0
     out = HERE / "results" / f"reproduce_{args.which}{args.tag}.json"
     out.parent.mkdir(exist_ok=True)
-    _io.atomic_write_text(
+    write_atomic(
         out,
         json.dumps(
             {
@@ -223,7 +236,7 @@ def main() -> None:
                 "wall_s": wall,
             },
             indent=1,
-        ),
+        ).encode(),
     )
     print(table)
     print(json.dumps(res.config))

@@ -23,11 +23,12 @@ from flax import nnx
 
 from jaxunlearn.baselines import reinitialize
 from jaxunlearn.datapoint import fit_classifier
-from jaxunlearn.datasets import (
-    forget_class_fraction,
-    train_test_split,
+from jaxunlearn.experiments import (
+    classification_data,
+    image_subset,
+    make_split,
+    split_holdout,
 )
-from jaxunlearn.experiments._mnist import _load
 from jaxunlearn.models import MLP, functional
 
 
@@ -45,24 +46,14 @@ def main() -> None:
     size = args.size if args.size != 0 else None
     if args.size is None and args.which == "fashion":
         size = 5000
-    # The same rows as mnist_reproduction (its own loader and subset).
+    # The same rows and splits as mnist_reproduction(controller=True).
     dataset = "mnist5k" if args.which == "mnist" else "fashion"
-    x, y = _load(dataset, size, k_data)
-    tt = train_test_split(k_split, x, y, test_fraction=0.2, stratify=True)
-    half = tt.x_test.shape[0] // 2  # the controller's held-out rows
-    tt = tt._replace(x_test=tt.x_test[half:], y_test=tt.y_test[half:])
+    x, y = image_subset(dataset, size=size, key=k_data)
+    data = classification_data(x, y, key=k_split, num_classes=10)
     seed_keys = jax.random.split(k_seeds, args.seeds)
-    splits = [
-        forget_class_fraction(
-            jax.random.fold_in(k, 0),
-            tt.x_train,
-            tt.y_train,
-            tt.x_test,
-            tt.y_test,
-            3,
-            0.75,
-            num_classes=10,
-        )
+    forget = ("class", 3, 0.75)
+    splits = [  # scored on the half the controller does not read
+        split_holdout(make_split(data, forget, jax.random.fold_in(k, 0)))[0]
         for k in seed_keys
     ]
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *[s[:6] for s in splits])

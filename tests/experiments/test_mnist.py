@@ -10,6 +10,12 @@ def test_mnist_bad_input():
         mnist_reproduction(key=jax.random.key(0), dataset="cifar")
     with pytest.raises(ValueError, match="seeds"):
         mnist_reproduction(key=jax.random.key(0), seeds=0)
+    with pytest.raises(ValueError, match=r"forget_class: .* got 10"):
+        mnist_reproduction(key=jax.random.key(0), forget_class=10)
+    with pytest.raises(ValueError, match="forget_fraction"):
+        mnist_reproduction(key=jax.random.key(0), forget_fraction=0.0)
+    with pytest.raises(ValueError, match="size"):
+        mnist_reproduction(key=jax.random.key(0), size=0)
 
 
 @pytest.mark.slow

@@ -396,3 +396,27 @@ def test_entropic_two_groups_one_solve_matches_second_solve(rng):
         np.testing.assert_allclose(
             jax.nn.softmax(ours), jax.nn.softmax(theirs), atol=5e-3
         )
+
+
+def test_coupling_marginals_are_the_fitted_groups():
+    # Codes 3 and 7 (any integers); a categorical column and repeated rows.
+    x = np.array(
+        [[0, 1.0], [0, 1.0], [1, 2.0], [2, 2.0], [2, 2.0], [2, 2.0], [1, 5.0]],
+        np.float32,
+    )
+    z = np.array([3, 3, 3, 7, 7, 7, 7])
+    spec = feature.ColumnSpec(("categorical", "continuous"))
+    m = feature.coupling_marginals(x, z, spec=spec)
+    assert m.codes.tolist() == [3, 7]
+    assert [s.shape[0] for s in m.support] == [2, 2]
+    # Rows in np.unique's order: a one-hot of a higher category first.
+    np.testing.assert_allclose(m.mass[0], [1 / 3, 2 / 3])
+    np.testing.assert_allclose(m.mass[1], [3 / 4, 1 / 4])
+    assert m.support[0].shape[1] == 4  # 3 one-hot columns, 1 continuous
+    # fit_coupling transports exactly these laws.
+    st = feature.fit_coupling(x, z, spec=spec).stats
+    for g in (0, 1):
+        fitted = np.asarray(st.support[g][: int(st.support_count[g])])
+        np.testing.assert_allclose(fitted, m.support[g], rtol=1e-6)
+    with pytest.raises(ValueError, match="z"):
+        feature.coupling_marginals(x, z[:3], spec=spec)
