@@ -642,6 +642,7 @@ IMAGE_RUNS = {
     "mnist5k": ("mnist5k", None, "default"),
     "mnist5k-atoms": ("mnist5k", None, "atoms-256-512-1024"),
     "mnist5k-ae": ("mnist5k", None, "methods-ae_semidiscrete"),
+    "mnist5k-neural": ("mnist5k", None, "methods-neural"),
     "fashion-3k": ("fashion_mnist", 3000, "default"),
     "fashion-12k": ("fashion_mnist", 12000, "default"),
 }
