@@ -220,6 +220,11 @@ def _pca_codes(tr, te, k, seed):
 
 def _audit(tr, te, split, x_tr, auditors, seed, codes=0) -> dict[str, float]:
     try:  # one BLAS/OpenMP thread: the auditors are small, JAX owns the CPU
+        # The limit reaches only libraries loaded when it is set: load the
+        # auditors' OpenMP runtime (boosting) first, or it runs one thread
+        # per core and spins on a busy CPU.
+        import sklearn.ensemble  # noqa: F401, PLC0415
+        import sklearn.linear_model  # noqa: F401, PLC0415
         from threadpoolctl import threadpool_limits  # noqa: PLC0415
     except ImportError:  # pragma: no cover - shipped with scikit-learn
         return _audit_core(tr, te, split, x_tr, auditors, seed, codes)
