@@ -205,9 +205,10 @@ def _fit_repair(data: FeatureData, split: FeatureSplit, name, options):
 # The boosting auditor of images reads the top principal codes of the
 # repaired training rows of the same level (fitted without Z, on rows the
 # strict auditors never score), not the raw pixels: trees on 784 pixels cost
-# the default image run minutes per level, and on MNIST-5k the codes read Z
-# at least as well (docs/images.md, benchmarks/bench_image_cli.py). The
-# logistic auditor and the Y model keep every pixel.
+# the default image run minutes per level; on MNIST-5k the codes read Z
+# within about a point of AUC of the pixels (docs/images.md,
+# benchmarks/bench_image_cli.py). The logistic auditor and the Y model keep
+# every pixel.
 IMAGE_BOOSTING_CODES = 64
 
 
