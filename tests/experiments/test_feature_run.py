@@ -1,5 +1,6 @@
 """The CLI's feature path hands the audited neural settings to feature.fit."""
 
+import numpy as np
 import pytest
 
 from jaxunlearn import experiments
@@ -100,3 +101,32 @@ def test_tables_are_repaired_on_their_own_columns(tmp_path):
     assert list(full_tr.index) == list(tr)
     assert set(full_tr["colour"]) <= {"red", "blue", "green"}
     assert not np.allclose(full_tr["num"], table["num"].iloc[tr])
+
+
+def test_image_boosting_auditor_reads_pca_codes():
+    # Images: boosting is trained on the top PCA codes of the repaired
+    # training rows (fitted without Z), the logistic auditor on every pixel;
+    # Z planted along the leading direction is read through the codes.
+    from sklearn.decomposition import PCA
+    from threadpoolctl import threadpool_limits
+
+    from jaxunlearn import audit
+
+    rng = np.random.default_rng(0)
+    n_tr, n_te, d = 120, 80, 100
+    z = rng.integers(0, 2, n_tr + n_te)
+    x = 0.1 * rng.normal(size=(n_tr + n_te, d)).astype(np.float32)
+    x[:, :10] += 2.0 * z[:, None]
+    split = experiments.FeatureSplit(
+        x[:n_tr], z[:n_tr], None, x[n_tr:], z[n_tr:], None
+    )
+    tr, te = x[:n_tr], x[n_tr:]
+    got = _feature_run._audit(
+        tr, te, split, tr, ("logistic", "boosting"), 0, codes=8
+    )
+    with threadpool_limits(1):  # OpenMP boosting on a loaded CPU crawls
+        pca = PCA(8, svd_solver="randomized", random_state=0).fit(tr)
+        codes = audit.strict_leakage_auc(pca.transform(te), z[n_tr:])
+        logistic = audit.strict_leakage_auc(te, z[n_tr:], model="logistic")
+    assert got["auc_boosting"] == codes > 0.9
+    assert got["auc_logistic"] == logistic
