@@ -28,7 +28,9 @@ three times and shuffle the pooled sample, which leaves ``I`` unchanged),
 each accuracy is one forward pass over its set, and ``I`` uses ``xlogy``
 (the authors add 1e-10 inside the logs). The peer runs with one thread and
 with as many as JAX uses (the CPU count), interleaved; the faster is the
-figure. Both losses are checked to agree on the same batch.
+figure (a thread count whose warm-up epoch takes over 3x the fastest one's,
+as on a loaded machine, is dropped after the warm-up and recorded). Both
+losses are checked to agree on the same batches.
 
 PyTorch is not a dependency of the library: the peer runs only where torch
 is importable, e.g. a separate environment made with::
@@ -231,7 +233,11 @@ def main():
 
         peer = TorchPeer(torch, split, params)
         first = same_loss(peer, apply_fn, params)
-        peer.run(1, True)  # warm-up
+        warm = {}
+        for k in threads:  # warm-up; a thread count 3x slower is dropped
+            torch.set_num_threads(k)
+            warm[k] = peer.run(1, True)[0]
+        threads = [k for k in threads if warm[k] <= 3 * min(warm.values())]
     # Interleaved repetitions: a drift in the machine's load hits all.
     t_jax = {v: [] for v in VARIANTS}
     t_torch = {(v, k): [] for v in VARIANTS for k in threads}
@@ -266,6 +272,7 @@ def main():
             "median_s": per[best], "min_s": min(t_torch[v, best]),
             "reps": reps,
             "median_s_by_threads": {str(k): per[k] for k in threads},
+            "warmup_epoch_s_by_threads": {str(k): w for k, w in warm.items()},
         }  # fmt: skip
         row["torch_version"] = torch.__version__
         row["torch_threads"] = best
