@@ -213,7 +213,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    epochs, reps = (1, 1) if args.quick else (EPOCHS, 5)
+    epochs, reps = (1, 1) if args.quick else (EPOCHS, 7)
     split, apply_fn, params = setup(args.quick)
     n_r, n_f = int(split.x_retain.shape[0]), int(split.x_forget.shape[0])
     steps = epochs * min(math.ceil(n_r / B_R), math.ceil(n_f / B_F))
