@@ -430,8 +430,9 @@ def unlearn(
       evaluate: measure the history's accuracies after every epoch (default;
         one forward pass over the retain, forget, test and held-out rows per
         epoch); False skips that pass, for callers who need the parameters
-        only: the history's four accuracy fields are then None, and
-        ``stop`` must be None or ``"mi"`` (so not with ``gamma="auto"``).
+        only: the history's four accuracy fields are then None (and absent
+        from the callback's ``metrics``), and ``stop`` must be None or
+        ``"mi"`` (so not with ``gamma="auto"``).
 
     Returns:
       An :class:`UnlearnOutput` ``(params, history, epochs_run,
