@@ -175,6 +175,10 @@ class UnlearnConfig:
       lr_schedule: ``step -> multiplier`` of the step size (static).
       remat: rematerialize the scan bodies in the backward pass (static).
       callback: ``callback(EpochInfo)`` after every epoch (static).
+      evaluate: measure the accuracies of the history after every epoch
+        (one forward pass over the pool's rows, the test and the held-out
+        rows); False skips them (the history's accuracies are None; only
+        ``stop`` None or ``"mi"`` then) (static).
     """
 
     gamma: Any = 4.0
@@ -193,6 +197,7 @@ class UnlearnConfig:
     lr_schedule: Schedule | None = _static(None)
     remat: bool = _static(False)
     callback: Callable | None = _static(None)
+    evaluate: bool = _static(True)
 
 
 class AutoGamma(NamedTuple):

@@ -69,10 +69,12 @@ class UnlearnHistory(NamedTuple):
 
     task_loss: Array  # mean task loss over the epoch's steps
     mi: Array  # mean I(Y_hat; Z) over the epoch's steps (nats)
-    retain_acc: Array  # accuracy on the retain set
-    forget_acc: Array  # accuracy on the forget set
-    test_acc: Array  # accuracy on the test set
-    holdout_acc: Array  # accuracy on held-out rows of the forget classes
+    # The four accuracies are None when the run skips the per-epoch
+    # evaluation (``evaluate=False``).
+    retain_acc: Array | None  # accuracy on the retain set
+    forget_acc: Array | None  # accuracy on the forget set
+    test_acc: Array | None  # accuracy on the test set
+    holdout_acc: Array | None  # accuracy on held-out rows of forget classes
     gamma: Array  # mean gamma used over the epoch
     active: Array  # bool, whether the epoch took any step
 
@@ -328,6 +330,11 @@ def _anchor_dual(ctx: _Ctx, params: Any, rest: Any, anchor_t: Array) -> Array:
 
 def _mi_epoch_end(ctx: _Ctx):
     cfg = ctx.cfg
+    if not cfg.evaluate and cfg.stop is not None and cfg.stop.kind != "mi":
+        raise ValueError(
+            "evaluate: False measures no accuracies, so the stop rule must"
+            f" be None or 'mi'; got stop kind {cfg.stop.kind!r}"
+        )
 
     def end_epoch(carry, outs, e):
         state, gamma_dual, stopped_in, anchor_t, rest_t = carry
@@ -339,7 +346,12 @@ def _mi_epoch_end(ctx: _Ctx):
             jnp.sum(mi) / denom,
             jnp.sum(gm) / denom,
         )
-        r_acc, f_acc, t_acc, h_acc = ctx.evaluate(state.params, rest_t)
+        # Without per-epoch evaluation no stop rule reads the accuracies
+        # (mi_config allows only stop None or "mi" then).
+        accs = (
+            ctx.evaluate(state.params, rest_t) if cfg.evaluate else (None,) * 4
+        )
+        r_acc, f_acc, t_acc, h_acc = accs
         stopped = stopped_in
         if cfg.stop is not None:
             fire = stop_fires(
@@ -350,13 +362,9 @@ def _mi_epoch_end(ctx: _Ctx):
             stopped = stopped_in | fire
         row = (tl, mi, r_acc, f_acc, t_acc, h_acc, gm, n_act > 0)
         names = UnlearnHistory._fields[1:]
-        emit_epoch(
-            cfg.callback,
-            cfg.epochs,
-            e,
-            tl,
-            dict(zip(names, row[1:], strict=True)),
-        )
+        metrics = dict(zip(names, row[1:], strict=True))
+        metrics = {k: v for k, v in metrics.items() if v is not None}
+        emit_epoch(cfg.callback, cfg.epochs, e, tl, metrics)
         return (state, gamma_dual, stopped, anchor_t, rest_t), row
 
     return end_epoch

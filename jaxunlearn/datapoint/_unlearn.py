@@ -81,6 +81,7 @@ def mi_config(
     remat: bool = False,
     callback: Any = None,
     epoch: str = "retain",
+    evaluate: bool = True,
 ) -> UnlearnConfig:
     """The :class:`UnlearnConfig` of the flat keyword arguments, validated.
 
@@ -105,6 +106,16 @@ def mi_config(
         raise ValueError(
             "stop: 'probe' is supported by unlearn only (use"
             " 'holdout_initial' or 'forget_acc' with a stop_value)"
+        )
+    if not isinstance(evaluate, bool):
+        raise TypeError(
+            f"evaluate: expected a bool, got {type(evaluate).__name__}"
+        )
+    if not evaluate and stop not in (None, "mi"):
+        why = " (gamma='auto' stops on accuracies)" if is_auto else ""
+        raise ValueError(
+            "evaluate: False measures no accuracies, so stop must be None or"
+            f" 'mi'{why}; got stop={stop!r}"
         )
     if stop_each_step is None:
         stop_each_step = is_auto or stop == "probe"
@@ -135,6 +146,7 @@ def mi_config(
         lr_schedule=lr_schedule,
         remat=remat,
         callback=callback,
+        evaluate=evaluate,
     )
 
 
@@ -335,6 +347,7 @@ def unlearn(
     optimizer: optax.GradientTransformation | None = None,
     callback: Callable[[EpochInfo], Any] | None = None,
     epoch: str = "retain",
+    evaluate: bool = True,
 ) -> UnlearnOutput | UnlearnModelOutput:
     r"""Unlearns a forget set by MI-regularized fine-tuning.
 
@@ -414,6 +427,12 @@ def unlearn(
         with the shorter of the retain and forget passes,
         ``ceil(n_forget / forget_batch_size)`` steps for a forget set
         smaller than the retain set).
+      evaluate: measure the history's accuracies after every epoch (default;
+        one forward pass over the retain, forget, test and held-out rows per
+        epoch); False skips that pass, for callers who need the parameters
+        only: the history's four accuracy fields are then None (and absent
+        from the callback's ``metrics``), and ``stop`` must be None or
+        ``"mi"`` (so not with ``gamma="auto"``).
 
     Returns:
       An :class:`UnlearnOutput` ``(params, history, epochs_run,
@@ -427,11 +446,13 @@ def unlearn(
       ValueError: on empty sets, NaN/Inf rows, labels out of range,
         ``gamma < 0``, ``epochs < 1``, unknown options (``stop``,
         ``utility``, ``epoch``), a model/data shape
-        mismatch, or both ``optimizer`` and ``learning_rate``.
+        mismatch, both ``optimizer`` and ``learning_rate``, or
+        ``evaluate=False`` with a stop rule on accuracies.
       TypeError: on non-floating inputs, non-integer labels, a ``key``
         that is not a PRNG key, an ``optimizer`` that is not an optax
         transformation, an ``apply_fn`` that is neither callable nor a
-        module, or a ``callback`` that is not callable.
+        module, a ``callback`` that is not callable, or an ``evaluate``
+        that is not a bool.
 
     References:
       Xu & Strohmer, "Machine Unlearning via Information Theoretic

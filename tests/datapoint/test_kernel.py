@@ -14,6 +14,7 @@ from jaxunlearn.datapoint import (
     Controller,
     MembershipBatch,
     Pool,
+    StopRule,
     TrainConfig,
     UnlearnConfig,
     fit_classifier,
@@ -265,3 +266,47 @@ def test_epoch_forget_step_budget_and_target_reached(problem):
         assert int(out.epochs_run) == 2
     with pytest.raises(ValueError, match="epoch: expected one of"):
         unlearn(apply_fn, params, split, epoch="pass", key=jax.random.key(0))
+
+
+def test_evaluate_false_same_steps_no_accuracies(problem):
+    # Skipping the per-epoch evaluation changes no step: the same
+    # parameters, task losses and MI; the accuracies are None.
+    apply_fn, params, _, _ = problem
+    split = tiny_split()[0]
+    kw = {
+        "gamma": 2.0, "epochs": 2, "batch_size": 16, "forget_batch_size": 4,
+        "epoch": "forget", "key": jax.random.key(3),
+    }  # fmt: skip
+    full = unlearn(apply_fn, params, split, **kw)
+    # The MI stop rule needs no accuracy (this one never fires).
+    bare = unlearn(
+        apply_fn, params, split, evaluate=False, stop="mi", stop_value=-1.0,
+        **kw,
+    )  # fmt: skip
+    assert float(jnp.max(full.history.mi)) > 0
+    jax.tree.map(np.testing.assert_array_equal, full.params, bare.params)
+    for name in ("mi", "task_loss", "active"):
+        np.testing.assert_array_equal(
+            getattr(full.history, name), getattr(bare.history, name)
+        )
+    assert bare.history.forget_acc is None and bare.history.test_acc is None
+    assert full.history.forget_acc.shape == (2,)
+    with pytest.raises(TypeError, match="evaluate: expected a bool"):
+        unlearn(apply_fn, params, split, evaluate=1, **kw)
+    with pytest.raises(ValueError, match="evaluate: False .* stop='holdout'"):
+        unlearn(apply_fn, params, split, evaluate=False, stop="holdout", **kw)
+    with pytest.raises(ValueError, match="gamma='auto' stops on accuracies"):
+        unlearn(
+            apply_fn, params, split, **{**kw, "gamma": "auto"},
+            evaluate=False,
+        )  # fmt: skip
+    cfg = UnlearnConfig(
+        epochs=1, batch_size=16, forget_batch_size=4, evaluate=False,
+        stop=StopRule("forget_acc", 0.5),
+    )  # fmt: skip
+    pool, forget = problem[2], problem[3]
+    with pytest.raises(ValueError, match="stop kind 'forget_acc'"):
+        mi_unlearning(
+            apply_fn, params, pool, request_of(pool.x.shape[0], forget),
+            config=cfg, key=jax.random.key(0),
+        )  # fmt: skip
