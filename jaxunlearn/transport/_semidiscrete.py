@@ -43,6 +43,7 @@ import jax.numpy as jnp
 _CHUNK = 4096
 _COST_CAP = 2**24
 _ROW_PAD = 512
+_ABSORB = 5.0
 
 
 @jax.tree_util.register_dataclass
@@ -267,7 +268,16 @@ def refine_potential(
 
 @jax.jit
 def _refine_cached(x, valid, atoms, g, weights, epsilon, steps):
-    """:func:`refine_potential`'s steps on costs computed once."""
+    """:func:`refine_potential`'s steps on costs computed once.
+
+    The steps run in the scaling domain with log-stabilization (Schmitzer
+    2019, https://arxiv.org/abs/1610.06519): ``kernel = exp(logits at g0 -
+    row max)`` is formed once and each step is two matrix-vector products
+    with ``exp((g - g0) / eps)``; the kernel is formed again at the
+    current ``g`` whenever ``|g - g0|`` exceeds ``_ABSORB`` blurs, so no
+    entry that matters underflows. Equal to the log-domain steps up to
+    rounding.
+    """
     cost = (
         jnp.sum(x * x, axis=1, keepdims=True)
         - 2.0 * x @ atoms.T
@@ -276,14 +286,23 @@ def _refine_cached(x, valid, atoms, g, weights, epsilon, steps):
     log_b = jnp.log(weights)
     base = log_b[None, :] - cost / epsilon
     n = jnp.sum(valid).astype(x.dtype)
+    row_weight = valid.astype(x.dtype) / n
 
-    def step(_, g):
-        p = jax.nn.softmax(base + g[None, :] / epsilon, axis=1)
-        mass = jnp.sum(jnp.where(valid[:, None], p, 0.0), axis=0) / n
+    def absorb(g0):
+        logits = base + g0[None, :] / epsilon
+        return jnp.exp(logits - jnp.max(logits, axis=1, keepdims=True))
+
+    def step(_, carry):
+        g, g0, kernel = carry
+        w = jnp.exp((g - g0) / epsilon)
+        mass = w * ((row_weight / (kernel @ w)) @ kernel)
         g = g + epsilon * (log_b - jnp.log(mass + 1e-30))
-        return g - jnp.mean(g)
+        g = g - jnp.mean(g)
+        stale = jnp.max(jnp.abs(g - g0)) > _ABSORB * epsilon
+        kernel = jax.lax.cond(stale, lambda: absorb(g), lambda: kernel)
+        return g, jnp.where(stale, g, g0), kernel
 
-    return jax.lax.fori_loop(0, steps, step, g)
+    return jax.lax.fori_loop(0, steps, step, (g, g, absorb(g)))[0]
 
 
 def semidiscrete_newton_step(
