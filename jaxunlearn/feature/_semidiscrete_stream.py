@@ -359,31 +359,24 @@ def _fit_reservoir(
 
 
 @functools.partial(jax.jit, static_argnames="spec")
-def _group_moments(stats, spec, x, gidx, valid):
-    """Per group of a padded chunk: cell masses and sums of ``p p^T``.
+def _group_moments(stats, spec, x, group, valid):
+    """One group's cell mass ``[m]`` and sum of ``p p^T`` ``[m, m]``.
 
-    Returns the soft cell mass ``[k, m]`` and the sum of ``p p^T`` over
-    each group's rows ``[k, m, m]`` (the semi-dual's Hessian).
+    Over the valid rows of a padded block of that group's rows (the
+    semi-dual's gradient and Hessian).
     """
     if spec is not None:
         x = _columns.encode(x, spec, stats["enc_mean"], stats["enc_scale"])
     s = (x - stats["mean"][None, :]) / stats["std"][None, :]
-    atoms, b, eps = stats["atoms"], stats["atom_weights"], stats["epsilon"]
-
-    def one(q, g):
-        return transport.laguerre_logits(q[None], atoms, g, b, eps)[0]
-
-    logits = jax.vmap(one)(s, stats["potentials"][gidx])
-    prob = jax.nn.softmax(logits, axis=1) * valid[:, None]
-    k = stats["potentials"].shape[0]
-    mass = jax.ops.segment_sum(prob, gidx, num_segments=k)
-    second = jnp.stack(
-        [
-            (prob * (gidx == g)[:, None].astype(prob.dtype)).T @ prob
-            for g in range(k)
-        ]
+    logits = transport.laguerre_logits(
+        s,
+        stats["atoms"],
+        stats["potentials"][group],
+        stats["atom_weights"],
+        stats["epsilon"],
     )
-    return mass, second
+    prob = jax.nn.softmax(logits, axis=1) * valid[:, None]
+    return prob.sum(0), prob.T @ prob
 
 
 def _pad(a: np.ndarray, rows: int) -> np.ndarray:
@@ -391,29 +384,6 @@ def _pad(a: np.ndarray, rows: int) -> np.ndarray:
         return a
     pad = np.zeros((rows - a.shape[0], *a.shape[1:]), a.dtype)
     return np.concatenate([a, pad])
-
-
-def _newton_step(g, mass, second, b, eps):
-    r"""One Newton step of the entropic semi-dual of every group (host).
-
-    Gradient :math:`b - \hat b`, Hessian :math:`-(\operatorname{diag}
-    \hat b - E[p p^\top]) / \varepsilon`, singular along the constant
-    vector (fixed by adding it, with a damping of 1e-3 of the mean
-    curvature); each coordinate's step is clipped to
-    :math:`2 \varepsilon`.
-    """
-    out = []
-    for z in range(g.shape[0]):
-        hess = np.diag(mass[z]) - second[z]
-        m = hess.shape[0]
-        scale = np.trace(hess) / m
-        # The constant direction (the null space) and a small damping of
-        # directions the rows barely see, so rounding cannot swing them.
-        hess = hess + scale * (np.ones((m, m)) / m + 1e-3 * np.eye(m))
-        step = np.linalg.solve(hess, b - mass[z])
-        step = np.clip(eps * step, -2 * eps, 2 * eps)
-        out.append(g[z] + step - np.mean(g[z] + step))
-    return np.stack(out)
 
 
 def _stream_potentials(
@@ -424,26 +394,58 @@ def _stream_potentials(
     b = np.asarray(stats["atom_weights"], np.float64)
     n_z = np.asarray(counts, np.float64)
     for _ in range(steps):
-        k, m = g.shape
-        mass, second = np.zeros((k, m)), np.zeros((k, m, m))
         st = dataclasses.replace(stats, potentials=jnp.asarray(g, dtype))
-        for i, chunk in enumerate(source()):
-            x, zc = _check_chunk("data", i, chunk, p, dtype)
-            gidx = np.searchsorted(codes, zc).astype(np.int32)
-            for s in range(0, x.shape[0], chunk_rows):
-                xs, gs = x[s : s + chunk_rows], gidx[s : s + chunk_rows]
-                rows = max(256, 1 << (xs.shape[0] - 1).bit_length())
-                rows = min(rows, max(chunk_rows, xs.shape[0]))
-                valid = _pad(np.ones(xs.shape[0], dtype), rows)
-                cm, cs = _group_moments(
-                    st, spec, _pad(xs, rows), _pad(gs, rows), valid
+        mass, second = _stream_moments(
+            source, codes, spec, st, p, dtype, chunk_rows
+        )
+        g = np.stack(
+            [
+                transport.semidiscrete_newton_step(
+                    g[z], mass[z] / n_z[z], second[z] / n_z[z], b, eps
                 )
-                mass += np.asarray(cm, np.float64)
-                second += np.asarray(cs, np.float64)
-        g = _newton_step(
-            g, mass / n_z[:, None], second / n_z[:, None, None], b, eps
+                for z in range(g.shape[0])
+            ]
         )
     return jnp.asarray(g, dtype)
+
+
+def _stream_moments(source, codes, spec, st, p, dtype, chunk_rows):
+    """One pass: each group's cell mass and sum of ``p p^T``.
+
+    Rows are gathered per group into blocks of ``chunk_rows`` (one compiled
+    shape; only each group's last block is padded), so every row costs one
+    ``m x m`` outer product, whatever the number of groups.
+    """
+    k, m = st.potentials.shape
+    mass, second = np.zeros((k, m)), np.zeros((k, m, m))
+    held = [[] for _ in range(k)]
+
+    def run(z, block):
+        n = block.shape[0]
+        rows = max(256, 1 << (n - 1).bit_length())
+        rows = min(rows, max(chunk_rows, n))
+        valid = _pad(np.ones(n, dtype), rows)
+        cm, cs = _group_moments(st, spec, _pad(block, rows), z, valid)
+        mass[z] += np.asarray(cm, np.float64)
+        second[z] += np.asarray(cs, np.float64)
+
+    for i, chunk in enumerate(source()):
+        x, zc = _check_chunk("data", i, chunk, p, dtype)
+        gidx = np.searchsorted(codes, zc)
+        for z in range(k):
+            held[z].append(x[gidx == z])
+            if sum(a.shape[0] for a in held[z]) < chunk_rows:
+                continue
+            rows = np.concatenate(held[z])
+            full = (rows.shape[0] // chunk_rows) * chunk_rows
+            for s in range(0, full, chunk_rows):
+                run(z, rows[s : s + chunk_rows])
+            held[z] = [rows[full:]]
+    for z in range(k):
+        rows = np.concatenate(held[z])
+        if rows.shape[0]:
+            run(z, rows)
+    return mass, second
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "sample"))

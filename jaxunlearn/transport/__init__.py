@@ -74,6 +74,7 @@ from jaxunlearn.transport._semidiscrete import (
     laguerre_assign,
     laguerre_logits,
     refine_potential,
+    semidiscrete_newton_step,
     semidiscrete_potential,
 )
 from jaxunlearn.transport._pareto import (
@@ -141,6 +142,7 @@ __all__ = [
     "quantile_transport_map",
     "refine_potential",
     "save_neural_ot_state",
+    "semidiscrete_newton_step",
     "semidiscrete_potential",
     "sparse_to_dense",
 ]

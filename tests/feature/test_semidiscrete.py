@@ -164,6 +164,41 @@ def test_refine_potential_balances_cells(dtype):
         )
 
 
+def test_refine_on_cached_costs_equals_the_streamed_steps(monkeypatch):
+    """The compiled scaling-domain loop (costs formed once) and the
+    chunked log-domain steps are the same iteration."""
+    from jaxunlearn.transport import _semidiscrete
+
+    rng = np.random.default_rng(1)
+    x = jnp.asarray(rng.normal(size=(3000, 3)), jnp.float32)
+    atoms = x[:16] * 1.5
+    b = jnp.full(16, 1 / 16, jnp.float32)
+    eps = jnp.asarray(0.05, jnp.float32)
+    g0 = jnp.zeros(16, jnp.float32)
+    cached = transport.refine_potential(x, atoms, g0, b, eps, steps=40)
+    monkeypatch.setattr(_semidiscrete, "_COST_CAP", 0)
+    streamed = transport.refine_potential(x, atoms, g0, b, eps, steps=40)
+    np.testing.assert_allclose(cached, streamed, atol=2e-4 * float(eps))
+    assert float(jnp.max(jnp.abs(cached))) > 10 * float(eps)
+
+
+def test_sampled_atoms_follow_the_cell_law():
+    """Drawn atoms (inverse CDF) have the entropic cell law of the row."""
+    rng = np.random.default_rng(2)
+    atoms = jnp.asarray(rng.normal(size=(6, 2)), jnp.float32)
+    g = jnp.asarray(rng.normal(size=6) * 0.3, jnp.float32)
+    b = jnp.full(6, 1 / 6, jnp.float32)
+    eps = jnp.asarray(4.0, jnp.float32)
+    x = jnp.zeros((40000, 2), jnp.float32)
+    j = transport.laguerre_assign(jax.random.key(0), x, atoms, g, b, eps)
+    p = np.asarray(
+        jax.nn.softmax(transport.laguerre_logits(x[:1], atoms, g, b, eps))[0]
+    )
+    freq = np.bincount(np.asarray(j), minlength=6) / x.shape[0]
+    assert p.min() > 0.01
+    np.testing.assert_allclose(freq, p, atol=4 * np.sqrt(0.25 / 40000))
+
+
 def test_bad_inputs(fitted):
     rep, x, z = fitted
     with pytest.raises(ValueError, match="num_atoms"):
