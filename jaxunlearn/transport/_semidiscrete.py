@@ -127,12 +127,10 @@ def laguerre_assign(
     hard = jnp.argmin(cost - potential[None, :], axis=1)
     safe = jnp.where(epsilon > 0, epsilon, 1.0)
     logits = jnp.log(weights)[None, :] + (potential[None, :] - cost) / safe
-    # Inverse CDF: one uniform per row (a Gumbel draw needs one per atom).
-    cum = jnp.cumsum(jax.nn.softmax(logits, axis=1), axis=1)
-    tiny = jnp.finfo(cum.dtype).tiny
-    u = jax.random.uniform(key, (x.shape[0], 1), cum.dtype, tiny, 1.0)
-    drawn = jnp.sum(cum < u * cum[:, -1:], axis=1)
-    drawn = jnp.minimum(drawn, atoms.shape[0] - 1)
+    # One Gumbel draw per atom (jax.random.categorical). An inverse-CDF draw
+    # needs one uniform a row, but changes every draw and so every recorded
+    # repair; the transform's cost is small next to the fit either way.
+    drawn = jax.random.categorical(key, logits, axis=1)
     return jnp.where(epsilon > 0, drawn, hard)
 
 

@@ -183,7 +183,7 @@ def test_refine_on_cached_costs_equals_the_streamed_steps(monkeypatch):
 
 
 def test_sampled_atoms_follow_the_cell_law():
-    """Drawn atoms (inverse CDF) have the entropic cell law of the row."""
+    """Drawn atoms have the entropic cell law of the row."""
     rng = np.random.default_rng(2)
     atoms = jnp.asarray(rng.normal(size=(6, 2)), jnp.float32)
     g = jnp.asarray(rng.normal(size=6) * 0.3, jnp.float32)
