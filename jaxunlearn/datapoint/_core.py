@@ -257,7 +257,7 @@ def _mi_step(ctx: _Ctx):
     each = cfg.stop is not None and cfg.stop.each_step and cfg.stop.kind != "mi"
 
     def step(carry, s, perms, e):
-        state, gamma_dual, stopped, anchor_t, rest_t = carry
+        state, gamma_dual, stopped, anchor_t, rest_t, last = carry
         batch = membership_batch(
             ctx.pool, ctx.request, perms, s, sizes, cfg.epoch
         )
@@ -310,7 +310,7 @@ def _mi_step(ctx: _Ctx):
             )
         act = active.astype(ctx.dtype)
         out = (aux.task_loss * act, aux.mi * act, gamma_t * act, act)
-        return (state, gamma_dual, stopped, anchor_t, rest_t), out
+        return (state, gamma_dual, stopped, anchor_t, rest_t, last), out
 
     return step
 
@@ -330,7 +330,7 @@ def _mi_epoch_end(ctx: _Ctx):
     cfg = ctx.cfg
 
     def end_epoch(carry, outs, e):
-        state, gamma_dual, stopped_in, anchor_t, rest_t = carry
+        state, gamma_dual, stopped_in, anchor_t, rest_t, last = carry
         tl, mi, gm, act = outs
         n_act = jnp.sum(act)
         denom = jnp.maximum(n_act, 1)
@@ -339,7 +339,13 @@ def _mi_epoch_end(ctx: _Ctx):
             jnp.sum(mi) / denom,
             jnp.sum(gm) / denom,
         )
-        r_acc, f_acc, t_acc, h_acc = ctx.evaluate(state.params, rest_t)
+        # An epoch skipped after the stop repeats the last accuracies.
+        accs = jax.lax.cond(
+            stopped_in & (n_act == 0),
+            lambda: last,
+            lambda: ctx.evaluate(state.params, rest_t),
+        )
+        r_acc, f_acc, t_acc, h_acc = accs
         stopped = stopped_in
         if cfg.stop is not None:
             fire = stop_fires(
@@ -357,7 +363,8 @@ def _mi_epoch_end(ctx: _Ctx):
             tl,
             dict(zip(names, row[1:], strict=True)),
         )
-        return (state, gamma_dual, stopped, anchor_t, rest_t), row
+        carry = (state, gamma_dual, stopped, anchor_t, rest_t, accs)
+        return carry, row
 
     return end_epoch
 
@@ -404,9 +411,10 @@ def mi_unlearning_run(
         jnp.zeros((), bool),
         jnp.asarray(anchor0, ctx.dtype),
         rest,
+        (jnp.zeros((), ctx.pool.x.dtype),) * 4,
     )
     req = ctx.request
-    (state, _, stopped, _, rest), rows = masked_epochs(
+    (state, _, stopped, _, rest, _), rows = masked_epochs(
         _mi_step(ctx),
         _mi_epoch_end(ctx),
         carry,
@@ -415,6 +423,8 @@ def mi_unlearning_run(
         steps=steps,
         masks=(req.retain_mask, req.forget_mask, ctx.w.hold),
         remat=cfg.remat,
+        # Once stopped, the steps and epochs left are skipped.
+        halted=None if cfg.stop is None else (lambda c: c[2]),
     )
     history = UnlearnHistory(*rows)
     params_out = state.params
