@@ -2,15 +2,21 @@
 
     PYTHONPATH=. python studies/controller/study_cost_default.py digits 0 10
     PYTHONPATH=. python studies/controller/study_cost_default.py mnist5k 0 10
+    PYTHONPATH=. python studies/controller/study_cost_default.py digits 0 10 grid
+    PYTHONPATH=. python studies/controller/study_cost_default.py digits 10 20 \
+        "g1 x0.5 full;g2 x0.5 full"
 
 The seeds, splits, original models and retrained models of
 ``benchmarks/bench_default.py`` (forget 75% of the training 3s, MLP 128-64,
 Adam 1e-3, batch 64, 30 epochs; a second retraining is the floor). Per
 candidate (a fixed ``gamma`` and step size, epochs of the authors' kind,
-``epoch="forget"``), one ``unlearn`` run whose history gives the forget
-and test accuracy after each epoch: prints, per candidate and epoch count,
-the hits (forget accuracy within 5 points of that seed's retraining, test
-at most 1 point below it) over the seeds, against the floor's.
+``epoch="forget"``; ``grid``), one ``unlearn`` run whose history gives
+the forget and test accuracy after each epoch: prints, per candidate and
+epoch count, the hits (forget accuracy within 5 points of that seed's
+retraining, test at most 1 point below it) over the seeds, against the
+floor's. Without ``grid``: ``gamma="auto"`` with the :data:`CANDIDATES`
+(the probe stop with the full-batch probe, one pair), their hits, median
+retrain / unlearn wall time (one warm call each) and epochs run.
 """
 
 import itertools
@@ -138,8 +144,12 @@ def main():
     name, first, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     if len(sys.argv) > 4 and sys.argv[4] == "grid":
         grid(name, first, stop)
-    else:
-        stops(name, first, stop)
+        return
+    if len(sys.argv) > 4:  # "name;name": these candidates only
+        keep = sys.argv[4].split(";")
+        for k in [k for k in CANDIDATES if k not in keep]:
+            del CANDIDATES[k]
+    stops(name, first, stop)
 
 
 if __name__ == "__main__":
