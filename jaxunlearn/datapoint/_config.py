@@ -227,6 +227,10 @@ class AutoGamma(NamedTuple):
         (see :func:`estimate_retrain_forget_acc`).
       anchor_lr: :attr:`HoldoutTerms.anchor_lr` (0: off).
       lr_decay: no longer used; a nonzero value warns and is ignored.
+      probe_solver: the probes' ``solver`` in
+        :func:`estimate_retrain_forget_acc`: ``"sgd"`` (mini-batch, 20
+        epochs) or ``"full"`` (20 deterministic full-batch steps on 64
+        random projections of the inputs, several times cheaper).
 
     ``holdout_gamma``, ``class_weight`` and the anchor apply to a fixed
     ``gamma`` too. docs/datapoint.md reports what each one measured.
@@ -245,6 +249,7 @@ class AutoGamma(NamedTuple):
     anchor_shift: float | None = None
     probe_repeats: int = 8
     anchor_lr: float = 0.0
+    probe_solver: str = "sgd"
 
     @classmethod
     def fast(cls) -> "AutoGamma":
@@ -282,6 +287,9 @@ def check_auto(auto: AutoGamma) -> None:
     ):
         _checks.check_nonnegative(f"auto.{name}", getattr(auto, name))
     _checks.check_positive_int("auto.probe_repeats", auto.probe_repeats)
+    _checks.check_choice(
+        "auto.probe_solver", auto.probe_solver, ("sgd", "full")
+    )
     if auto.anchor_shift is not None:
         _checks.check_nonnegative("auto.anchor_shift", auto.anchor_shift)
     cw = auto.class_weight

@@ -259,7 +259,7 @@ def _mi_step(ctx: _Ctx):
     each = cfg.stop is not None and cfg.stop.each_step and cfg.stop.kind != "mi"
 
     def step(carry, s, perms, e):
-        state, gamma_dual, stopped, anchor_t, rest_t = carry
+        state, gamma_dual, stopped, anchor_t, rest_t, last = carry
         batch = membership_batch(
             ctx.pool, ctx.request, perms, s, sizes, cfg.epoch
         )
@@ -312,7 +312,7 @@ def _mi_step(ctx: _Ctx):
             )
         act = active.astype(ctx.dtype)
         out = (aux.task_loss * act, aux.mi * act, gamma_t * act, act)
-        return (state, gamma_dual, stopped, anchor_t, rest_t), out
+        return (state, gamma_dual, stopped, anchor_t, rest_t, last), out
 
     return step
 
@@ -337,7 +337,7 @@ def _mi_epoch_end(ctx: _Ctx):
         )
 
     def end_epoch(carry, outs, e):
-        state, gamma_dual, stopped_in, anchor_t, rest_t = carry
+        state, gamma_dual, stopped_in, anchor_t, rest_t, last = carry
         tl, mi, gm, act = outs
         n_act = jnp.sum(act)
         denom = jnp.maximum(n_act, 1)
@@ -347,10 +347,17 @@ def _mi_epoch_end(ctx: _Ctx):
             jnp.sum(gm) / denom,
         )
         # Without per-epoch evaluation no stop rule reads the accuracies
-        # (mi_config allows only stop None or "mi" then).
-        accs = (
-            ctx.evaluate(state.params, rest_t) if cfg.evaluate else (None,) * 4
-        )
+        # (mi_config allows only stop None or "mi" then). An epoch skipped
+        # after the stop repeats the last accuracies.
+        if cfg.evaluate:
+            accs = jax.lax.cond(
+                stopped_in & (n_act == 0),
+                lambda: last,
+                lambda: ctx.evaluate(state.params, rest_t),
+            )
+            last = accs
+        else:
+            accs = (None,) * 4
         r_acc, f_acc, t_acc, h_acc = accs
         stopped = stopped_in
         if cfg.stop is not None:
@@ -365,7 +372,7 @@ def _mi_epoch_end(ctx: _Ctx):
         metrics = dict(zip(names, row[1:], strict=True))
         metrics = {k: v for k, v in metrics.items() if v is not None}
         emit_epoch(cfg.callback, cfg.epochs, e, tl, metrics)
-        return (state, gamma_dual, stopped, anchor_t, rest_t), row
+        return (state, gamma_dual, stopped, anchor_t, rest_t, last), row
 
     return end_epoch
 
@@ -412,9 +419,10 @@ def mi_unlearning_run(
         jnp.zeros((), bool),
         jnp.asarray(anchor0, ctx.dtype),
         rest,
+        (jnp.zeros((), ctx.pool.x.dtype),) * 4,
     )
     req = ctx.request
-    (state, _, stopped, _, rest), rows = masked_epochs(
+    (state, _, stopped, _, rest, _), rows = masked_epochs(
         _mi_step(ctx),
         _mi_epoch_end(ctx),
         carry,
@@ -423,6 +431,8 @@ def mi_unlearning_run(
         steps=steps,
         masks=(req.retain_mask, req.forget_mask, ctx.w.hold),
         remat=cfg.remat,
+        # Once stopped, the steps and epochs left are skipped.
+        halted=None if cfg.stop is None else (lambda c: c[2]),
     )
     history = UnlearnHistory(*rows)
     params_out = state.params

@@ -206,6 +206,7 @@ def masked_epochs(
     masks: Sequence[Array],
     remat: bool = False,
     fold: bool = True,
+    halted: Callable[[Any], Array] | None = None,
 ) -> tuple[Any, Any]:
     """The training driver: ``epochs`` epochs of ``steps`` masked steps.
 
@@ -225,14 +226,21 @@ def masked_epochs(
       masks: the row masks to order every epoch.
       remat: rematerialize the step and epoch bodies in the backward pass.
       fold: see above.
+      halted: optional ``halted(carry) -> [] bool``: once true, the steps
+        left are skipped (``lax.cond``; they output zeros) and so are the
+        epochs left, whose ``end_epoch`` gets all-zero step outputs. A
+        halted step must leave the carry as it is. Under ``vmap`` the
+        branches become a select and every step runs.
 
     Returns:
       ``(carry, rows)`` with the rows stacked over epochs.
     """
     if remat:
         step = jax.checkpoint(step)
+    if halted is not None:
+        step = _halting(step, halted)
 
-    def epoch(carry, e):
+    def run_steps(carry, e):
         ek = jax.random.fold_in(key, e)
         if fold:
             keys = [jax.random.fold_in(ek, i) for i in range(len(masks))]
@@ -241,16 +249,46 @@ def masked_epochs(
         perms = tuple(
             masked_permutation(k, m) for k, m in zip(keys, masks, strict=True)
         )
-        carry, outs = jax.lax.scan(
+        return jax.lax.scan(
             lambda c, s: step(c, s, perms, e),
             carry,
             jnp.arange(steps, dtype=jnp.int32),
         )
-        return end_epoch(carry, outs, e)
+
+    def epoch(carry, e):
+        def run(c):
+            return end_epoch(*run_steps(c, e), e)
+
+        if halted is None:
+            return run(carry)
+
+        def skip(c):  # no orders drawn, no step run
+            outs = _zeros_of(jax.eval_shape(run_steps, c, e)[1])
+            return end_epoch(c, outs, e)
+
+        return jax.lax.cond(halted(carry), skip, run, carry)
 
     if remat:
         epoch = jax.checkpoint(epoch)
     return jax.lax.scan(epoch, carry, jnp.arange(epochs, dtype=jnp.int32))
+
+
+def _zeros_of(shapes: Any) -> Any:
+    return jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+
+
+def _halting(step: Callable, halted: Callable) -> Callable:
+    """``step`` skipped (zero outputs, the carry as it is) once halted."""
+
+    def body(carry, s, perms, e):
+        def skip(c):
+            return c, _zeros_of(jax.eval_shape(step, c, s, perms, e)[1])
+
+        return jax.lax.cond(
+            halted(carry), skip, lambda c: step(c, s, perms, e), carry
+        )
+
+    return body
 
 
 class Weights(NamedTuple):

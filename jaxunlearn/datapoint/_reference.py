@@ -35,12 +35,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.scipy.special import ndtr, ndtri
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from jaxunlearn import _checks
 from jaxunlearn.datapoint._membership import ApplyFn
-from jaxunlearn.datapoint._train import _fit_core
+from jaxunlearn.datapoint._train import _ADAM_DESCENT, _fit_core, optimizer_step
 
 
 def _linear(p: Any, x: Array) -> Array:
@@ -70,6 +71,52 @@ def _probe_fits(
             ).params
         )
     )(masks, keys)
+
+
+def _full_batch_fits(
+    x: Array,
+    y: Array,
+    masks: Array,
+    num_classes: int,
+    learning_rate: Array,
+    steps: int,
+) -> Any:
+    """One deterministic full-batch Adam fit per mask (``masks [m, n]``)."""
+    opt = _ADAM_DESCENT
+    p0 = {
+        "w": jnp.zeros((x.shape[1], num_classes), x.dtype),
+        "b": jnp.zeros((num_classes,), x.dtype),
+    }
+
+    def fit(m):
+        def loss(p):
+            ce = optax.softmax_cross_entropy_with_integer_labels(
+                _linear(p, x), y
+            )
+            return jnp.sum(ce * m) / jnp.sum(m)
+
+        def step(carry, _):
+            p, st = carry
+            g = jax.grad(loss)(p)
+            return optimizer_step(opt, p, st, g, learning_rate), None
+
+        return jax.lax.scan(step, (p0, opt.init(p0)), None, length=steps)[0][0]
+
+    return jax.vmap(fit)(masks)
+
+
+def _features(key: Array, x: Array, n_r: int, dim: int) -> Array:
+    """Rows projected on ``dim`` random directions when wider, standardized.
+
+    The mean and spread come from the first ``n_r`` rows (the retain rows).
+    """
+    d = x.shape[1]
+    if d > dim:
+        proj = jax.random.normal(key, (d, dim), x.dtype) / np.sqrt(d)
+        x = x @ proj
+    mu = jnp.mean(x[:n_r], 0, keepdims=True)
+    sd = jnp.std(x[:n_r], 0, keepdims=True)
+    return (x - mu) / (sd + 1e-6)
 
 
 def _probit(acc: Array, n: int) -> Array:
@@ -106,8 +153,11 @@ def estimate_retrain_forget_acc(
     key: Array,
     epochs: int = 20,
     batch_size: int = 64,
-    learning_rate: float = 1e-2,
+    learning_rate: float | None = None,
     repeats: int = 1,
+    solver: str = "sgd",
+    full_steps: int = 20,
+    full_dim: int = 64,
 ) -> Array:
     r"""Estimates the forget accuracy of retraining, by a probe transfer.
 
@@ -128,20 +178,31 @@ def estimate_retrain_forget_acc(
       y_hold: their labels ``[h]``.
       num_classes: the number of classes ``c`` (static).
       key: PRNG key of the probes' batch order.
-      epochs: probe epochs (static).
-      batch_size: probe batch size (static).
-      learning_rate: probe Adam step size.
+      epochs: probe epochs (static; ``solver="sgd"``).
+      batch_size: probe batch size (static; ``solver="sgd"``).
+      learning_rate: probe Adam step size (1e-2 for ``"sgd"``, 0.3 for
+        ``"full"`` if None).
       repeats: the number of probe pairs, each with its own batch order
-        (``key``, then ``fold_in(key, i)`` for ``i = 1 .. repeats - 1``);
-        the estimate is the mean of their estimates. The probes' batch
-        order moves one estimate by several points on harder data
-        (docs/datapoint.md); 1 is a single pair.
+        (``key``, then ``fold_in(key, i)`` for ``i = 1 .. repeats - 1``;
+        under ``"full"``, its own random projection); the estimate is the
+        mean of their estimates. The probes' batch order moves one
+        estimate by several points on harder data (docs/datapoint.md); 1
+        is a single pair.
+      solver: ``"sgd"`` (mini-batch Adam on the flattened inputs,
+        ``epochs`` epochs) or ``"full"`` (``full_steps`` deterministic
+        full-batch Adam steps on the inputs standardized on the retain
+        rows, first projected on ``full_dim`` Gaussian random directions
+        when wider: no batch order, and a few full passes instead of
+        ``epochs`` mini-batch ones) (static).
+      full_steps: the steps of ``"full"`` (static).
+      full_dim: the projection width of ``"full"`` (static).
 
     Returns:
       The estimate, a ``[]`` array in ``[0, 1]``.
 
     Raises:
-      ValueError: on empty sets or mismatched shapes.
+      ValueError: on empty sets or mismatched shapes, or an unknown
+        ``solver``.
 
     References:
       Macmillan & Creelman, "Detection Theory: A User's Guide", 2005.
@@ -177,6 +238,11 @@ def estimate_retrain_forget_acc(
         _checks.check_shape(name, a, (arrays[xn].shape[0],))
         labels[name] = a
     _checks.check_positive_int("repeats", repeats)
+    _checks.check_choice("solver", solver, ("sgd", "full"))
+    _checks.check_positive_int("full_steps", full_steps)
+    _checks.check_positive_int("full_dim", full_dim)
+    if learning_rate is None:
+        learning_rate = 1e-2 if solver == "sgd" else 0.3
     xh = arrays["x_hold"]
     dtype = jnp.result_type(arrays["x_retain"])
     pred = jnp.argmax(apply_fn(params, xh.astype(dtype)), -1)
@@ -194,12 +260,16 @@ def estimate_retrain_forget_acc(
         repeats=repeats,
         epochs=epochs,
         batch_size=batch_size,
+        solver=solver,
+        full_steps=full_steps,
+        full_dim=full_dim,
     )
 
 
 def _estimate(
     xr, yr, xf, yf, xh, yh, pred, key, lr, *,
-    num_classes, repeats, epochs, batch_size,
+    num_classes, repeats, epochs, batch_size, solver="sgd", full_steps=20,
+    full_dim=64,
 ):  # fmt: skip
     """The probe fits, their accuracies and the transfer: one program."""
     dtype = xr.dtype
@@ -213,35 +283,58 @@ def _estimate(
         jnp.stack([rows < n_r, jnp.ones_like(rows, bool)]), (repeats, 1)
     ).astype(dtype)
     keys = [key] + [jax.random.fold_in(key, i) for i in range(1, repeats)]
-    probes = _probe_fits(
-        x,
-        y,
-        masks,
-        num_classes,
-        lr,
-        jnp.stack([k for k in keys for _ in range(2)]),
-        epochs,
-        batch_size,
-    )
+    n_f, n_h = xf.shape[0], xh.shape[0]
+    feats = [(x, xh)] * repeats
+    if solver == "full":
+        feats = [
+            (f[: x.shape[0]], f[x.shape[0] :])
+            for f in (
+                _features(k, jnp.concatenate([x, xh]), n_r, full_dim)
+                for k in keys
+            )
+        ]
+        probes = [
+            _full_batch_fits(xx, y, masks[:2], num_classes, lr, full_steps)
+            for xx, _ in feats
+        ]
+    else:
+        fits = _probe_fits(
+            x, y, masks, num_classes, lr,
+            jnp.stack([k for k in keys for _ in range(2)]),
+            epochs, batch_size,
+        )  # fmt: skip
+        probes = [
+            jax.tree.map(lambda a, i=i: a[2 * i : 2 * i + 2], fits)
+            for i in range(repeats)
+        ]
 
     def acc(p, xx, yy):
         return jnp.mean((jnp.argmax(_linear(p, xx), -1) == yy).astype(dtype))
 
     acc_model = jnp.mean((pred == yh).astype(dtype))
-    n_f, n_h = xf.shape[0], xh.shape[0]
     ests = []
-    for i in range(repeats):
-        p_r = jax.tree.map(lambda a, i=i: a[2 * i], probes)
-        p_a = jax.tree.map(lambda a, i=i: a[2 * i + 1], probes)
+    for (xx, hh), pair in zip(feats, probes, strict=True):
+        p_r = jax.tree.map(lambda a: a[0], pair)
+        p_a = jax.tree.map(lambda a: a[1], pair)
         ests.append(
-            _transfer(acc(p_r, xf, yf), acc_model, acc(p_a, xh, yh), n_f, n_h)
+            _transfer(
+                acc(p_r, xx[n_r:], yf), acc_model, acc(p_a, hh, yh), n_f, n_h
+            )
         )
     return ests[0] if repeats == 1 else jnp.mean(jnp.stack(ests))
 
 
 _estimate_jit = jax.jit(
     _estimate,
-    static_argnames=("num_classes", "repeats", "epochs", "batch_size"),
+    static_argnames=(
+        "num_classes",
+        "repeats",
+        "epochs",
+        "batch_size",
+        "solver",
+        "full_steps",
+        "full_dim",
+    ),
 )
 
 

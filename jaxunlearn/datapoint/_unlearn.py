@@ -519,6 +519,7 @@ def _probe_stop(
         num_classes=num_classes,
         key=jax.random.fold_in(key, _PROBE_KEY),
         repeats=auto.probe_repeats,
+        solver=auto.probe_solver,
     )
     value = est + auto.stop_margin
     cfg = dataclasses.replace(

@@ -19,6 +19,7 @@ from jaxunlearn.datapoint import (
     UnlearnConfig,
     fit_classifier,
     make_unlearn_fn,
+    masked_epochs,
     membership_mi,
     mi_unlearning,
     unlearn,
@@ -310,3 +311,27 @@ def test_evaluate_false_same_steps_no_accuracies(problem):
             apply_fn, params, pool, request_of(pool.x.shape[0], forget),
             config=cfg, key=jax.random.key(0),
         )  # fmt: skip
+
+
+def test_masked_epochs_skips_after_halt():
+    # The carry counts the steps taken; halting once it reaches 5 skips the
+    # steps and epochs left (their outputs are zeros), with and without vmap.
+    def step(c, s, perms, e):
+        return c + 1, jnp.ones(())
+
+    def end_epoch(c, outs, e):
+        return c, jnp.sum(outs)
+
+    def run(limit):
+        return masked_epochs(
+            step, end_epoch, jnp.zeros((), jnp.int32), key=jax.random.key(0),
+            epochs=4, steps=3, masks=(jnp.ones((6,)),),
+            halted=lambda c: c >= limit,
+        )  # fmt: skip
+
+    c, rows = jax.jit(run)(5)
+    assert int(c) == 5
+    np.testing.assert_array_equal(rows, [3.0, 2.0, 0.0, 0.0])
+    cs, rows_v = jax.vmap(run)(jnp.array([5, 100]))
+    np.testing.assert_array_equal(cs, [5, 12])
+    np.testing.assert_array_equal(rows_v[0], rows)

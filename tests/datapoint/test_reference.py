@@ -290,3 +290,36 @@ def test_anchor_shift_none_is_calibrated_to_the_probe(rng):
         auto.history.forget_acc, explicit.history.forget_acc
     )
     jax.tree.map(np.testing.assert_array_equal, auto.params, explicit.params)
+
+
+def test_full_batch_solver(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    x = jnp.concatenate([split.x_retain, split.x_forget])
+    y = jnp.concatenate([split.y_retain, split.y_forget])
+    params = fit_classifier(
+        apply_fn, params, x, y, epochs=30, batch_size=16,
+        learning_rate=0.05, key=rng,
+    ).params  # fmt: skip
+    est = _est(split, apply_fn, params, rng, solver="full")
+    assert 0.8 <= float(est) <= 1.0
+    # No batch order and no projection (inputs narrower than full_dim): the
+    # key does not matter.
+    other = _est(split, apply_fn, params, jax.random.key(7), solver="full")
+    assert float(other) == float(est)
+    # A model always predicting class 0 pulls the estimate down.
+    low = _est(
+        split, lambda p, x: jnp.zeros((x.shape[0], 3)).at[:, 0].set(1.0),
+        params, rng, solver="full",
+    )  # fmt: skip
+    assert float(low) < float(est)
+    # Projected on fewer directions than the inputs have: still in [0, 1].
+    proj = _est(split, apply_fn, params, rng, solver="full", full_dim=1)
+    assert 0.0 <= float(proj) <= 1.0
+    with pytest.raises(ValueError, match="solver"):
+        _est(split, apply_fn, params, rng, solver="newton")
+    with pytest.raises(ValueError, match="auto.probe_solver"):
+        unlearn(
+            apply_fn, params, split, gamma="auto",
+            auto=unlearn_mod.AutoGamma(probe_solver="lbfgs"), key=rng, **KW,
+        )  # fmt: skip
