@@ -27,7 +27,7 @@ import optax
 from flax import nnx
 
 from jaxunlearn import _checks
-from jaxunlearn.datapoint import unlearn
+from jaxunlearn.datapoint import optimizer_step, unlearn
 from jaxunlearn.datasets import UnlearningSplit, gmm_toy
 from jaxunlearn.experiments._common import (
     ReproductionResult,
@@ -73,8 +73,7 @@ def _direct_unlearn(apply_fn, params, x, y, z, *, gamma, epochs, lr):
 
     def step(carry, _):
         p, state = carry
-        updates, state = opt.update(jax.grad(loss)(p), state, p)
-        return (optax.apply_updates(p, updates), state), None
+        return optimizer_step(opt, p, state, jax.grad(loss)(p)), None
 
     carry = (params, opt.init(params))
     return jax.lax.scan(step, carry, None, length=epochs)[0][0]
