@@ -277,6 +277,11 @@ def run_datapoint_seed(
 ) -> DatapointUnit:
     """One seed: original, MI-unlearned and baseline models, all audited.
 
+    The held-out rows of MI unlearning's stopping rule are the
+    even-numbered test rows (``datapoint.carve_holdout``); every model is
+    audited on the odd-numbered test rows only (``sizes["test"]`` counts
+    them).
+
     The original model is trained epoch by epoch (a progress bar per
     epoch); MI unlearning and the baselines advance their bars through the
     library's per-epoch ``callback`` (``jax.debug.callback``; none is
@@ -309,6 +314,13 @@ def run_datapoint_seed(
         jax.random.key(seed), 6
     )
     split = make_split(data, tuple(config.forget), k_split)
+    # MI unlearning stops on the even-numbered test rows (the library's
+    # default held-out rows); every model is scored on the odd-numbered
+    # ones, never on rows that chose the stopping point.
+    x_val, y_val, x_rest, y_rest = datapoint.carve_holdout(
+        "data.x_test", split.x_test, split.y_test
+    )
+    split = split._replace(x_test=x_rest, y_test=y_rest)
     holdout = _holdout_rows(split)
     fn, params0 = _model(data, config.hidden, seed)
     apply_fn = fn if apply_fn is None else apply_fn
@@ -343,6 +355,7 @@ def run_datapoint_seed(
             forget_batch_size=config.forget_batch_size,
             learning_rate=config.learning_rate,
             key=k_unl,
+            holdout=(x_val, y_val),
             callback=callback,
         )
 
