@@ -302,10 +302,13 @@ def test_datapoint_json_schema_and_resume(
     capsys, tmp_path, npz_file, monkeypatch
 ):
     full = tmp_path / "full"
-    code, stdout, err = _run(
-        capsys, _datapoint_argv(npz_file, full, "--seeds", "2")
-    )
+    bars = _recording_bars(monkeypatch)
+    argv = [a for a in _datapoint_argv(npz_file, full) if a != "--quiet"]
+    code, stdout, err = _run(capsys, [*argv, "--seeds", "2"])
     assert code == 0, err
+    # --json alone (no --quiet): no progress bar, nothing on stderr but
+    # warnings.
+    assert bars == [] and "seed 0" not in err
     res = json.loads(stdout)
     assert set(res) == {"original", "unlearned", "retrain", "finetune"}
     for m in res.values():
@@ -487,6 +490,48 @@ def test_plots_available_without_matplotlib(monkeypatch):
     assert not _output.plots_available(argparse.Namespace(json=True))
 
 
+def _recording_bars(monkeypatch):
+    """Wraps the CLI's tqdm factory: ``[(desc, updates, postfixes)]``."""
+    bars = []
+    real = _output.progress
+
+    def progress(args):
+        factory = real(args)
+        if factory is None:
+            return None
+
+        def make(total, desc):
+            bar = factory(total=total, desc=desc)
+            rec = [desc, 0, []]
+            bars.append(rec)
+            update, set_postfix = bar.update, bar.set_postfix
+
+            def counted(n=1):
+                rec[1] += n
+                return update(n)
+
+            def post(*a, **kw):
+                rec[2].append(kw)
+                return set_postfix(*a, **kw)
+
+            bar.update, bar.set_postfix = counted, post
+            return bar
+
+        return make
+
+    monkeypatch.setattr(_output, "progress", progress)
+    return bars
+
+
+def test_no_progress_bars_under_json_or_quiet():
+    import argparse  # noqa: PLC0415
+
+    ns = argparse.Namespace
+    assert _output.progress(ns(quiet=False, json=True)) is None
+    assert _output.progress(ns(quiet=True, json=False)) is None
+    assert callable(_output.progress(ns(quiet=False, json=False)))
+
+
 @pytest.mark.slow
 def test_datapoint_without_matplotlib_exits_0(capsys, tmp_path, monkeypatch):
     import sys  # noqa: PLC0415
@@ -496,9 +541,21 @@ def test_datapoint_without_matplotlib_exits_0(capsys, tmp_path, monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     out = tmp_path / "nompl"
-    argv = [a for a in _datapoint_argv(None, out) if a != "--json"]
+    # Neither --json nor --quiet: the progress bars are on.
+    argv = [
+        a for a in _datapoint_argv(None, out) if a not in ("--json", "--quiet")
+    ]
+    bars = _recording_bars(monkeypatch)
     code, _, err = _run(capsys, argv)
     assert code == 0, err
+    # The unlearning and baseline bars were advanced once per epoch by the
+    # library's callback (TINY: 2 MI epochs, retrain 2, finetune 1).
+    ticks = {desc: n for desc, n, _ in bars}
+    assert ticks["seed 0: MI"] == 2
+    assert ticks["seed 0: retrain"] == 2
+    assert ticks["seed 0: finetune"] == 1
+    assert all(post for desc, n, post in bars if desc == "seed 0: MI")
+    assert "seed 0: MI" in err  # tqdm writes to stderr
     _nonempty(out / "report.md")
     _nonempty(out / "report.html")
     assert not list(out.glob("*.png"))

@@ -360,8 +360,9 @@ def neggrad(
       epochs: passes over the forget set (static).
       batch_size: retain rows per step, used only for the logged MI.
       forget_batch_size: forget rows per step (static).
-      learning_rate: Adam's step size (1e-4 if None); None when
-        ``optimizer`` is given.
+      learning_rate: Adam's step size (1e-4 if None: a deliberate
+        deviation from the library's 1e-3, since the ascent is unbounded);
+        None when ``optimizer`` is given.
       key: PRNG key (shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with
         ``optax.apply_updates``; Adam with ``learning_rate`` if None.
@@ -522,7 +523,8 @@ def scrub(
       ce_weight: weight of the retain cross-entropy.
       batch_size: retain rows per step (static).
       forget_batch_size: forget rows per step (static).
-      learning_rate: Adam's step size (5e-4 if None); None when
+      learning_rate: Adam's step size (5e-4 if None: the authors' value,
+        a deliberate deviation from the library's 1e-3); None when
         ``optimizer`` is given.
       key: PRNG key (shuffling).
       optimizer: any ``optax.GradientTransformation``, applied with

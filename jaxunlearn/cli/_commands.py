@@ -466,7 +466,7 @@ def _reproduction(args, key):
         res = experiments.gmm_reproduction(key=key, **kw)
         return (
             res,
-            ("accuracy", "p_forget"),
+            ("accuracy", "p_forget", "mi", "mi_direct"),
             ("GMM toy: forget one point (Xu & Strohmer)"),
         )
     e = args.epochs or 20

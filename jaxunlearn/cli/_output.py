@@ -30,13 +30,18 @@ def json_clean(value: Any) -> Any:
 def progress(args):
     """A ``tqdm`` factory ``progress(total, desc)`` on stderr, or ``None``.
 
+    The training loops advance the bars through the library's per-epoch
+    ``callback`` (``jax.debug.callback``); with no factory no callback is
+    compiled.
+
     Args:
-      args: the parsed command line (``--quiet`` turns bars off).
+      args: the parsed command line (``--quiet`` and ``--json`` turn bars
+        off).
 
     Returns:
-      The factory, or ``None`` under ``--quiet``.
+      The factory, or ``None`` under ``--quiet`` or ``--json``.
     """
-    if args.quiet:
+    if args.quiet or getattr(args, "json", False):
         return None
     from tqdm.auto import tqdm  # noqa: PLC0415
 

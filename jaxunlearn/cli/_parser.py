@@ -68,7 +68,7 @@ def _common(p: argparse.ArgumentParser, out: str) -> None:
     g.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object with the results on stdout",
+        help="print one JSON object with the results on stdout (no bars)",
     )
     g.add_argument(
         "--quiet", action="store_true", help="no progress bars or messages"

@@ -62,6 +62,7 @@ from jaxunlearn.datapoint._train import (
     resolve_optimizer,
 )
 from jaxunlearn.datapoint._unlearn import (
+    carve_holdout,
     make_unlearn_fn,
     pool_from_split,
     unlearn,
@@ -89,6 +90,7 @@ __all__ = [
     "UnlearnHistory",
     "UnlearnModelOutput",
     "UnlearnOutput",
+    "carve_holdout",
     "check_optimizer",
     "cycled_rows",
     "default_optimizer",

@@ -43,7 +43,11 @@ from jaxunlearn.datapoint._train import (
     resolve_model,
     resolve_optimizer,
 )
-from jaxunlearn.datapoint._unlearn import cast_leaves, mi_config_of
+from jaxunlearn.datapoint._unlearn import (
+    carve_holdout,
+    cast_leaves,
+    mi_config_of,
+)
 
 # K padded requests: a Request whose fields have a leading [K] axis.
 ForgetRequests = Request
@@ -266,7 +270,8 @@ def unlearn_many(
       stop: as in :func:`unlearn`.
       stop_value: as in :func:`unlearn`.
       auto: as in :func:`unlearn`.
-      holdout: as in :func:`unlearn` (the test set by default).
+      holdout: as in :func:`unlearn` (None: the even-numbered test rows,
+        and the odd-numbered ones are the reported test rows).
       max_forget: static bound on the forget-set size (see
         :func:`pad_forget_sets`).
       stop_each_step: as in :func:`unlearn`.
@@ -364,7 +369,9 @@ def pool_from_arrays(
       y_train: integer labels ``[n]``.
       x_test: test rows ``[t, ...]``.
       y_test: test labels ``[t]``.
-      holdout: optional ``(x, y)`` held-out rows (the test rows if None).
+      holdout: optional ``(x, y)`` held-out rows; None holds out the
+        even-numbered test rows and keeps the odd-numbered ones as the
+        pool's test rows (:func:`carve_holdout`).
 
     Returns:
       A :class:`Pool`.
@@ -389,7 +396,7 @@ def pool_from_arrays(
     _check_labels("y_train", jnp.asarray(y), c)
     _check_labels("y_test", jnp.asarray(yt), c)
     if holdout is None:
-        xh, yh = xt, yt
+        xh, yh, xt, yt = carve_holdout("x_test", xt, yt)
     else:
         xh = np.asarray(_checks.as_array("holdout[0]", holdout[0]))
         yh = np.asarray(_checks.as_array("holdout[1]", holdout[1]))

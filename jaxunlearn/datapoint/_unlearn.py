@@ -228,6 +228,35 @@ def _validate_model(
     return c
 
 
+def carve_holdout(name: str, x_test: Any, y_test: Any) -> tuple:
+    """The default held-out rows: every other test row, and the rest.
+
+    Rows ``0, 2, 4, ...`` of the test rows become the held-out rows (the
+    stopping rules, probes and anchors of :func:`unlearn` read them); rows
+    ``1, 3, 5, ...`` stay the test rows the history reports, so no reported
+    test accuracy is measured on rows that chose when to stop. Interleaved
+    rather than halved, so a test set sorted by class keeps every class on
+    both sides; deterministic, so results are reproducible.
+
+    Args:
+      name: the argument the test rows came from (for errors).
+      x_test: test rows ``[t, ...]``, ``t >= 2``.
+      y_test: test labels ``[t]``.
+
+    Returns:
+      ``(x_hold, y_hold, x_rest, y_rest)``.
+
+    Raises:
+      ValueError: with fewer than 2 test rows.
+    """
+    if x_test.shape[0] < 2:
+        raise ValueError(
+            f"{name}: expected at least 2 test rows to carve held-out rows"
+            f" from (or pass holdout=(x, y)), got {x_test.shape[0]}"
+        )
+    return x_test[0::2], y_test[0::2], x_test[1::2], y_test[1::2]
+
+
 def pool_from_split(
     apply_fn: ApplyFn | None,
     params: Any,
@@ -237,8 +266,12 @@ def pool_from_split(
     """The :class:`Pool` and :class:`Request` of a split, validated eagerly.
 
     The pool is the retain rows then the forget rows; the request takes the
-    first as retain and the second as forget rows. The held-out rows are
-    ``holdout`` (the test rows if None).
+    first as retain and the second as forget rows. The held-out rows (read
+    by stopping rules, probes and anchors) are ``holdout`` if given, and
+    the pool's test rows (the history's ``test_acc``) are then every test
+    row. Without ``holdout``, :func:`carve_holdout` splits the test rows:
+    the even-numbered rows are held out, the odd-numbered rows are the
+    pool's test rows, so held-out rows never double as reported test rows.
 
     Args:
       apply_fn: the forward pass, checked against the data and labels
@@ -253,7 +286,8 @@ def pool_from_split(
 
     Raises:
       ValueError: on a missing field, empty sets, NaN/Inf rows, shape
-        mismatches or labels out of range.
+        mismatches, labels out of range, or fewer than 2 test rows without
+        ``holdout``.
       TypeError: on non-floating rows or non-integer labels.
     """
     a = _split_arrays(split)
@@ -261,7 +295,9 @@ def pool_from_split(
         nc = getattr(split, "num_classes", None)
         _validate_model(apply_fn, params, a, nc)
     if holdout is None:
-        x_hold, y_hold = a["x_test"], a["y_test"]
+        x_hold, y_hold, a["x_test"], a["y_test"] = carve_holdout(
+            "split.x_test", a["x_test"], a["y_test"]
+        )
     else:
         x_hold, y_hold = holdout
         x_hold = _checks.as_array("holdout[0]", x_hold)
@@ -401,8 +437,11 @@ def unlearn(
       stop_value: the threshold of ``"forget_acc"`` / ``"mi"``.
       auto: the :class:`AutoGamma` settings (defaults if None).
       holdout: optional ``(x, y)`` rows never trained on, standing in for the
-        forget set (the controller and ``"holdout"`` use the rows of the
-        forget set's classes); the test set by default.
+        forget set (the controller, the probes and ``"holdout"`` use the
+        rows of the forget set's classes). None: the even-numbered test
+        rows, and the history's ``test_acc`` is then measured on the
+        odd-numbered test rows only (:func:`pool_from_split`), so the rows
+        that decide when to stop are never the reported test rows.
       stop_each_step: check the ``"holdout*"`` / ``"forget_acc"`` rule after
         every step (one forward pass on the whole forget set and the
         held-out rows per step) instead of after every epoch; None means
@@ -573,7 +612,8 @@ def make_unlearn_fn(
       utility: ``"retain"`` or ``"all"``.
       gamma_schedule: optional ``step -> multiplier`` of ``gamma``.
       lr_schedule: optional ``step -> multiplier`` of the learning rate.
-      holdout: optional ``(x, y)`` held-out rows (for ``holdout_acc``).
+      holdout: optional ``(x, y)`` held-out rows (for ``holdout_acc``);
+        None carves them from the test rows as :func:`pool_from_split`.
       remat: rematerialize the scan bodies in the backward pass.
       optimizer: any ``optax.GradientTransformation``, whose updates ``fn``
         multiplies by its traced ``learning_rate`` (pass 1.0 to apply the

@@ -191,7 +191,36 @@ class _Bar:
             self.bar.close()
 
 
-def _baseline(name, apply_fn, original, params0, split, config, key):
+class _EpochRelay:
+    """The library's per-epoch ``callback`` feeding the current bar.
+
+    One object for the whole process: a callback is a static argument of
+    the compiled loops, so the same object keeps every compilation (warm-up
+    and timed calls, every seed) valid while the bar it feeds changes.
+    """
+
+    bar: _Bar | None = None
+
+    def __call__(self, info: datapoint.EpochInfo) -> None:
+        bar = self.bar
+        if bar is not None and bar.bar is not None:
+            bar.bar.total = info.epochs
+            bar.update(loss=f"{info.loss:.3f}")
+
+
+_RELAY = _EpochRelay()
+
+
+def _phase(progress, total, desc) -> _Bar:
+    """A bar that the library's epoch callbacks advance until closed."""
+    bar = _Bar(progress, total, desc)
+    _RELAY.bar = bar
+    return bar
+
+
+def _baseline(
+    name, apply_fn, original, params0, split, config, key, callback=None
+):
     # The library's baselines; ``neggrad`` is NegGrad+ with
     # CE(retain) - alpha CE(forget), i.e. retain_weight = 1 / (1 + alpha)
     # up to a constant factor (which Adam's steps do not see).
@@ -199,6 +228,7 @@ def _baseline(name, apply_fn, original, params0, split, config, key):
         "batch_size": config.batch_size,
         "forget_batch_size": config.forget_batch_size,
         "key": key,
+        "callback": callback,
     }
     if name == "scrub":
         return baselines.scrub(
@@ -247,10 +277,18 @@ def run_datapoint_seed(
 ) -> DatapointUnit:
     """One seed: original, MI-unlearned and baseline models, all audited.
 
+    The held-out rows of MI unlearning's stopping rule are the
+    even-numbered test rows (``datapoint.carve_holdout``); every model is
+    audited on the odd-numbered test rows only (``sizes["test"]`` counts
+    them).
+
     The original model is trained epoch by epoch (a progress bar per
-    epoch); MI unlearning is ``jaxunlearn.datapoint.unlearn`` and every
-    baseline is its ``jaxunlearn.baselines`` function (``retrain`` from the
-    original model's initialization, ``finetune``, ``neggrad`` =
+    epoch); MI unlearning and the baselines advance their bars through the
+    library's per-epoch ``callback`` (``jax.debug.callback``; none is
+    compiled without ``progress``). MI unlearning is
+    ``jaxunlearn.datapoint.unlearn`` and every baseline is its
+    ``jaxunlearn.baselines`` function (``retrain`` from the original
+    model's initialization, ``finetune``, ``neggrad`` =
     ``neggrad_plus``, ``scrub``), each one compiled call. ``seconds`` are
     wall times excluding JIT compilation: with ``warmup`` every call is
     compiled first by a throw-away call (results are unchanged: every
@@ -276,6 +314,13 @@ def run_datapoint_seed(
         jax.random.key(seed), 6
     )
     split = make_split(data, tuple(config.forget), k_split)
+    # MI unlearning stops on the even-numbered test rows (the library's
+    # default held-out rows); every model is scored on the odd-numbered
+    # ones, never on rows that chose the stopping point.
+    x_val, y_val, x_rest, y_rest = datapoint.carve_holdout(
+        "data.x_test", split.x_test, split.y_test
+    )
+    split = split._replace(x_test=x_rest, y_test=y_rest)
     holdout = _holdout_rows(split)
     fn, params0 = _model(data, config.hidden, seed)
     apply_fn = fn if apply_fn is None else apply_fn
@@ -297,6 +342,7 @@ def run_datapoint_seed(
         rocs[name] = roc
 
     gamma = config.gamma if config.gamma == "auto" else float(config.gamma)
+    callback = _RELAY if progress else None
 
     def unlearn(params):
         return datapoint.unlearn(
@@ -309,6 +355,8 @@ def run_datapoint_seed(
             forget_batch_size=config.forget_batch_size,
             learning_rate=config.learning_rate,
             key=k_unl,
+            holdout=(x_val, y_val),
+            callback=callback,
         )
 
     def baseline(b, name, params):
@@ -320,6 +368,7 @@ def run_datapoint_seed(
             split,
             config,
             jax.random.fold_in(k_base, b),
+            callback,
         )
 
     if warmup:
@@ -341,22 +390,21 @@ def run_datapoint_seed(
     audited("original", original, time.perf_counter() - t0)
     bar.close()
 
-    bar = _Bar(progress, 1, f"seed {seed}: MI unlearning")
+    bar = _phase(progress, config.unlearn_epochs, f"seed {seed}: MI")
     out, seconds = _timed(lambda: unlearn(original))
+    bar.close()
     audited("unlearned", out.params, seconds)
     models_out["unlearned"]["epochs_run"] = int(out.epochs_run)
     if out.target_reached is not None:  # gamma="auto": 1.0 / 0.0 per seed
         models_out["unlearned"]["target_reached"] = float(out.target_reached)
-    bar.update()
-    bar.close()
     for b, name in enumerate(config.baselines):
-        bar = _Bar(progress, 1, f"seed {seed}: {name}")
+        bar = _phase(progress, None, f"seed {seed}: {name}")
         res, seconds = _timed(
             lambda b=b, name=name: baseline(b, name, original)
         )
-        audited(name, res.params, seconds)
-        bar.update()
         bar.close()
+        audited(name, res.params, seconds)
+    _RELAY.bar = None
     return DatapointUnit(
         seed=seed,
         sizes={
@@ -396,7 +444,9 @@ def _train_original(
 
 
 def _compile(progress, names, original, unlearn, baseline):
-    # Throw-away calls of every timed function (same shapes and settings).
+    # Throw-away calls of every timed function (same shapes and settings);
+    # their epoch callbacks feed no bar.
+    _RELAY.bar = None
     bar = _Bar(progress, 2 + len(names), "compiling")
     for fn in (original, unlearn):
         jax.block_until_ready(fn())

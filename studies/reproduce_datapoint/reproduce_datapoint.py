@@ -206,7 +206,9 @@ def main() -> None:
             seeds=args.seeds or 100,
             baselines=not args.no_baselines,
         )
-        table = format_table(res, metrics=("accuracy", "p_forget"))
+        table = format_table(
+            res, metrics=("accuracy", "p_forget", "mi", "mi_direct")
+        )
     else:
         res = mnist_reproduction(
             key=key,

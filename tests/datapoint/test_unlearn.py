@@ -4,7 +4,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxunlearn.datapoint import AutoGamma, unlearn
+from jaxunlearn.datapoint import (
+    AutoGamma,
+    carve_holdout,
+    pool_from_arrays,
+    pool_from_split,
+    unlearn,
+)
 from jaxunlearn.datapoint import _unlearn as unlearn_mod
 from tests.datapoint._problems import Split, tiny_model, tiny_split
 
@@ -44,9 +50,15 @@ def test_history_matches_direct_evaluation(rng):
     assert float(h.forget_acc[-1]) == pytest.approx(
         acc(split.x_forget, split.y_forget)
     )
+    # Without holdout=, the even-numbered test rows are held out (they
+    # decide stopping) and the history's test rows are the odd-numbered.
     assert float(h.test_acc[-1]) == pytest.approx(
-        acc(split.x_test, split.y_test)
+        acc(split.x_test[1::2], split.y_test[1::2])
     )
+    x_h, y_h = split.x_test[0::2], split.y_test[0::2]
+    same = np.isin(np.asarray(y_h), np.asarray(split.y_forget))
+    assert same.any()  # held-out rows of the forget classes
+    assert float(h.holdout_acc[-1]) == pytest.approx(acc(x_h[same], y_h[same]))
 
 
 def test_one_compilation_for_new_hyperparameters(rng):
@@ -405,3 +417,25 @@ def test_holdout_term_and_class_weight_bad_input(rng):
             unlearn(
                 apply_fn, params, split, gamma="auto", auto=bad, key=rng, **KW
             )
+
+
+def test_default_holdout_is_never_the_reported_test_rows():
+    split, (x, y, _) = tiny_split()
+    apply_fn, params = tiny_model()
+    pool, _ = pool_from_split(apply_fn, params, split)
+    # Even-numbered test rows held out, odd-numbered ones reported:
+    # disjoint, and together every test row.
+    np.testing.assert_array_equal(pool.x_hold, split.x_test[0::2])
+    np.testing.assert_array_equal(pool.x_test, split.x_test[1::2])
+    assert pool.x_hold.shape[0] + pool.x_test.shape[0] == len(split.y_test)
+    # unlearn_many's pool carves the same way.
+    many = pool_from_arrays(apply_fn, params, x, y, split.x_test, split.y_test)
+    np.testing.assert_array_equal(many.x_hold, pool.x_hold)
+    np.testing.assert_array_equal(many.y_test, pool.y_test)
+    # Explicit held-out rows keep every test row for reporting.
+    hold = (split.x_retain[:5], split.y_retain[:5])
+    pool2, _ = pool_from_split(apply_fn, params, split, holdout=hold)
+    np.testing.assert_array_equal(pool2.x_test, split.x_test)
+    np.testing.assert_array_equal(pool2.x_hold, hold[0])
+    with pytest.raises(ValueError, match="split.x_test.*at least 2"):
+        carve_holdout("split.x_test", split.x_test[:1], split.y_test[:1])
