@@ -112,9 +112,15 @@ def _setup(quick: bool, key):
 
 
 def _accs(apply_fn, params, split) -> dict[str, float]:
+    """Accuracies on the retain, forget and the odd-numbered test rows: the
+    even-numbered ones are the default's held-out rows (its stop and probes
+    read them), so no reported test accuracy comes from them."""
+    scored = split._replace(
+        x_test=split.x_test[1::2], y_test=split.y_test[1::2]
+    )
     return {
         k: float(v)
-        for k, v in split_accuracy(apply_fn, params, split)._asdict().items()
+        for k, v in split_accuracy(apply_fn, params, scored)._asdict().items()
     }
 
 
