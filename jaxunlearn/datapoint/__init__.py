@@ -61,12 +61,8 @@ from jaxunlearn.datapoint._train import (
     optimizer_step,
     resolve_optimizer,
 )
-from jaxunlearn.datapoint._unlearn import (
-    carve_holdout,
-    make_unlearn_fn,
-    pool_from_split,
-    unlearn,
-)
+from jaxunlearn.datapoint._pool_split import carve_holdout, pool_from_split
+from jaxunlearn.datapoint._unlearn import make_unlearn_fn, unlearn
 
 __all__ = [
     "AutoGamma",

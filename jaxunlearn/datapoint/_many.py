@@ -43,11 +43,8 @@ from jaxunlearn.datapoint._train import (
     resolve_model,
     resolve_optimizer,
 )
-from jaxunlearn.datapoint._unlearn import (
-    carve_holdout,
-    cast_leaves,
-    mi_config_of,
-)
+from jaxunlearn.datapoint._pool_split import carve_holdout
+from jaxunlearn.datapoint._unlearn import cast_leaves, mi_config_of
 
 # K padded requests: a Request whose fields have a leading [K] axis.
 ForgetRequests = Request
