@@ -17,7 +17,7 @@ repaired training images (in-sample AUC):
   runs; the figure must equal the command's own ``auc_boosting``);
 * on the 784 raw pixels (what the command ran before, the costly part).
 
-  PYTHONPATH=. python benchmarks/bench_image_cli.py --out DIR \\
+  PYTHONPATH=. python benchmarks/bench_image_cli.py [--out DIR] \\
       [--pixels-t 0 0.5 1] [--quick]
 """
 
@@ -27,6 +27,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -75,10 +76,21 @@ def _boosting(tr, te, z_tr, z_te, seed: int) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--out", default=None, help="output folder (default: a temporary one)"
+    )
     p.add_argument("--pixels-t", type=float, nargs="+", default=[0.0, 1.0])
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
+    if args.out is None:
+        with tempfile.TemporaryDirectory() as out:
+            args.out = out
+            _bench(args)
+    else:
+        _bench(args)
+
+
+def _bench(args) -> None:
     extra = ["--max-rows", "400", "--t", "0,1"] if quick_run() else []
     timing, reply = _run_command(args.out, extra)
     record("image_cli_default", **timing, method=reply["method"],
