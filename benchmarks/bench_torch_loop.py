@@ -54,6 +54,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from flax import nnx
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
@@ -61,6 +62,7 @@ from _harness import record, time_call  # noqa: E402
 
 from jaxunlearn.datapoint import (  # noqa: E402
     MembershipBatch,
+    membership_mi,
     unlearn,
     unlearning_loss,
 )
@@ -209,6 +211,68 @@ def same_loss(peer, apply_fn, params):
     return out
 
 
+def floor_loops(split, apply_fn, params, epochs):
+    """Two bare compiled loops: the floor under any compiled ``unlearn``.
+
+    The same loss, Adam and batch sizes as the peer, with the batch orders
+    drawn in the program and nothing else (no masks, no checks, no
+    history): ``"two passes"`` runs the retain and forget batches through
+    the network apart, as ``unlearn`` and the peer do; ``"one pass"`` runs
+    them as one concatenated batch (the same loss, other float rounding).
+    """
+    d = int(np.prod(split.x_retain.shape[1:]))
+    xr = jnp.asarray(split.x_retain).reshape(-1, d)
+    yr = jnp.asarray(split.y_retain)
+    xf = jnp.asarray(split.x_forget).reshape(-1, d)
+    steps = min(math.ceil(xr.shape[0] / B_R), math.ceil(xf.shape[0] / B_F))
+    opt = optax.adam(LR)
+
+    def loss(p, a, ya, f, concat):
+        if concat:
+            logits = apply_fn(p, jnp.concatenate([a, f]))
+            la, lf = logits[: a.shape[0]], logits[a.shape[0] :]
+        else:
+            la, lf = apply_fn(p, a), apply_fn(p, f)
+        ce = optax.softmax_cross_entropy_with_integer_labels(la, ya).mean()
+        return ce + GAMMA * membership_mi(la, lf)
+
+    def order(k, n, b):  # a fresh order per epoch, cycled to steps * b
+        return jnp.resize(jax.random.permutation(k, n), (steps, b))
+
+    def make(concat):
+        @jax.jit
+        def run(p, key):
+            def epoch(carry, k):
+                pr, pf = order(k, xr.shape[0], B_R), order(
+                    jax.random.fold_in(k, 1), xf.shape[0], B_F
+                )
+
+                def step(c, i):
+                    p, s = c
+                    g = jax.grad(loss)(p, xr[pr[i]], yr[pr[i]], xf[pf[i]],
+                                       concat)  # fmt: skip
+                    u, s = opt.update(g, s, p)
+                    return (optax.apply_updates(p, u), s), None
+
+                return jax.lax.scan(step, carry, jnp.arange(steps))[0], None
+
+            keys = jax.random.split(key, epochs)
+            return jax.lax.scan(epoch, (p, opt.init(p)), keys)[0][0]
+
+        return run
+
+    return {"two passes": make(False), "one pass": make(True)}
+
+
+def cpu_share(fn, *args, reps=5):
+    """Process CPU time over wall time of ``reps`` calls (1 = one core)."""
+    jax.block_until_ready(fn(*args))
+    w, c = time.perf_counter(), time.process_time()
+    for _ in range(reps):
+        jax.block_until_ready(fn(*args))
+    return (time.process_time() - c) / (time.perf_counter() - w)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -238,13 +302,19 @@ def main():
             torch.set_num_threads(k)
             warm[k] = peer.run(1, True)[0]
         threads = [k for k in threads if warm[k] <= 3 * min(warm.values())]
+    floors = floor_loops(split, apply_fn, params, epochs)
+    fkey = jax.random.key(1)
     # Interleaved repetitions: a drift in the machine's load hits all.
+    t_floor = {name: [] for name in floors}
     t_jax = {v: [] for v in VARIANTS}
     t_torch = {(v, k): [] for v in VARIANTS for k in threads}
     for _ in range(reps):
         for v in VARIANTS:
             evaluate = v == "with accuracies"
             t_jax[v].append(time_call(ours, evaluate, reps=1))
+            if v == "steps only":
+                for name, fn in floors.items():
+                    t_floor[name].append(time_call(fn, params, fkey, reps=1))
             for k in threads if has_torch else ():
                 torch.set_num_threads(k)
                 t_torch[v, k].append(peer.run(epochs, evaluate)[0])
@@ -286,6 +356,33 @@ def main():
             f" {row['speedup_vs_torch']:.2f}x"
         )
         record("bench_torch_loop", **row)
+    # Where the floor is: bare compiled loops, and how many cores each side
+    # keeps busy (process CPU time over wall time; 1.0 = one core).
+    floor = {name: merge(t) for name, t in t_floor.items()}
+    share = {"unlearn": cpu_share(ours, False)}
+    share.update({f"floor, {n}": cpu_share(f, params, fkey) for n, f in
+                  floors.items()})  # fmt: skip
+    row = {
+        "case": {"data": "digits" if args.quick else "mnist5k",
+                 "variant": "steps only", "epochs": epochs, "steps": steps},
+        "unlearn": merge(t_jax["steps only"]),
+        "floor": floor,
+    }  # fmt: skip
+    if has_torch:
+        per = {k: float(np.median(t_torch["steps only", k])) for k in threads}
+        best = min(per, key=per.get)
+        torch.set_num_threads(best)
+        share[f"torch, {best} thread(s)"] = cpu_share(
+            lambda: peer.run(epochs, False)
+        )
+        row["torch_median_s"], row["torch_threads"] = per[best], best
+        row["torch_over_floor"] = {
+            n: per[best] / t["median_s"] for n, t in floor.items()
+        }
+    row["cpu_over_wall"] = share
+    print("floor:", {n: round(t["median_s"], 4) for n, t in floor.items()},
+          "cpu/wall:", {k: round(v, 2) for k, v in share.items()})  # fmt: skip
+    record("bench_torch_loop_floor", **row)
 
 
 if __name__ == "__main__":

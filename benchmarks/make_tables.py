@@ -179,6 +179,36 @@ def bench_torch_loop(run: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def bench_torch_loop_floor(run: dict) -> str:
+    r = rows(run, "bench_torch_loop_floor")[0]
+    steps = r["case"]["steps"]
+    out = [
+        "| loop (steps only) | median s | steps/s | PyTorch / this |"
+        " CPU time / wall time |",
+        "|---|---|---|---|---|",
+    ]
+    share = r["cpu_over_wall"]
+    loops = [("`unlearn`", r["unlearn"], "unlearn", None)]
+    for name, t in r["floor"].items():
+        loops.append((f"bare compiled loop, {name}", t, f"floor, {name}",
+                      r.get("torch_over_floor", {}).get(name)))  # fmt: skip
+    for label, t, key, over in loops:
+        if over is None and "torch_median_s" in r:
+            over = r["torch_median_s"] / t["median_s"]
+        out.append(
+            f"| {label} | {t['median_s']:.4f} | {steps / t['median_s']:.0f} |"
+            f" {'-' if over is None else f'{over:.2f}'} | {share[key]:.2f} |"
+        )
+    if "torch_median_s" in r:
+        k = r["torch_threads"]
+        out.append(
+            f"| PyTorch, {k} thread(s) | {r['torch_median_s']:.4f} |"
+            f" {steps / r['torch_median_s']:.0f} | 1.00 |"
+            f" {share[f'torch, {k} thread(s)']:.2f} |"
+        )
+    return "\n".join(out) + "\n"
+
+
 def device(run: dict) -> str:
     r = rows(run, "device")[0]
     sizes = "small" if r["case"]["small"] else "full"
@@ -1081,6 +1111,9 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
         "bench_barycenter", "bench_barycenter_batch", bench_barycenter_batch,
     ),
     "torch-loop": ("bench_torch_loop", "bench_torch_loop", bench_torch_loop),
+    "torch-loop-floor": (
+        "bench_torch_loop", "bench_torch_loop_floor", bench_torch_loop_floor,
+    ),
     "device": ("device", "device", device),
     "numerics": ("bench_numerics", "numerics.float32_vs_float64", numerics),
     "datasets-audit": ("bench_datasets", "bench_datasets", datasets_audit),
