@@ -243,8 +243,9 @@ def floor_loops(split, apply_fn, params, epochs):
         @jax.jit
         def run(p, key):
             def epoch(carry, k):
-                pr, pf = order(k, xr.shape[0], B_R), order(
-                    jax.random.fold_in(k, 1), xf.shape[0], B_F
+                pr, pf = (
+                    order(k, xr.shape[0], B_R),
+                    order(jax.random.fold_in(k, 1), xf.shape[0], B_F),
                 )
 
                 def step(c, i):
