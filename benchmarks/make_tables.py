@@ -19,6 +19,7 @@ import json
 import os
 import pathlib
 import re
+import statistics
 import sys
 from collections.abc import Callable
 
@@ -206,6 +207,46 @@ def bench_torch_loop_floor(run: dict) -> str:
             f" {steps / r['torch_median_s']:.0f} | 1.00 |"
             f" {share[f'torch, {k} thread(s)']:.2f} |"
         )
+    return "\n".join(out) + "\n"
+
+
+def image_cells(run: dict) -> str:
+    """The atom repair's cells: the ``Y`` ceiling and the learned rules."""
+    seeds = rows(run, "image_cells")
+    by_m: dict[int, list[dict]] = {}
+    for s in seeds:
+        for r in s["rows"]:
+            by_m.setdefault(r["num_atoms"], []).append(r)
+
+    def pm(vals):
+        v = [100 * x for x in vals]
+        mean = statistics.fmean(v)
+        return f"{mean:.1f} ± {statistics.pstdev(v):.1f}" if len(v) > 1 else (
+            f"{mean:.1f}"
+        )
+
+    out = [
+        "| atoms | training images per atom and group | Y ceiling, any"
+        " classifier (test) | Y, atom's training majority | Z, atom's"
+        " training majority | Z majority rate |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m, rs in sorted(by_m.items()):
+        per = statistics.fmean(r["train_per_atom_per_group"] for r in rs)
+        out.append(
+            f"| {m} | {per:.1f} | {pm([r['y_ceiling'] for r in rs])} |"
+            f" {pm([r['y_atom_rule'] for r in rs])} |"
+            f" {pm([r['z_atom_rule'] for r in rs])} |"
+            f" {pm([r['z_majority'] for r in rs])} |"
+        )
+    first = seeds[0]
+    out += [
+        "",
+        f"{first['data']}, seeds {[s['seed'] for s in seeds]};"
+        f" {first['rows'][0]['n_train']:,} training and"
+        f" {first['rows'][0]['n_test']:,} test images per seed; percent,"
+        " mean ± sd over seeds.",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -1141,6 +1182,7 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "readme-speed": (None, None, readme_speed),
     "image-repair-mnist": (None, None, image_repair_mnist),
     "image-cli": ("bench_image_cli", "image_cli_default", image_cli),
+    "image-cells": ("bench_image_cells", "image_cells", image_cells),
     **{
         f"image-{kind}-{which}": (
             None, None, lambda _, f=fn, w=which: f(w),

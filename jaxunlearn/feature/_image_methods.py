@@ -32,6 +32,8 @@ References:
   Regularization", arXiv:2502.05684, 2025.
 """
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -41,6 +43,10 @@ from jaxunlearn.feature import _repair
 
 METHOD = "latent_semidiscrete"
 _MIN_ROWS_PER_ATOM = 20
+# Largest total variation between a group's cell masses and the groups'
+# weighted mean on the training rows that the fit accepts.
+_MASS_TOLERANCE = 0.01
+_BALANCE_ROUNDS = 6
 
 
 def _check_options(counts, num_components, num_atoms, relative_epsilon, d):
@@ -102,26 +108,80 @@ def _fit(
         fixed_point_steps=int(fixed_point_steps),
         refine_steps=int(refine_steps),
     )
-    images = jnp.zeros((m, x.shape[1]), x.dtype)
     index_np = np.asarray(index)
+    rows = [np.flatnonzero(index_np == z) for z in range(num_groups)]
+    pots, b = _balance(codes, rows, bary, weights, int(refine_steps))
+    images = jnp.zeros((m, x.shape[1]), x.dtype)
     for z in range(num_groups):
-        rows = np.flatnonzero(index_np == z)
-        logits = transport.laguerre_logits(
-            codes[rows], bary.atoms, bary.potentials[z], bary.weights,
-            bary.epsilon,
-        )  # fmt: skip
-        p = jax.nn.softmax(logits, axis=1)  # [n_z, m]
-        cell_mean = (p.T @ x[rows]) / jnp.maximum(p.sum(0), 1e-12)[:, None]
+        p = _cell_law(codes[rows[z]], bary.atoms, pots[z], b, bary.epsilon)
+        cell_mean = (p.T @ x[rows[z]]) / jnp.maximum(p.sum(0), 1e-12)[:, None]
         images = images + weights[z] * cell_mean
     return {
         "mean": mean,
         "components": components,
         "atoms": bary.atoms,
-        "atom_weights": bary.weights,
-        "potentials": bary.potentials,
+        "atom_weights": b,
+        "potentials": pots,
         "epsilon": bary.epsilon,
         "atom_images": images,
     }
+
+
+def _cell_law(codes, atoms, potential, weights, epsilon):
+    logits = transport.laguerre_logits(
+        codes, atoms, potential, weights, epsilon
+    )
+    return jax.nn.softmax(logits, axis=1)
+
+
+def _balance(codes, rows, bary, group_weights, refine_steps):
+    """Potentials and atom weights under which every group has one atom law.
+
+    The repaired output is independent of ``Z`` only where every group's
+    cells hold the same masses. A barycenter fit stopped early (few
+    ``refine_steps`` for many rows, or a small blur) leaves the groups'
+    masses apart, and an auditor reads ``Z`` from the atoms. While a group's
+    masses differ from the groups' weighted mean by more than the tolerance
+    (total variation), that mean becomes the atom weights and every
+    group's potential is refined to hold them (free weights: the mass the
+    groups agree on stays where it is, so no cell is pushed across classes
+    that the atoms separate). Round ``k`` takes ``refine_steps * 2**k``
+    steps (the fixed point converges linearly, slowly where the blur is
+    small); a gap left after the last round is a warning.
+
+    Returns:
+      ``(potentials [k, m], weights [m])``.
+    """
+    pots, b = list(bary.potentials), bary.weights
+    eps, atoms = bary.epsilon, bary.atoms
+    gw = jnp.asarray(group_weights, b.dtype)
+    for k in range(_BALANCE_ROUNDS + 1):
+        masses = [
+            _cell_law(codes[r], atoms, g, b, eps).mean(0)
+            for r, g in zip(rows, pots, strict=True)
+        ]
+        mean = sum(w * mz for w, mz in zip(gw, masses, strict=True))
+        gap = max(0.5 * float(jnp.sum(jnp.abs(mz - mean))) for mz in masses)
+        if gap <= _MASS_TOLERANCE or k == _BALANCE_ROUNDS:
+            break
+        b = mean / jnp.sum(mean)
+        pots = [
+            transport.refine_potential(
+                codes[r], atoms, g, b, eps, max(refine_steps, 1) * 2**k
+            )
+            for r, g in zip(rows, pots, strict=True)
+        ]
+    if gap > _MASS_TOLERANCE:
+        warnings.warn(
+            f"options['refine_steps']: after {2**_BALANCE_ROUNDS - 1} times"
+            f" {refine_steps} more steps the groups' cell masses still"
+            f" differ by {gap:.3f} in total variation (tolerance"
+            f" {_MASS_TOLERANCE}); Z stays readable from the repaired rows:"
+            " raise refine_steps or relative_epsilon",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return jnp.stack(pots), b
 
 
 def atom_index(stats, x, index, key, sample=True):

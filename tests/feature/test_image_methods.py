@@ -83,3 +83,35 @@ def test_bad_options():
     with pytest.raises(ValueError, match=r"options\['relative_epsilon'\]"):
         feature.fit(x, z, method="latent_semidiscrete",
                     options={"relative_epsilon": -1.0})  # fmt: skip
+
+
+def _group_gap(rep, x, z):
+    """Total variation between the two groups' cell masses (training)."""
+    s = rep.stats
+    codes = (x - np.asarray(s["mean"])[None]) @ np.asarray(s["components"])
+    masses = []
+    for g in (0, 1):
+        logits = np.asarray(
+            _image_methods.transport.laguerre_logits(
+                codes[z == g], s["atoms"], s["potentials"][g],
+                s["atom_weights"], s["epsilon"],
+            )
+        )  # fmt: skip
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        masses.append((p / p.sum(1, keepdims=True)).mean(0))
+    return 0.5 * np.abs(masses[0] - masses[1]).sum()
+
+
+def test_fit_balances_group_masses_or_warns(monkeypatch):
+    # A small blur and one refinement step leave the groups' cell masses
+    # apart: the fit refines until they agree, or warns when it may not.
+    x, _, z = planted(3, 400)
+    few = {**OPTIONS, "refine_steps": 1, "fixed_point_steps": 1,
+           "relative_epsilon": 0.002}  # fmt: skip
+    monkeypatch.setattr(_image_methods, "_BALANCE_ROUNDS", 0)
+    with pytest.warns(RuntimeWarning, match=r"options\['refine_steps'\]"):
+        rep = feature.fit(x, z, method=_image_methods.METHOD, options=few)
+    assert _group_gap(rep, x, z) > 2 * _image_methods._MASS_TOLERANCE
+    monkeypatch.undo()
+    rep = feature.fit(x, z, method=_image_methods.METHOD, options=few)
+    assert _group_gap(rep, x, z) <= 2 * _image_methods._MASS_TOLERANCE
