@@ -11,7 +11,13 @@ rows:
    :math:`\operatorname{argmin}_j \|c - a_j\|^2 - g_z[j]` (entropic, blur
    ``relative_epsilon`` times the mean squared distance between codes) give
    every group the same atom weights :math:`b_j`;
-3. one output image per atom, :math:`\bar x_j = \sum_z w_z
+3. a balance check: where the groups' cell masses on the training rows
+   differ by more than 0.01 in total variation (a fit stopped early, few
+   ``refine_steps`` for many rows), their weighted mean becomes the atom
+   weights and every group's potential is refined to hold them, in
+   doubling rounds; a gap left after the last round is a RuntimeWarning
+   naming ``options['refine_steps']``;
+4. one output image per atom, :math:`\bar x_j = \sum_z w_z
    E[X \mid Z = z, \text{cell } j]` (the group-weighted mean of the pixels
    of the cell's training rows, full resolution, not only the top-``k``
    part).
