@@ -730,6 +730,7 @@ IMAGE_RUNS = {
     "fashion-3k": ("fashion_mnist", 3000, "default"),
     "fashion-12k": ("fashion_mnist", 12000, "default"),
     "fashion-60k": ("fashion_mnist", None, "default"),
+    "fashion-60k-atoms": ("fashion_mnist", None, "atoms-512-1024-2048"),
 }
 IMAGE_LABEL = {
     "none": "none",
