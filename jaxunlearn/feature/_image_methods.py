@@ -170,7 +170,9 @@ def _balance(codes, rows, bary, group_weights, refine_steps):
         gap = max(0.5 * float(jnp.sum(jnp.abs(mz - mean))) for mz in masses)
         if gap <= _MASS_TOLERANCE or k == _BALANCE_ROUNDS:
             break
-        b = mean / jnp.sum(mean)
+        # An atom no row reaches keeps a tiny weight (no log of zero).
+        b = jnp.maximum(mean, 1e-12)
+        b = b / jnp.sum(b)
         pots = [
             transport.refine_potential(
                 codes[r], atoms, g, b, eps, max(refine_steps, 1) * 2**k
