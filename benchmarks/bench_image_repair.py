@@ -68,8 +68,13 @@ def main():
     p.add_argument("--methods", nargs="+",
                    default=["latent_semidiscrete", "pca_gaussian"])  # fmt: skip
     p.add_argument("--num-images", type=int, default=None)
-    p.add_argument("--num-atoms", type=int, nargs="+", default=None,
-                   help="latent_semidiscrete candidates (default 64 128 256)")
+    p.add_argument(
+        "--num-atoms",
+        type=int,
+        nargs="+",
+        default=None,
+        help="latent_semidiscrete candidates (default 64 128 256)",
+    )
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()

@@ -232,8 +232,10 @@ def image_cells(data: str) -> str:
     def pm(vals):
         v = [100 * x for x in vals]
         mean = statistics.fmean(v)
-        return f"{mean:.1f} ± {statistics.pstdev(v):.1f}" if len(v) > 1 else (
-            f"{mean:.1f}"
+        return (
+            f"{mean:.1f} ± {statistics.pstdev(v):.1f}"
+            if len(v) > 1
+            else (f"{mean:.1f}")
         )
 
     out = [
@@ -772,9 +774,14 @@ def _image_sources(seeds: dict) -> str:
 
 def _methods(seeds: dict) -> list[str]:
     found = {m for r, _ in seeds.values() for m in r["rows"]}
-    return sorted(found, key=lambda m: (m not in IMAGE_ORDER,
-                                        IMAGE_ORDER.index(m)
-                                        if m in IMAGE_ORDER else 0, m))
+    return sorted(
+        found,
+        key=lambda m: (
+            m not in IMAGE_ORDER,
+            IMAGE_ORDER.index(m) if m in IMAGE_ORDER else 0,
+            m,
+        ),
+    )
 
 
 def _mean_sd(values: list[float], scale: float = 100.0) -> str:
@@ -809,9 +816,9 @@ def image_audit(which: str) -> str:
             - g["z_majority"]
             for g in got
         )
-        kept = ", ".join(
-            sorted({g["params"] for g in got} - {"{}"})
-        ).replace('"', "")
+        kept = ", ".join(sorted({g["params"] for g in got} - {"{}"})).replace(
+            '"', ""
+        )
         out.append(
             f"| {IMAGE_LABEL.get(m, m)} | {kept} |"
             f" {_mean_sd(col('z_majority'))} |"

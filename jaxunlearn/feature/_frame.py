@@ -154,9 +154,7 @@ def encode(values: np.ndarray, fs: FrameSpec, dtype: Any) -> jax.Array:
     return jnp.asarray(enc)
 
 
-def decode(
-    out: jax.Array, fs: FrameSpec, key: jax.Array, index: Any
-) -> Any:
+def decode(out: jax.Array, fs: FrameSpec, key: jax.Array, index: Any) -> Any:
     """Repaired encoded rows back to a DataFrame of the fitted columns.
 
     Args:
@@ -292,9 +290,7 @@ def label_index(z: Any, labels: tuple[Any, ...]) -> np.ndarray:
             f" {arr.shape}"
         )
     lookup = {v: i for i, v in enumerate(labels)}
-    index = np.array(
-        [lookup.get(_python(v), -1) for v in arr], dtype=np.int32
-    )
+    index = np.array([lookup.get(_python(v), -1) for v in arr], dtype=np.int32)
     if np.any(index < 0):
         unseen = sorted({str(v) for v in arr[index < 0]})[:10]
         raise ValueError(

@@ -132,8 +132,12 @@ def test_strict_audit_takes_classifier_objects():
 
     x, z = _data(shift=3.0, n=500)
     a = audit.feature_audit(
-        x[:250], z[:250], x[250:], z[250:],
-        auditors={"knn": KNeighborsClassifier(15)}, folds=3,
+        x[:250],
+        z[:250],
+        x[250:],
+        z[250:],
+        auditors={"knn": KNeighborsClassifier(15)},
+        folds=3,
     )
     assert a.auditors["knn"] > 0.9
     with pytest.raises(TypeError, match="auditors"):

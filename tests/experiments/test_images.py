@@ -127,7 +127,7 @@ def test_ae_semidiscrete_outputs_decoded_atoms(rng):
     images, _, z = _data(rng, n=96)
     x, zc = np.asarray(images), np.asarray(z)
     cfg = TINY._replace(num_atoms=(4,), ae_epochs=2)
-    (params, repair), = _image_repairs.candidates(
+    ((params, repair),) = _image_repairs.candidates(
         "ae_semidiscrete", x, zc, key=rng, cfg=cfg
     )
     assert params == {"num_atoms": 4}

@@ -140,9 +140,7 @@ def test_tree_path_matches_brute_force(dtype):
             tree = ksg_mutual_information(a, b, k=k, method="tree")
             brute = ksg_mutual_information(a64, b64, k=k, method="brute")
             assert tree.dtype == dtype
-            np.testing.assert_allclose(
-                float(tree), float(brute), rtol=rtol
-            )
+            np.testing.assert_allclose(float(tree), float(brute), rtol=rtol)
             np.testing.assert_allclose(
                 float(kl_entropy(a, k=k, method="tree")),
                 float(kl_entropy(a64, k=k, method="brute")),
