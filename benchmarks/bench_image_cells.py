@@ -39,9 +39,10 @@ def _atom_ids(repaired):
     return ids.reshape(-1)
 
 
-def _majority_by_atom(ids, values, num_values):
+def _counts_by_atom(ids, values, num_values, num_atoms=None):
     """``[num_atoms, num_values]`` counts of ``values`` per atom id."""
-    counts = np.zeros((ids.max() + 1, num_values), np.int64)
+    num_atoms = ids.max() + 1 if num_atoms is None else num_atoms
+    counts = np.zeros((num_atoms, num_values), np.int64)
     np.add.at(counts, (ids, values), 1)
     return counts
 
@@ -53,8 +54,7 @@ def _learned_rule(train_img, train_v, test_img, test_v, num_values):
     both = np.concatenate([flat_tr, flat_te])
     ids = _atom_ids(both)
     ids_tr, ids_te = ids[: len(flat_tr)], ids[len(flat_tr) :]
-    counts = np.zeros((ids.max() + 1, num_values), np.int64)
-    np.add.at(counts, (ids_tr, train_v), 1)
+    counts = _counts_by_atom(ids_tr, train_v, num_values, ids.max() + 1)
     fallback = np.bincount(train_v, minlength=num_values).argmax()
     rule = np.where(counts.sum(1) > 0, counts.argmax(1), fallback)
     return float(np.mean(rule[ids_te] == test_v))
@@ -79,7 +79,7 @@ def cells(images, labels, z, *, key, num_atoms):
         k_tr, k_te = jax.random.split(jax.random.fold_in(k_fit, m))
         rep_tr = np.asarray(feature.transform(rep, flat[tr], z[tr], key=k_tr))
         rep_te = np.asarray(feature.transform(rep, flat[te], z[te], key=k_te))
-        counts = _majority_by_atom(_atom_ids(rep_te), labels[te], num_classes)
+        counts = _counts_by_atom(_atom_ids(rep_te), labels[te], num_classes)
         group_sizes = np.bincount(z[tr], minlength=2)
         out.append({
             "num_atoms": m,
