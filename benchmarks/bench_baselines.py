@@ -126,9 +126,11 @@ def _seed(args, name, data, apply_fn, p0, seed):
     acc["retrain"] = _accs(apply_fn, retrained, split)
     val = (x_val, y_val)
     t0 = time.perf_counter()
-    ours = unlearn(
-        apply_fn, original, split, gamma=args.gamma, epochs=args.cap,
-        holdout=val, key=k_u,
+    ours = jax.block_until_ready(
+        unlearn(
+            apply_fn, original, split, gamma=args.gamma, epochs=args.cap,
+            holdout=val, key=k_u,
+        )
     )  # fmt: skip
     wall = {"mi": time.perf_counter() - t0}
     acc["mi"] = _accs(apply_fn, ours.params, split)
@@ -158,7 +160,9 @@ def _seed(args, name, data, apply_fn, p0, seed):
         i, j = np.unravel_index(np.argmin(res.scores), res.scores.shape)
         assert (res.learning_rate, res.epochs) == (lrs[i], eps[j])
         assert res.steps <= budget, (res.steps, budget)
-        p = _run(method, apply_fn, original, pool, request, res.config, k_u)
+        p = jax.block_until_ready(
+            _run(method, apply_fn, original, pool, request, res.config, k_u)
+        )
         wall[f"{m}_tune"] = time.perf_counter() - t0
         acc[f"{m}_tuned"] = _accs(apply_fn, p, split)
         chosen[m] = {

@@ -1134,29 +1134,47 @@ def repro_gmm(_: None) -> str:
 
 
 def _default_table(run: dict, benchmark: str) -> str:
-    out = [
-        "| data | seeds | `AutoGamma.fast()` lands |"
-        " retrain vs retrain (floor) |"
+    found = rows(run, benchmark)
+    full = all("presets" in r for r in found)
+    head = (
+        "| data | model (original epochs) | seeds |"
+        " retrain vs retrain (floor) | `AutoGamma.fast()` lands |"
         " retrain / preset (median) | epochs run (mean) |"
-        " ended at cap short of target |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows(run, benchmark):
+        " ended at cap short of target |"
+    )
+    if full:
+        head += (
+            ' with `probe_solver="full"`: lands | retrain / preset (median) |'
+            " ended at cap short of target |"
+        )
+    out = [head, "|---" * head.count(" |") + "|"]
+    for r in found:
         c, per = r["case"], r["per_seed"]
-        first, stop = c["seeds"]
+        first, stop = c["seeds"][0], c["seeds"][0] + r["n_seeds"]
         ep = sum(p["epochs_run"] for p in per) / len(per)
-        out.append(
-            f"| {c['data']} | {first}-{stop - 1} |"
+        line = (
+            f"| {c['data']} | {c['model']} ({c['original_epochs']}) |"
+            f" {first}-{stop - 1} | {r['floor_hits']}/{r['n_seeds']} |"
             f" **{r['hits']}/{r['n_seeds']}** |"
-            f" {r['floor_hits']}/{r['n_seeds']} |"
             f" {r['median_retrain_over_default']:.1f}x | {ep:.1f} |"
             f" {r['ended_at_cap']} |"
         )
+        if full:
+            q = r["presets"]["fast_full_probe"]
+            line += (
+                f" **{q['hits']}/{r['n_seeds']}** |"
+                f" {q['median_retrain_over']:.1f}x | {q['ended_at_cap']} |"
+            )
+        out.append(line)
     return "\n".join(out) + "\n"
 
 
 def unlearning_default(run: dict) -> str:
     return _default_table(run, "unlearning_default_seeds")
+
+
+def unlearning_default_cnn(run: dict) -> str:
+    return _default_table(run, "unlearning_default_cnn")
 
 
 def unlearning_default_general(run: dict) -> str:
@@ -1196,6 +1214,9 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     ),
     "unlearning-default": (
         "bench_default", "unlearning_default_seeds", unlearning_default,
+    ),
+    "unlearning-default-cnn": (
+        "bench_default", "unlearning_default_cnn", unlearning_default_cnn,
     ),
     "unlearning-default-general": (
         "bench_default", "unlearning_default_generalization",

@@ -89,15 +89,23 @@ class StopRule:
         ``I(Y_hat; Z) <= value``). Static.
       value: the threshold of ``"forget_acc"`` / ``"mi"``.
       margin: the margin of the held-out rules.
-      each_step: also check the accuracy rules after every step (one
-        forward pass over the forget set and the held-out rows per step).
-        Static.
+      each_step: also check the accuracy rules between epochs, every
+        ``interval`` steps (one forward pass over the forget set, and for
+        ``"holdout"`` the held-out rows, per check). Static.
+      interval: the steps between two such checks (``each_step`` only;
+        1: after every step); with ``adaptive``, the most steps between
+        two. Static.
+      adaptive: plan each check from the last two: after half the steps
+        the forget accuracy's last fall rate needs to reach the threshold,
+        at least 1 and at most ``interval``. Static.
     """
 
     kind: str = _static("holdout_initial")
     value: Any = 0.0
     margin: Any = 0.0
     each_step: bool = _static(False)
+    interval: int = _static(1)
+    adaptive: bool = _static(False)
 
 
 @jax.tree_util.register_dataclass

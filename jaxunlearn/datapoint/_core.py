@@ -225,8 +225,11 @@ def _dual_gamma(ctx, gamma, perm_h, s, logits_r, batch, mi_f, params, rest):
     return jnp.maximum(gamma + c.dual_lr * violation, 0)
 
 
-def _step_stop(ctx: _Ctx, params: Any, rest: Any) -> Array:
-    """The accuracy stop rule checked after a step."""
+def _step_stop(ctx: _Ctx, params: Any, rest: Any) -> tuple[Array, Array]:
+    """The accuracy stop rule checked after a step: ``(fires, gap)``.
+
+    ``gap`` is the forget accuracy's distance above the rule's threshold.
+    """
     stop, pool, req = ctx.cfg.stop, ctx.pool, ctx.request
     f_acc = masked_mean(
         ctx.correct(
@@ -238,7 +241,73 @@ def _step_stop(ctx: _Ctx, params: Any, rest: Any) -> Array:
     if stop.kind == "holdout":
         h_hit = ctx.correct(params, rest, pool.x_hold, pool.y_hold)
         h_acc = masked_mean(h_hit, ctx.w.hold)
-    return stop_fires(stop.kind, stop, f_acc, h_acc, ctx.h_acc0, None)
+    fire = stop_fires(stop.kind, stop, f_acc, h_acc, ctx.h_acc0, None)
+    if stop.kind == "holdout":
+        gap = f_acc - (h_acc + stop.margin)
+    elif stop.kind == "holdout_initial":
+        gap = f_acc - (ctx.h_acc0 + stop.margin)
+    else:
+        gap = f_acc - stop.value
+    return fire, gap
+
+
+# The adaptive check plans the next one at 1 / _CHECK_SAFETY of the steps
+# the last fall rate needs to close the gap.
+_CHECK_SAFETY = 2.0
+
+
+class Watch(NamedTuple):
+    """The carry of the per-step stop check."""
+
+    wait: Array  # [] int32 steps from the last check to the next
+    since: Array  # [] int32 steps since the last check
+    gap: Array  # [] the gap at the last check (+inf before the first)
+
+
+def init_watch(dtype: Any) -> Watch:
+    """The check's carry before the first step: check after it."""
+    one = jnp.ones((), jnp.int32)
+    return Watch(one, jnp.zeros((), jnp.int32), jnp.full((), jnp.inf, dtype))
+
+
+def _checked_stop(
+    ctx: _Ctx, s: Array, params: Any, rest: Any, watch: Watch
+) -> tuple[Array, Watch]:
+    """The accuracy stop rule after step ``s`` of an epoch.
+
+    Returns ``(fires, watch)``; ``fires`` is False between two checks.
+
+    ``stop.interval == 1``: after every step. A fixed interval ``k``: after
+    every ``k``-th step of an epoch. Adaptive (``stop.adaptive``): the next
+    check comes after ``gap / (2 * rate)`` steps, between 1 and ``k``,
+    ``rate`` the gap's fall per step since the last check: half the steps
+    that rate needs to close the gap.
+    """
+    k = ctx.cfg.stop.interval
+    if k == 1:
+        return _step_stop(ctx, params, rest)[0], watch
+    if not ctx.cfg.stop.adaptive:
+        fire = jax.lax.cond(
+            (s + 1) % k == 0,
+            lambda: _step_stop(ctx, params, rest)[0],
+            lambda: jnp.zeros((), bool),
+        )
+        return fire, watch
+    since = watch.since + 1
+
+    def check():
+        fire, gap = _step_stop(ctx, params, rest)
+        gap = gap.astype(watch.gap.dtype)
+        rate = (watch.gap - gap) / since.astype(gap.dtype)
+        rate = jnp.maximum(rate, jnp.finfo(gap.dtype).tiny)
+        wait = jnp.clip(gap / (_CHECK_SAFETY * rate), 1, k)
+        wait = jnp.where(jnp.isnan(wait), 1, wait).astype(jnp.int32)
+        return fire, Watch(wait, jnp.zeros((), jnp.int32), gap)
+
+    def skip():
+        return jnp.zeros((), bool), watch._replace(since=since)
+
+    return jax.lax.cond(since >= watch.wait, check, skip)
 
 
 def _gamma_t(ctx: _Ctx, gamma_dual: Array, step: Array) -> Array:
@@ -259,7 +328,7 @@ def _mi_step(ctx: _Ctx):
     each = cfg.stop is not None and cfg.stop.each_step and cfg.stop.kind != "mi"
 
     def step(carry, s, perms, e):
-        state, gamma_dual, stopped, anchor_t, rest_t, last = carry
+        state, gamma_dual, stopped, anchor_t, rest_t, last, watch = carry
         batch = membership_batch(
             ctx.pool, ctx.request, perms, s, sizes, cfg.epoch
         )
@@ -302,8 +371,11 @@ def _mi_step(ctx: _Ctx):
             )  # fmt: skip
             gamma_dual = jnp.where(active, new_gamma, gamma_dual)
         if each:
-            fire = _step_stop(ctx, state.params, rest_t)
+            fire, new_watch = _checked_stop(ctx, s, state.params, rest_t, watch)
             stopped = stopped | (fire & active)
+            watch = jax.tree.map(
+                lambda a, o: jnp.where(active, a, o), new_watch, watch
+            )
         if terms is not None and terms.anchor_lr is not None:
             anchor_t = jnp.where(
                 active,
@@ -312,7 +384,8 @@ def _mi_step(ctx: _Ctx):
             )
         act = active.astype(ctx.dtype)
         out = (aux.task_loss * act, aux.mi * act, gamma_t * act, act)
-        return (state, gamma_dual, stopped, anchor_t, rest_t, last), out
+        carry = (state, gamma_dual, stopped, anchor_t, rest_t, last, watch)
+        return carry, out
 
     return step
 
@@ -337,7 +410,7 @@ def _mi_epoch_end(ctx: _Ctx):
         )
 
     def end_epoch(carry, outs, e):
-        state, gamma_dual, stopped_in, anchor_t, rest_t, last = carry
+        state, gamma_dual, stopped_in, anchor_t, rest_t, last, watch = carry
         tl, mi, gm, act = outs
         n_act = jnp.sum(act)
         denom = jnp.maximum(n_act, 1)
@@ -372,7 +445,8 @@ def _mi_epoch_end(ctx: _Ctx):
         metrics = dict(zip(names, row[1:], strict=True))
         metrics = {k: v for k, v in metrics.items() if v is not None}
         emit_epoch(cfg.callback, cfg.epochs, e, tl, metrics)
-        return (state, gamma_dual, stopped, anchor_t, rest_t, last), row
+        carry = (state, gamma_dual, stopped, anchor_t, rest_t, last, watch)
+        return carry, row
 
     return end_epoch
 
@@ -420,9 +494,10 @@ def mi_unlearning_run(
         jnp.asarray(anchor0, ctx.dtype),
         rest,
         (jnp.zeros((), ctx.pool.x.dtype),) * 4,
+        init_watch(ctx.dtype),
     )
     req = ctx.request
-    (state, _, stopped, _, rest, _), rows = masked_epochs(
+    (state, _, stopped, _, rest, _, _), rows = masked_epochs(
         _mi_step(ctx),
         _mi_epoch_end(ctx),
         carry,

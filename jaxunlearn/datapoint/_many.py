@@ -44,7 +44,11 @@ from jaxunlearn.datapoint._train import (
     resolve_optimizer,
 )
 from jaxunlearn.datapoint._pool_split import carve_holdout
-from jaxunlearn.datapoint._unlearn import cast_leaves, mi_config_of
+from jaxunlearn.datapoint._unlearn import (
+    cast_leaves,
+    mi_config_of,
+    with_check_plan,
+)
 
 # K padded requests: a Request whose fields have a leading [K] axis.
 ForgetRequests = Request
@@ -204,7 +208,7 @@ def unlearn_many(
     auto: AutoGamma | None = None,
     holdout: tuple[Any, Any] | None = None,
     max_forget: int | None = None,
-    stop_each_step: bool | None = None,
+    stop_each_step: bool | int | None = None,
     shard: bool = False,
     request_batch: int | None = None,
     optimizer: optax.GradientTransformation | None = None,
@@ -341,6 +345,7 @@ def unlearn_many(
         holdout,
     )  # fmt: skip
     req = _requests(forget_sets, pool, max_forget, "forget_sets")
+    cfg = with_check_plan(cfg, stop_each_step, pool, req)
     cfg = cast_leaves(cfg, jax.tree.leaves(params)[0].dtype)
     return _dispatch(
         mi_unlearning, model, (params, rest), pool, req, cfg, keys,

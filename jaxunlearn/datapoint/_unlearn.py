@@ -59,6 +59,9 @@ _STOPS = (None, "holdout", "holdout_initial", "forget_acc", "mi", "probe")
 AUTO_REPAIR_STEPS = 0
 # The stop rule of gamma="auto" in unlearn (unlearn_many: "holdout_initial").
 AUTO_STOP = "probe"
+# The default per-step stop check is planned adaptively once the rows it
+# reads outnumber this many steps' batches (with_check_plan).
+CHECK_ROWS_PER_STEP = 4
 # fold_in constant of the probes' key under stop="probe".
 _PROBE_KEY = 0x5EED
 
@@ -77,7 +80,7 @@ def mi_config(
     gamma_schedule: Schedule | None,
     lr_schedule: Schedule | None,
     optimizer: Any,
-    stop_each_step: bool | None = None,
+    stop_each_step: bool | int | None = None,
     repair_steps: int | None = None,
     allow_probe: bool = False,
     remat: bool = False,
@@ -119,6 +122,7 @@ def mi_config(
             "evaluate: False measures no accuracies, so stop must be None or"
             f" 'mi'{why}; got stop={stop!r}"
         )
+    interval = _check_each_step(stop_each_step)
     if stop_each_step is None:
         stop_each_step = is_auto or stop == "probe"
     if repair_steps is None:
@@ -130,7 +134,9 @@ def mi_config(
     check_auto(a)
     rule = None
     if stop is not None:
-        rule = StopRule(stop, stop_value, a.stop_margin, bool(stop_each_step))
+        rule = StopRule(
+            stop, stop_value, a.stop_margin, bool(stop_each_step), interval
+        )
     return UnlearnConfig(
         gamma=a.gamma_init if is_auto else gamma,
         learning_rate=learning_rate,
@@ -150,6 +156,50 @@ def mi_config(
         callback=callback,
         evaluate=evaluate,
     )
+
+
+def _check_each_step(value: Any) -> int:
+    """The check interval of a ``stop_each_step`` argument.
+
+    1 unless it is an int; raises on another type or a non-positive int.
+    """
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, (int, np.integer)):
+        _checks.check_positive_int("stop_each_step", int(value))
+        return int(value)
+    raise TypeError(
+        "stop_each_step: expected None, a bool or a positive int, got"
+        f" {type(value).__name__}"
+    )
+
+
+def with_check_plan(
+    cfg: UnlearnConfig, stop_each_step: Any, pool: Pool, req: Request
+) -> UnlearnConfig:
+    """``cfg`` with the default plan of the per-step stop check.
+
+    Only where ``stop_each_step`` was None (the default of ``gamma="auto"``
+    and ``stop="probe"``): a check reads the forget set (and for
+    ``"holdout"`` the held-out rows), ``rows`` rows, so on a forget set
+    larger than ``CHECK_ROWS_PER_STEP`` steps' batches the checks are
+    planned adaptively (:class:`StopRule` ``adaptive``), at most
+    ``ceil(rows / (CHECK_ROWS_PER_STEP * (batch_size +
+    forget_batch_size)))`` steps apart; smaller forget sets are checked
+    after every step.
+    """
+    rule = cfg.stop
+    if stop_each_step is not None or rule is None or not rule.each_step:
+        return cfg
+    rows = req.forget_idx.shape[-1]
+    if rule.kind == "holdout":
+        rows += pool.x_hold.shape[0]
+    per_step = CHECK_ROWS_PER_STEP * (cfg.batch_size + cfg.forget_batch_size)
+    cap = -(-int(rows) // per_step)
+    if cap <= 1:
+        return cfg
+    rule = dataclasses.replace(rule, interval=cap, adaptive=True)
+    return dataclasses.replace(cfg, stop=rule)
 
 
 def mi_config_of(args: dict, **overrides: Any) -> UnlearnConfig:
@@ -202,7 +252,7 @@ def unlearn(
     stop_value: float = 0.0,
     auto: AutoGamma | None = None,
     holdout: tuple[Any, Any] | None = None,
-    stop_each_step: bool | None = None,
+    stop_each_step: bool | int | None = None,
     repair_steps: int | None = None,
     key: jax.Array,
     optimizer: optax.GradientTransformation | None = None,
@@ -267,10 +317,18 @@ def unlearn(
         rows, and the history's ``test_acc`` is then measured on the
         odd-numbered test rows only (:func:`pool_from_split`), so the rows
         that decide when to stop are never the reported test rows.
-      stop_each_step: check the ``"holdout*"`` / ``"forget_acc"`` rule after
-        every step (one forward pass on the whole forget set and the
-        held-out rows per step) instead of after every epoch; None means
-        True for ``gamma="auto"`` or ``stop="probe"``, False otherwise.
+      stop_each_step: check the ``"holdout*"`` / ``"forget_acc"`` rule
+        between epochs too, not only after each: True after every step, an
+        int ``k`` after every ``k``-th step of an epoch. Each check is one
+        forward pass on the whole forget set (and for ``"holdout"`` the
+        held-out rows), which on a large forget set costs several steps; a
+        ``k`` above 1 is cheaper but overshoots where the forget accuracy
+        falls by points per step. None means on for ``gamma="auto"`` or
+        ``stop="probe"`` (off otherwise): after every step while the rows
+        a check reads fit in 4 steps' batches, else adaptively planned
+        (each check after half the steps the last fall rate needs to reach
+        the threshold, at most
+        ``ceil(rows / (4 * (batch_size + forget_batch_size)))`` apart).
       repair_steps: after the MI phase, this many Adam steps (a fresh
         optimizer, step size ``auto.repair_lr``) of the task loss on retain
         batches only, to recover the utility the MI term cost (static;
@@ -344,6 +402,7 @@ def unlearn(
     cfg = mi_config_of(locals(), allow_probe=True)
     _checks.check_key("key", key)
     pool, req = pool_from_split(apply_fn, params, split, holdout)
+    cfg = with_check_plan(cfg, stop_each_step, pool, req)
     if cfg.stop is not None and cfg.stop.kind == "probe":
         cfg = _probe_stop(apply_fn, params, pool, req, cfg, auto, key)
     return _run(model, params, pool, req, cfg, key, rest)

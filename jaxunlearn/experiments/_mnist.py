@@ -77,6 +77,7 @@ def mnist_reproduction(
     controller: bool = False,
     controller_epochs: int = 20,
     controller_auto: AutoGamma | None = None,
+    controller_each_step: bool | int | None = None,
 ) -> ReproductionResult:
     """Runs the forget-75%-of-a-class protocol over seeds (vmapped).
 
@@ -105,6 +106,8 @@ def mnist_reproduction(
       controller_epochs: the controller's epoch bound.
       controller_auto: the controller's :class:`~jaxunlearn.datapoint.AutoGamma`
         settings (the defaults if None).
+      controller_each_step: the controller's ``stop_each_step`` (see
+        :func:`~jaxunlearn.datapoint.unlearn`; None: its default).
 
     Returns:
       A :class:`ReproductionResult`, metrics ``retain``, ``forget``,
@@ -245,6 +248,7 @@ def mnist_reproduction(
             gamma="auto",
             epochs=controller_epochs,
             auto=controller_auto,
+            stop_each_step=controller_each_step,
             holdout=(x_hold, y_hold),
             key=jax.random.fold_in(ku, len(gammas)),
             **common,

@@ -212,6 +212,72 @@ def test_stop_each_step_stops_mid_epoch(rng):
     assert not bool(out.history.active[1])
 
 
+@pytest.mark.parametrize("every", [1, 3])
+def test_stop_every_k_steps_checks_after_the_kth_step(rng, every):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "epochs": 1}
+    # forget_acc <= 1 fires at the first check: after step ``every``.
+    stopped = unlearn(
+        apply_fn, params, split, gamma=1.0, stop="forget_acc",
+        stop_value=1.0, stop_each_step=every, key=rng, **kw,
+    )  # fmt: skip
+    # The same batches with every update after step ``every`` scaled to 0.
+    cut = unlearn(
+        apply_fn, params, split, gamma=1.0, key=rng,
+        lr_schedule=lambda s: jnp.where(s < every, 1.0, 0.0), **kw,
+    )  # fmt: skip
+    chex.assert_trees_all_close(stopped.params, cut.params, rtol=1e-6)
+    moved = unlearn(
+        apply_fn, params, split, gamma=1.0, key=rng,
+        lr_schedule=lambda s: jnp.where(s < every + 1, 1.0, 0.0), **kw,
+    )  # fmt: skip
+    leaves = zip(
+        jax.tree.leaves(stopped.params), jax.tree.leaves(moved.params),
+        strict=True,
+    )  # fmt: skip
+    assert any(not np.allclose(a, b) for a, b in leaves)
+
+
+def test_stop_every_k_beyond_the_epoch_is_per_epoch(rng):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    kw = {**KW, "epochs": 2}
+    outs = [
+        unlearn(
+            apply_fn,
+            params,
+            split,
+            gamma=1.0,
+            stop="forget_acc",
+            stop_value=0.5,
+            stop_each_step=each,
+            key=rng,
+            **kw,
+        )  # fmt: skip
+        for each in (10_000, False)
+    ]
+    chex.assert_trees_all_close(outs[0].params, outs[1].params)
+    np.testing.assert_array_equal(
+        outs[0].history.active, outs[1].history.active
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [(0, ValueError, "stop_each_step"), (-2, ValueError, "stop_each_step"),
+     (1.5, TypeError, "stop_each_step"), ("3", TypeError, "stop_each_step")],
+)  # fmt: skip
+def test_stop_each_step_bad_input(rng, value, error, match):
+    split, _ = tiny_split()
+    apply_fn, params = tiny_model()
+    with pytest.raises(error, match=match):
+        unlearn(
+            apply_fn, params, split, gamma=1.0, stop="forget_acc",
+            stop_value=0.5, stop_each_step=value, key=rng, **KW,
+        )  # fmt: skip
+
+
 def test_holdout_initial_rule_is_monotone(rng):
     split, _ = tiny_split()
     apply_fn, params = tiny_model()
