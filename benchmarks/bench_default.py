@@ -26,7 +26,8 @@ the second retraining against the first.
     families (:data:`FAMILIES`) and COMPAS (shipped with the package),
     features standardized, forgetting half of class 1's training rows.
 (6) Full Fashion-MNIST with the small CNN of ``jaxunlearn.models`` (conv
-    16, 32; dense 64), where retraining takes minutes on this CPU
+    16, 32; dense 64; ``conv="dot"``), where retraining takes a minute or
+    more on this CPU
     (``--parts 6 --cnn-seeds N``; original model and retraining
     ``--cnn-epochs``, 10 by default). Not run by default.
 
@@ -292,7 +293,9 @@ def bench_default_cnn(args) -> None:
     except Exception as err:  # noqa: BLE001 - the data set is optional
         print(f"(6) Fashion-MNIST (CNN) not run: {err}")
         return
-    apply_fn, p0 = functional(CNN(28, 10, rngs=nnx.Rngs(0)))
+    # conv="dot": XLA:CPU runs convolutions inside the training scans many
+    # times slower than the same arithmetic as one matrix product.
+    apply_fn, p0 = functional(CNN(28, 10, conv="dot", rngs=nnx.Rngs(0)))
     cnn_args = argparse.Namespace(**{**vars(args), "epochs": args.cnn_epochs})
     rows_ = []
     for i, seed in enumerate(args.seed_list[: args.cnn_seeds]):

@@ -5,6 +5,7 @@ import pytest
 from flax import nnx
 
 from jaxunlearn.models import CNN, MLP, LogisticRegression, functional
+from jaxunlearn.models._nets import _conv3x3_as_dot
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,41 @@ def test_bad_input():
         MLP(4, (8,), 3, rngs=nnx.Rngs(0))(jnp.ones((2, 4), jnp.int32))
     with pytest.raises(TypeError, match="model"):
         functional(lambda x: x)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_cnn_dot_matches_conv_with_gradients(dtype):
+    with jax.enable_x64(dtype == jnp.float64):
+        conv = CNN(28, 10, param_dtype=dtype, rngs=nnx.Rngs(0))
+        dot = CNN(28, 10, param_dtype=dtype, conv="dot", rngs=nnx.Rngs(0))
+        f_conv, params = functional(conv)
+        f_dot, params_dot = functional(dot)
+        # The same parameters: only the convolution's arithmetic differs.
+        jax.tree.map(np.testing.assert_array_equal, params, params_dot)
+        x = jax.random.normal(jax.random.key(1), (5, 28, 28), dtype)
+        tol = 1e-5 if dtype == jnp.float32 else 1e-12
+        np.testing.assert_allclose(
+            f_dot(params, x), f_conv(params, x), rtol=tol, atol=tol
+        )
+
+        def loss(f):
+            return jax.grad(lambda p: jnp.sum(jnp.tanh(f(p, x))))(params)
+
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=tol, atol=tol),
+            loss(f_dot), loss(f_conv),
+        )  # fmt: skip
+        # An independent reference: scipy's 2-D cross-correlation, for the
+        # first layer's first output channel.
+        from scipy.signal import correlate2d  # noqa: PLC0415
+
+        k = np.asarray(params["conv1"]["kernel"])[:, :, 0, 0]
+        b = float(np.asarray(params["conv1"]["bias"])[0])
+        ref = correlate2d(np.asarray(x[0]), k, mode="same") + b
+        got = _conv3x3_as_dot(dot.conv1, x[:1, :, :, None])[0, :, :, 0]
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+def test_cnn_conv_bad_input():
+    with pytest.raises(ValueError, match="conv"):
+        CNN(8, 3, conv="fft", rngs=nnx.Rngs(0))
