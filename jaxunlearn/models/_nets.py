@@ -166,18 +166,19 @@ def _avg_pool2(x: Array) -> Array:
 
 
 def _conv3x3_as_dot(conv: nnx.Conv, x: Array) -> Array:
-    """``conv(x)`` ('SAME' 3x3, stride 1) as shifted slices and one dot.
+    """``conv(x)`` ('SAME' 3x3, stride 1) as nine matrix products.
 
-    The nine shifted views of the zero-padded input are stacked on the
-    channel axis (in the kernel's ``(row, column, channel)`` order) and
-    multiplied by the kernel reshaped ``[9 c_in, c_out]``: the same
-    cross-correlation, with no convolution op.
+    Each of the nine shifted views of the zero-padded input is multiplied by
+    its tap of the kernel ``[c_in, c_out]`` and the products are summed: the
+    same cross-correlation, with no convolution op and no ``9 c_in``-wide
+    copy of the input.
     """
     n, h, w, c = x.shape
     xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    views = [xp[:, i : i + h, j : j + w, :] for i in range(3) for j in range(3)]
     kernel = conv.kernel[...]
-    out = jnp.concatenate(views, axis=-1) @ kernel.reshape(9 * c, -1)
+    out = xp[:, :h, :w, :] @ kernel[0, 0]
+    for i, j in [(i, j) for i in range(3) for j in range(3)][1:]:
+        out = out + xp[:, i : i + h, j : j + w, :] @ kernel[i, j]
     return out + conv.bias[...][None, None, None, :]
 
 
@@ -196,8 +197,8 @@ class CNN(nnx.Module):
       hidden: the width of the dense layer.
       param_dtype: the dtype of the weights (float32 by default).
       conv: how the convolutions run: ``"conv"`` (XLA's convolution) or
-        ``"dot"`` (the same 3x3 cross-correlation as nine shifted slices of
-        the padded input and one matrix product). The parameters are the
+        ``"dot"`` (the same 3x3 cross-correlation as the sum of nine matrix
+        products of shifted slices of the padded input). The parameters are the
         same; only the float rounding differs. On XLA:CPU a convolution
         inside a compiled loop (the training scans of ``jaxunlearn``) runs
         many times slower than outside one (jax-ml/jax issue 12868): there
