@@ -30,6 +30,8 @@ the second retraining against the first.
     more on this CPU
     (``--parts 6 --cnn-seeds N``; original model and retraining
     ``--cnn-epochs``, 10 by default). Not run by default.
+(7) The default ``AutoGamma()`` on full Fashion-MNIST (MLP), timed the same
+    way (``--parts 7 --fashion-seeds N``). Not run by default.
 
 Records go to ``benchmarks/results/bench_default.jsonl`` (``_harness.py``);
 ``make_tables.py`` renders the tables in BENCHMARKS.md and
@@ -134,7 +136,8 @@ def _default_seed(args, split, apply_fn, p0, key, first: bool) -> dict:
         "retrain_b": _accs(apply_fn, p_b, split),
     }
     runs = {}
-    for name, auto in PRESETS.items():
+    presets = getattr(args, "presets", PRESETS)
+    for name, auto in presets.items():
 
         def run(a=auto):
             return unlearn(
@@ -152,10 +155,10 @@ def _default_seed(args, split, apply_fn, p0, key, first: bool) -> dict:
             "epochs_run": int(out.epochs_run),
             "target_reached": bool(out.target_reached),
         }
-    fast = runs["fast"]
+    fast = runs[next(iter(presets))]
     acc["default"] = fast["accuracy"]
-    # The flat fields describe AutoGamma.fast() (the earlier records' layout);
-    # "presets" holds every preset's run.
+    # The flat fields describe the first preset (AutoGamma.fast() but in
+    # part 7; the earlier records' layout); "presets" holds every run.
     return {
         "retrain_s": t_r,
         "default_s": fast["seconds"],
@@ -173,6 +176,7 @@ _PARTS = {
     "unlearning_default_seeds": 4,
     "unlearning_default_generalization": 5,
     "unlearning_default_cnn": 6,
+    "unlearning_default_autogamma": 7,
 }
 
 
@@ -191,7 +195,7 @@ def _default_record(benchmark, name, model, rows_, args, extra=None):
                 not r["presets"][p]["target_reached"] for r in rows_
             ),
         }
-        for p in PRESETS
+        for p in rows_[0]["presets"]
     }
     record(
         benchmark,
@@ -213,12 +217,14 @@ def _default_record(benchmark, name, model, rows_, args, extra=None):
         load_average=os.getloadavg()[0],
     )
     print(
-        f"({_PARTS[benchmark]}) {name}, {model}: AutoGamma.fast()"
-        f" lands on {hits}/{len(rows_)} seeds (retrain vs retrain: {floor});"
-        f" retrain / preset median {ratio:.1f}x; ended at cap without"
-        f" reaching its target: {missed}; with the full-batch probe"
-        f" {presets['fast_full_probe']['hits']}/{len(rows_)},"
-        f" {presets['fast_full_probe']['median_retrain_over']:.1f}x"
+        f"({_PARTS[benchmark]}) {name}, {model}:"
+        f" retrain vs retrain lands on {floor}/{len(rows_)} seeds; "
+        + "; ".join(
+            f"{p} {q['hits']}/{len(rows_)} at retrain / it"
+            f" {q['median_retrain_over']:.1f}x (ended at cap short of its"
+            f" target: {q['ended_at_cap']})"
+            for p, q in presets.items()
+        )
     )
 
 
@@ -255,16 +261,16 @@ def bench_default_seeds(args) -> None:
         _fashion_default(args)
 
 
-def _fashion_default(args) -> None:
+def _fashion_runs(args, apply_fn, p0, n_seeds, part) -> list[dict] | None:
+    """One :func:`_default_seed` row per seed of full Fashion-MNIST (the
+    first ``n_seeds`` seeds; None when the data set is missing)."""
     try:
         tr, te = load_fashion_mnist(), load_fashion_mnist(subset="test")
     except Exception as err:  # noqa: BLE001 - the data set is optional
-        print(f"(4) Fashion-MNIST not run: {err}")
-        return
-    apply_fn, p0 = _mlp(784, 10)
+        print(f"({part}) Fashion-MNIST not run: {err}")
+        return None
     rows_ = []
-    seeds = args.seed_list[: args.fashion_seeds]
-    for i, seed in enumerate(seeds):
+    for i, seed in enumerate(args.seed_list[:n_seeds]):
         k_s, k_m = jax.random.split(jax.random.key(seed))
         split = forget_class_fraction(
             k_s, np.asarray(tr.images), np.asarray(tr.labels),
@@ -272,12 +278,29 @@ def _fashion_default(args) -> None:
             num_classes=10,
         )  # fmt: skip
         rows_.append(_default_seed(args, split, apply_fn, p0, k_m, i == 0))
-    _default_record(
-        "unlearning_default_seeds",
-        "fashion-mnist (60k)",
-        "MLP 128-64",
-        rows_,
-        args,
+        print(f"  ({part}) seed {seed}: hit {rows_[-1]['hit']}", flush=True)
+    return rows_
+
+
+def _fashion_default(args, benchmark="unlearning_default_seeds") -> None:
+    apply_fn, p0 = _mlp(784, 10)
+    part = _PARTS[benchmark]
+    rows_ = _fashion_runs(args, apply_fn, p0, args.fashion_seeds, part)
+    if rows_:
+        _default_record(
+            benchmark, "fashion-mnist (60k)", "MLP 128-64", rows_, args
+        )
+
+
+def bench_default_autogamma(args) -> None:
+    """(7) The default ``AutoGamma()`` (8 mini-batch probe pairs, gamma 0.5,
+    step x0.3) on full Fashion-MNIST with the MLP, timed like the presets
+    (``--fashion-seeds`` of the seeds)."""
+    _fashion_default(
+        argparse.Namespace(
+            **{**vars(args), "presets": {"default": AutoGamma()}}
+        ),
+        "unlearning_default_autogamma",
     )
 
 
@@ -288,25 +311,13 @@ def bench_default_cnn(args) -> None:
     weigh less against it than with the MLP."""
     from jaxunlearn.models import CNN  # noqa: PLC0415
 
-    try:
-        tr, te = load_fashion_mnist(), load_fashion_mnist(subset="test")
-    except Exception as err:  # noqa: BLE001 - the data set is optional
-        print(f"(6) Fashion-MNIST (CNN) not run: {err}")
-        return
     # conv="dot": XLA:CPU runs convolutions inside the training scans many
     # times slower than the same arithmetic as one matrix product.
     apply_fn, p0 = functional(CNN(28, 10, conv="dot", rngs=nnx.Rngs(0)))
     cnn_args = argparse.Namespace(**{**vars(args), "epochs": args.cnn_epochs})
-    rows_ = []
-    for i, seed in enumerate(args.seed_list[: args.cnn_seeds]):
-        k_s, k_m = jax.random.split(jax.random.key(seed))
-        split = forget_class_fraction(
-            k_s, np.asarray(tr.images), np.asarray(tr.labels),
-            np.asarray(te.images), np.asarray(te.labels), 3, 0.75,
-            num_classes=10,
-        )  # fmt: skip
-        rows_.append(_default_seed(cnn_args, split, apply_fn, p0, k_m, i == 0))
-        print(f"  CNN seed {seed}: {rows_[-1]['hit']}", flush=True)
+    rows_ = _fashion_runs(cnn_args, apply_fn, p0, args.cnn_seeds, 6)
+    if not rows_:
+        return
     _default_record(
         "unlearning_default_cnn",
         "fashion-mnist (60k)",
@@ -362,7 +373,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
-        "--parts", nargs="+", type=int, choices=(4, 5, 6), default=(4, 5)
+        "--parts", nargs="+", type=int, choices=(4, 5, 6, 7), default=(4, 5)
     )
     parser.add_argument(
         "--seeds",
@@ -404,6 +415,8 @@ def main() -> None:
         bench_default_generalization(args)
     if 6 in args.parts and args.cnn_seeds:
         bench_default_cnn(args)
+    if 7 in args.parts and args.fashion_seeds:
+        bench_default_autogamma(args)
     print(f"total {time.perf_counter() - t0:.1f} s")
 
 

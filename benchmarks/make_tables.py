@@ -1133,12 +1133,14 @@ def repro_gmm(_: None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _default_table(run: dict, benchmark: str) -> str:
+def _default_table(
+    run: dict, benchmark: str, label: str = "`AutoGamma.fast()`"
+) -> str:
     found = rows(run, benchmark)
-    full = all("presets" in r for r in found)
+    full = all("fast_full_probe" in r.get("presets", {}) for r in found)
     head = (
         "| data | model (original epochs) | seeds |"
-        " retrain vs retrain (floor) | `AutoGamma.fast()` lands |"
+        f" retrain vs retrain (floor) | {label} lands |"
         " retrain / preset (median) | epochs run (mean) |"
         " ended at cap short of target |"
     )
@@ -1169,12 +1171,36 @@ def _default_table(run: dict, benchmark: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def cnn_conv(run: dict) -> str:
+    r = rows(run, "bench_cnn_conv")[0]
+    t, n = r["times"], r["case"]["steps"]
+    out = [
+        f"| `CNN(conv=...)` | {n} steps in the training scan s |"
+        " the same steps called from Python s |",
+        "|---|---|---|",
+    ]
+    for impl in ("conv", "dot"):
+        out.append(
+            f"| `{impl!r}` | {t[impl]['scan']['median_s']:.3f} |"
+            f" {t[impl]['python_loop']['median_s']:.3f} |"
+        )
+    ratio = r["scan_conv_over_dot"]
+    out.append(f"\nIn the scan, `'conv'` / `'dot'`: **{ratio:.1f}x**.")
+    return "\n".join(out) + "\n"
+
+
 def unlearning_default(run: dict) -> str:
     return _default_table(run, "unlearning_default_seeds")
 
 
 def unlearning_default_cnn(run: dict) -> str:
     return _default_table(run, "unlearning_default_cnn")
+
+
+def unlearning_default_autogamma(run: dict) -> str:
+    return _default_table(
+        run, "unlearning_default_autogamma", "`AutoGamma()` (the default)"
+    )
 
 
 def unlearning_default_general(run: dict) -> str:
@@ -1215,8 +1241,13 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "unlearning-default": (
         "bench_default", "unlearning_default_seeds", unlearning_default,
     ),
+    "cnn-conv": ("bench_cnn_conv", "bench_cnn_conv", cnn_conv),
     "unlearning-default-cnn": (
         "bench_default", "unlearning_default_cnn", unlearning_default_cnn,
+    ),
+    "unlearning-default-autogamma": (
+        "bench_default", "unlearning_default_autogamma",
+        unlearning_default_autogamma,
     ),
     "unlearning-default-general": (
         "bench_default", "unlearning_default_generalization",

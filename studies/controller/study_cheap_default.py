@@ -59,6 +59,9 @@ def setup(name, seed, epochs=30):
     orig = fit_classifier(
         apply_fn, reinitialize(p0, key=k_o), xa, ya, key=k_o, **fit
     ).params
+    # Blocked (since the archived runs): JAX dispatches asynchronously, and
+    # the original's fit would otherwise be counted in the retraining time.
+    orig = jax.block_until_ready(orig)
     init = reinitialize(p0, key=k_r)
 
     def retrain():

@@ -130,3 +130,38 @@ def test_auto_on_a_large_forget_set_stops_at_its_threshold(rng, monkeypatch):
     assert bool(out.target_reached)
     last = int(out.epochs_run) - 1
     assert float(out.history.forget_acc[last]) <= float(stop.value)
+
+
+def test_unlearn_many_plans_its_checks_alike(rng, monkeypatch):
+    from jaxunlearn.datapoint import _many, unlearn_many  # noqa: PLC0415
+
+    _, (x, y, forget) = tiny_split(n=240, n_forget=60)
+    xt, yt = x[:40], y[:40]
+    apply_fn, params = tiny_model()
+    seen = {}
+    dispatch = _many._dispatch
+
+    def spy(method, model, state, pool, req, cfg, keys, options):
+        seen["stop"] = cfg.stop
+        return dispatch(method, model, state, pool, req, cfg, keys, options)
+
+    monkeypatch.setattr(_many, "_dispatch", spy)
+    sets = [forget[:30], forget[30:]]
+    kw = {"epochs": 2, "batch_size": 4, "forget_batch_size": 2}
+    out = unlearn_many(
+        apply_fn, params, x, y, sets, xt, yt, gamma="auto",
+        keys=jax.random.split(rng, 2), **kw,
+    )  # fmt: skip
+    assert seen["stop"].adaptive and seen["stop"].interval == 2
+    every = unlearn_many(
+        apply_fn, params, x, y, sets, xt, yt, gamma="auto",
+        stop_each_step=True, keys=jax.random.split(rng, 2), **kw,
+    )  # fmt: skip
+    assert not seen["stop"].adaptive
+    # Under vmap every run checks on its own plan; the runs may stop at
+    # other steps, but none runs longer than the cap.
+    runs = np.asarray(out.epochs_run)  # [K requests, S seeds]
+    assert runs.shape == np.asarray(every.epochs_run).shape == (2, 2)
+    assert np.all(runs <= 2) and np.all(runs >= 1)
+    for leaf in jax.tree.leaves(out.params):
+        assert np.all(np.isfinite(np.asarray(leaf)))
