@@ -202,7 +202,7 @@ class CNN(nnx.Module):
         same; only the float rounding differs. On XLA:CPU a convolution
         inside a compiled loop (the training scans of ``jaxunlearn``) runs
         many times slower than outside one (jax-ml/jax issue 12868): there
-        ``"dot"`` trains about 15x faster (measured in docs/datapoint.md).
+        ``"dot"`` trains about 20x faster (``benchmarks/bench_cnn_conv.py``).
       rngs: the flax ``nnx.Rngs`` used to initialise the weights.
 
     Returns:
