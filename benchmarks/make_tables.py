@@ -1197,6 +1197,12 @@ def unlearning_default_cnn(run: dict) -> str:
     return _default_table(run, "unlearning_default_cnn")
 
 
+def unlearning_default_autogamma(run: dict) -> str:
+    return _default_table(
+        run, "unlearning_default_autogamma", "`AutoGamma()` (the default)"
+    )
+
+
 def unlearning_default_general(run: dict) -> str:
     return _default_table(run, "unlearning_default_generalization")
 
@@ -1238,6 +1244,10 @@ TABLES: dict[str, tuple[str | None, str | None, Callable]] = {
     "cnn-conv": ("bench_cnn_conv", "bench_cnn_conv", cnn_conv),
     "unlearning-default-cnn": (
         "bench_default", "unlearning_default_cnn", unlearning_default_cnn,
+    ),
+    "unlearning-default-autogamma": (
+        "bench_default", "unlearning_default_autogamma",
+        unlearning_default_autogamma,
     ),
     "unlearning-default-general": (
         "bench_default", "unlearning_default_generalization",
